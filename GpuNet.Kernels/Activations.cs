@@ -1,0 +1,112 @@
+// Shapes: z and delta are [K, B, O] row-major; parameters is the flat [K, P] parameter buffer,
+// the bias of network k at parameters[k·P + biasOffset + o].
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace GpuNet.Kernels;
+
+/// <summary>An element-wise neuron function σ with its derivative written in terms of the output
+/// z = σ(a), which is all the backward pass keeps.</summary>
+public interface IActivation
+{
+    /// <summary>σ(a).</summary>
+    float Forward(float a);
+    /// <summary>σ'(a) expressed through z = σ(a).</summary>
+    float DerivativeFromOutput(float z);
+}
+
+/// <summary>σ(a) = a; σ' = 1.</summary>
+public struct Identity : IActivation
+{
+    /// <inheritdoc/>
+    public float Forward(float a) => a;
+    /// <inheritdoc/>
+    public float DerivativeFromOutput(float z) => 1f;
+}
+
+/// <summary>σ(a) = 1 / (1 + e^(−a)); σ' = z(1 − z).</summary>
+public struct Logistic : IActivation
+{
+    /// <inheritdoc/>
+    public float Forward(float a) => 1f / (1f + XMath.Exp(-a));
+    /// <inheritdoc/>
+    public float DerivativeFromOutput(float z) => z * (1f - z);
+}
+
+/// <summary>σ(a) = tanh(a); σ' = 1 − z².</summary>
+public struct Tanh : IActivation
+{
+    /// <inheritdoc/>
+    public float Forward(float a) => XMath.Tanh(a);
+    /// <inheritdoc/>
+    public float DerivativeFromOutput(float z) => 1f - z * z;
+}
+
+/// <summary>σ(a) = max(0, a); σ' = 1 where z &gt; 0, else 0 (0 at a = 0, as PyTorch).
+/// NaN propagates.</summary>
+public struct Relu : IActivation
+{
+    /// <inheritdoc/>
+    public float Forward(float a) => a < 0f ? 0f : a;
+    /// <inheritdoc/>
+    public float DerivativeFromOutput(float z) => z > 0f ? 1f : 0f;
+}
+
+/// <summary>Element-wise kernels of the layers. All are grid-stride loops: explicitly grouped,
+/// any 1-D grid and group.</summary>
+public static class Activations
+{
+    /// <summary>In place: z[k,b,o] ← σ(z[k,b,o] + bias_k[o]), turning the GEMM result A_l into Z_l.</summary>
+    public static void BiasActivate<TAct>(ArrayView<float> z, ArrayView<float> parameters,
+        long biasOffset, long paramStride, int rowsPerNet, int width)
+        where TAct : struct, IActivation
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        long perNet = (long)rowsPerNet * width;
+        long total = z.Length;
+        for (long i = start; i < total; i += stride)
+        {
+            long k = i / perNet;
+            int o = (int)(i % width);
+            z[i] = default(TAct).Forward(z[i] + parameters[k * paramStride + biasOffset + o]);
+        }
+    }
+
+    /// <summary>In place: delta[i] ← delta[i] · σ'(z[i]) for i &lt; n: turns ∂ℓ/∂z into ∂ℓ/∂a.</summary>
+    public static void Backward<TAct>(ArrayView<float> delta, ArrayView<float> z, long n)
+        where TAct : struct, IActivation
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        for (long i = start; i < n; i += stride)
+            delta[i] = delta[i] * default(TAct).DerivativeFromOutput(z[i]);
+    }
+
+    /// <summary>In place, one row of width elements per step of a grid-stride loop over rows:
+    /// z ← softmax(z) = exp(z − max z) / Σ exp(z − max z).</summary>
+    public static void SoftmaxRows(ArrayView<float> z, long rows, int width)
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        for (long r = start; r < rows; r += stride)
+        {
+            long b = r * width;
+            float max = z[b];
+            for (int o = 1; o < width; o++) max = XMath.Max(max, z[b + o]);
+            float sum = 0f;
+            for (int o = 0; o < width; o++) { float e = XMath.Exp(z[b + o] - max); z[b + o] = e; sum += e; }
+            float inv = 1f / sum;
+            for (int o = 0; o < width; o++) z[b + o] *= inv;
+        }
+    }
+
+    /// <summary>In place: z[i] ← σ(z[i]) for i &lt; n.</summary>
+    public static void Apply<TAct>(ArrayView<float> z, long n) where TAct : struct, IActivation
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        for (long i = start; i < n; i += stride)
+            z[i] = default(TAct).Forward(z[i]);
+    }
+}

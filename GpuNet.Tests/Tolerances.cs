@@ -1,0 +1,60 @@
+namespace GpuNet.Tests;
+
+/// <summary>
+/// Every tolerance used against a float64 reference, with its reason. A comparison passes when
+/// ‖out − ref‖₂ ≤ Abs + Rel · ‖ref‖₂ (norms over the whole output).
+/// </summary>
+public static class Tolerances
+{
+    /// <summary>float32 has a unit round-off u = 2⁻²⁴ ≈ 6e-8.</summary>
+    public const double U = 5.96e-8;
+
+    /// <summary>GEMM with inner dimension k: a float32 dot product of length k has a worst-case relative
+    /// error of about k·u (typical √k·u); we allow 2·k·u + 1e-6 so any k passes when the kernel is right
+    /// while a single wrong or missing term (relative size ~1/k) is far outside.</summary>
+    public static double Gemm(int k) => 2.0 * Math.Max(k, 1) * U + 1e-6;
+
+    /// <summary>Element-wise functions (exp, tanh in float32, a few ulps each): 1e-6 relative.</summary>
+    public const double ElementWise = 1e-6;
+
+    /// <summary>Sums accumulated in float64: only the float32 inputs' rounding remains: 1e-6.</summary>
+    public const double Reduction = 1e-6;
+
+    /// <summary>Losses: float32 exp/log/sums over O outputs: 1e-5 relative.</summary>
+    public const double Loss = 1e-5;
+
+    /// <summary>Whole-network gradients (float32 device vs float64 reference) through a few layers of
+    /// small GEMMs and transcendental functions: 1e-4 relative (measured errors are ~1e-6; a wrong
+    /// term in any layer gives errors above 1e-2).</summary>
+    public const double NetworkGradient = 1e-4;
+
+    /// <summary>Central finite differences in float64 with h = 1e-6: truncation O(h²) and round-off
+    /// O(ε/h) ≈ 1e-10 relative; 1e-6 separates them cleanly from any real mistake.</summary>
+    public const double FiniteDifference = 1e-6;
+
+    /// <summary>Two float32 training runs that must agree (side by side vs one at a time, batch 1 vs N):
+    /// the same operations in a possibly different order, so differences of a few ulps that training
+    /// amplifies mildly over the steps: 1e-4 relative.</summary>
+    public const double SameTraining = 1e-4;
+
+    /// <summary>Relative error ‖a − b‖₂ / ‖b‖₂ (‖b‖ floored at 1e-30).</summary>
+    public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference)
+    {
+        if (actual.Length != reference.Length) throw new ArgumentException($"lengths differ: {actual.Length} vs {reference.Length}");
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = actual[i] - reference[i];
+            if (double.IsNaN(d)) return double.PositiveInfinity;
+            num += d * d;
+            den += reference[i] * reference[i];
+        }
+        return Math.Sqrt(num) / Math.Max(Math.Sqrt(den), 1e-30);
+    }
+
+    public static void AssertClose(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference, double tolerance, string what)
+    {
+        double err = RelativeError(actual, reference);
+        Xunit.Assert.True(err <= tolerance, $"{what}: relative error {err:E3} > tolerance {tolerance:E3}");
+    }
+}
