@@ -1,0 +1,77 @@
+using GpuNet.Data;
+using GpuNet.Devices;
+using ILGPU;
+using ILGPU.Runtime;
+using Device = GpuNet.Devices.Device;
+
+namespace GpuNet.Training;
+
+/// <summary>
+/// A dataset uploaded once to a device: features [Count, F] and targets [Count, O] — or, for K different
+/// problems of the same shape trained side by side, K target blocks [K, Count, O] (one per network copy).
+/// </summary>
+public sealed class DeviceDataset : IDisposable
+{
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> features, targets;
+
+    private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetCopies, bool classification)
+    {
+        Count = x.Length / featureCount;
+        if (Count == 0) throw new DataFormatException("the dataset is empty: no rows to train or evaluate on");
+        FeatureCount = featureCount;
+        TargetCount = targetCount;
+        TargetCopies = targetCopies;
+        IsClassification = classification;
+        features = device.Allocate(x.Length);
+        features.View.SubView(0, x.Length).CopyFromCPU(x);
+        targets = device.Allocate(y.Length);
+        targets.View.SubView(0, y.Length).CopyFromCPU(y);
+    }
+
+    /// <summary>Uploads a host dataset (its targets shared by every network copy).</summary>
+    public static DeviceDataset Upload(Device device, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new DeviceDataset(device, data.Features, data.FeatureCount, data.Targets, data.TargetCount, 1,
+            data.Task == TaskKind.Classification);
+    }
+
+    /// <summary>Uploads one feature matrix [count, featureCount] with a different target matrix [count, targetCount]
+    /// for each network copy: K problems of one shape trained side by side in the same launches.</summary>
+    public static DeviceDataset UploadPerNetworkTargets(Device device, float[] features, int featureCount,
+        IReadOnlyList<float[]> targets, int targetCount, bool classification = false)
+    {
+        if (targets.Count == 0) throw new ArgumentException("at least one target set is needed");
+        int count = features.Length / featureCount;
+        var y = new float[(long)targets.Count * count * targetCount];
+        for (int k = 0; k < targets.Count; k++)
+        {
+            if (targets[k].Length != (long)count * targetCount)
+                throw new ArgumentException($"target set {k} has {targets[k].Length} values; expected {count} rows × {targetCount}");
+            targets[k].CopyTo(y, (long)k * count * targetCount);
+        }
+        return new DeviceDataset(device, features, featureCount, y, targetCount, targets.Count, classification);
+    }
+
+    /// <summary>Rows.</summary>
+    public int Count { get; }
+    /// <summary>Features per row.</summary>
+    public int FeatureCount { get; }
+    /// <summary>Targets per row.</summary>
+    public int TargetCount { get; }
+    /// <summary>1 when every network copy shares the targets; K when each copy has its own.</summary>
+    public int TargetCopies { get; }
+    /// <summary>Targets are one-hot classes (or 0/1 for one output): accuracy is counted.</summary>
+    public bool IsClassification { get; }
+
+    internal ArrayView<float> Features => features.View;
+    internal ArrayView<float> Targets => targets.View;
+    internal long TargetStride => TargetCopies > 1 ? (long)Count * TargetCount : 0;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        features.Dispose();
+        targets.Dispose();
+    }
+}

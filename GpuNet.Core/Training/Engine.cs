@@ -1,0 +1,234 @@
+using GpuNet.Devices;
+using GpuNet.Kernels;
+using GpuNet.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuNet.Training;
+
+/// <summary>
+/// The device work of one network set for batches of up to <see cref="MaxRows"/> rows: forward pass,
+/// loss, backward pass and optimizer updates, every one a kernel launch with no host copy, no
+/// synchronisation and no allocation. All buffers are allocated once, here.
+/// Shapes: activations z_l and deltas δ_l are [K, rows, n_l]; gradients mirror the flat [K, P] parameters.
+/// </summary>
+internal sealed class Engine : IDisposable
+{
+    private readonly Network net;
+    private readonly DeviceKernels kernels;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>[] z, delta;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> grads, rowLoss, hits;
+    private readonly MemoryBuffer1D<double, Stride1D.Dense> lossSum, hitSum;
+    private MemoryBuffer1D<float, Stride1D.Dense>? moment1, moment2;
+    private readonly int layers, copies;
+    private readonly long paramsPerNet;
+    private long optimizerSteps;
+
+    public Engine(Network net, int maxRows)
+    {
+        if (maxRows < 1) throw new ArgumentOutOfRangeException(nameof(maxRows), maxRows, "batch must hold at least one row");
+        this.net = net;
+        kernels = net.Device.Kernels;
+        MaxRows = maxRows;
+        layers = net.Spec.Layers.Count;
+        copies = net.Copies;
+        paramsPerNet = net.Spec.ParameterCount;
+        z = new MemoryBuffer1D<float, Stride1D.Dense>[layers + 1];
+        delta = new MemoryBuffer1D<float, Stride1D.Dense>[layers + 1];
+        for (int l = 1; l <= layers; l++)
+        {
+            long n = (long)copies * maxRows * net.Spec.Layers[l - 1].Size;
+            z[l] = net.Device.Allocate(n);
+            delta[l] = net.Device.Allocate(n);
+        }
+        grads = net.Device.Allocate(copies * paramsPerNet);
+        rowLoss = net.Device.Allocate((long)copies * maxRows);
+        hits = net.Device.Allocate((long)copies * maxRows);
+        lossSum = net.Device.Accelerator.Allocate1D<double>(copies);
+        hitSum = net.Device.Accelerator.Allocate1D<double>(copies);
+        ResetSums();
+    }
+
+    public int MaxRows { get; }
+
+    private int Width(int l) => l == 0 ? net.Spec.InputSize : net.Spec.Layers[l - 1].Size;
+
+    /// <summary>z_L for the last forward pass of <paramref name="rows"/> rows: [K, rows, O].</summary>
+    public ArrayView<float> Output(int rows) => z[layers].View.SubView(0, (long)copies * rows * Width(layers));
+
+    /// <summary>Forward pass. x is [rows, I] per network, network k's rows at k·xStride (0 = shared input).</summary>
+    public void Forward(ArrayView<float> x, long xStride, int rows)
+    {
+        CheckRows(rows);
+        var p = net.ParameterView;
+        for (int l = 1; l <= layers; l++)
+        {
+            int inW = Width(l - 1), outW = Width(l);
+            ArrayView<float> input = l == 1 ? x : z[l - 1].View;
+            long inStride = l == 1 ? xStride : (long)rows * inW;
+            var zl = z[l].View.SubView(0, (long)copies * rows * outW);
+            // A_l = Z_{l-1} · W_lᵀ : [rows, in] · [in, out]
+            kernels.Gemm(new GemmArgs
+            {
+                A = input, Lda = inW, StrideA = inStride,
+                B = p.From(net.Spec.WeightOffset(l)), Ldb = inW, StrideB = paramsPerNet, TransB = 1,
+                C = zl, Ldc = outW, StrideC = (long)rows * outW,
+                M = rows, N = outW, K = inW, Alpha = 1f, Beta = 0f, Batch = copies,
+            });
+            kernels.BiasActivate(net.Spec.Layers[l - 1].Activation, zl, p, net.Spec.BiasOffset(l), paramsPerNet, rows, outW);
+        }
+    }
+
+    /// <summary>Per-sample loss and δ_L for the last forward pass; adds the batch's loss sum to the epoch sums.
+    /// Targets are [rows, O] per network at k·targetStride (0 = shared).</summary>
+    public void Loss(LossFunction loss, ArrayView<float> targets, long targetStride, int rows, bool countHits)
+    {
+        CheckRows(rows);
+        int outW = Width(layers);
+        var output = Output(rows);
+        kernels.Loss(loss.Kernel(), net.Spec.Layers[^1].Activation, new LossArgs
+        {
+            Output = output,
+            Targets = targets,
+            Delta = delta[layers].View,
+            RowLoss = rowLoss.View,
+            Networks = copies,
+            Rows = rows,
+            Width = outW,
+            TargetStride = targetStride,
+            GradScale = 1f / rows,
+        });
+        kernels.ColumnSumAccumulate(rowLoss.View, lossSum.View, copies, rows, 1);
+        if (countHits)
+        {
+            kernels.Correct(output, targets, hits.View, copies, rows, outW, targetStride, loss.Threshold());
+            kernels.ColumnSumAccumulate(hits.View, hitSum.View, copies, rows, 1);
+        }
+    }
+
+    /// <summary>Backward pass from δ_L: fills the gradient buffer [K, P] (dW_l = δ_lᵀ Z_{l−1}, db_l = Σ_b δ_l,
+    /// δ_{l−1} = (δ_l W_l) ⊙ σ'_{l−1}).</summary>
+    public void Backward(ArrayView<float> x, long xStride, int rows)
+    {
+        CheckRows(rows);
+        var p = net.ParameterView;
+        ArrayView<float> g = grads.View;
+        for (int l = layers; l >= 1; l--)
+        {
+            int inW = Width(l - 1), outW = Width(l);
+            ArrayView<float> input = l == 1 ? x : z[l - 1].View;
+            long inStride = l == 1 ? xStride : (long)rows * inW;
+            var dl = delta[l].View;
+            // dW_l = δ_lᵀ · Z_{l-1} : [out, rows] · [rows, in]
+            kernels.Gemm(new GemmArgs
+            {
+                A = dl, Lda = outW, StrideA = (long)rows * outW, TransA = 1,
+                B = input, Ldb = inW, StrideB = inStride,
+                C = g.From(net.Spec.WeightOffset(l)), Ldc = inW, StrideC = paramsPerNet,
+                M = outW, N = inW, K = rows, Alpha = 1f, Beta = 0f, Batch = copies,
+            });
+            kernels.ColumnSum(dl, g, net.Spec.BiasOffset(l), paramsPerNet, copies, rows, outW);
+            if (l == 1) break;
+            // δ_{l-1} = δ_l · W_l : [rows, out] · [out, in], then ⊙ σ'(z_{l-1})
+            var dPrev = delta[l - 1].View;
+            kernels.Gemm(new GemmArgs
+            {
+                A = dl, Lda = outW, StrideA = (long)rows * outW,
+                B = p.From(net.Spec.WeightOffset(l)), Ldb = inW, StrideB = paramsPerNet,
+                C = dPrev, Ldc = inW, StrideC = (long)rows * inW,
+                M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Batch = copies,
+            });
+            kernels.ActivationBackward(net.Spec.Layers[l - 2].Activation, dPrev, z[l - 1].View, (long)copies * rows * inW);
+        }
+    }
+
+    /// <summary>One optimizer update of every copy's parameters from the current gradients.</summary>
+    public void Update(OptimizerOptions opt, float learningRate)
+    {
+        optimizerSteps++;
+        var s = new OptimizerStep
+        {
+            LearningRate = learningRate,
+            WeightDecay = opt.WeightDecay,
+            ParamsPerNet = paramsPerNet,
+            HasMask = net.HasMask ? 1 : 0,
+        };
+        var w = net.ParameterView;
+        switch (opt.Kind)
+        {
+            case OptimizerKind.Sgd:
+                kernels.Sgd(w, grads.View, net.MaskView, s);
+                break;
+            case OptimizerKind.Momentum:
+                EnsureMoments(second: false);
+                s.Beta1 = opt.Momentum;
+                s.Nesterov = opt.Nesterov ? 1 : 0;
+                kernels.Momentum(w, grads.View, moment1!.View, net.MaskView, s);
+                break;
+            case OptimizerKind.Adam:
+                EnsureMoments(second: true);
+                s.Beta1 = opt.Beta1;
+                s.Beta2 = opt.Beta2;
+                s.Epsilon = opt.Epsilon;
+                s.Correction1 = (float)(1 - Math.Pow(opt.Beta1, optimizerSteps));
+                s.Correction2 = (float)(1 - Math.Pow(opt.Beta2, optimizerSteps));
+                kernels.Adam(w, grads.View, moment1!.View, moment2!.View, net.MaskView, s);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(opt), opt.Kind, "unknown optimizer");
+        }
+    }
+
+    private void EnsureMoments(bool second)
+    {
+        if (moment1 == null)
+        {
+            moment1 = net.Device.Allocate(copies * paramsPerNet);
+            moment1.MemSetToZero();
+        }
+        if (second && moment2 == null)
+        {
+            moment2 = net.Device.Allocate(copies * paramsPerNet);
+            moment2.MemSetToZero();
+        }
+    }
+
+    /// <summary>Zeroes the device-side loss and hit sums.</summary>
+    public void ResetSums()
+    {
+        lossSum.MemSetToZero();
+        hitSum.MemSetToZero();
+    }
+
+    /// <summary>Reads the sums (one synchronising copy): per-copy Σ sample loss and Σ hits.</summary>
+    public (double[] Loss, double[] Hits) ReadSums() => (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
+
+    /// <summary>Copies the gradient block of one copy to the host (for tests and tools).</summary>
+    public float[] Gradients(int copy)
+    {
+        var r = new float[paramsPerNet];
+        grads.View.SubView(copy * paramsPerNet, paramsPerNet).CopyToCPU(r);
+        return r;
+    }
+
+    /// <summary>Fills the gradient buffer with NaN, so a gradient the backward pass fails to write shows.</summary>
+    internal void PoisonGradients()
+    {
+        var nan = new float[grads.Length];
+        Array.Fill(nan, float.NaN);
+        grads.View.CopyFromCPU(nan);
+    }
+
+    private void CheckRows(int rows)
+    {
+        if (rows < 1 || rows > MaxRows)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
+    }
+
+    public void Dispose()
+    {
+        for (int l = 1; l <= layers; l++) { z[l].Dispose(); delta[l].Dispose(); }
+        grads.Dispose(); rowLoss.Dispose(); hits.Dispose(); lossSum.Dispose(); hitSum.Dispose();
+        moment1?.Dispose(); moment2?.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+namespace GpuNet.Training;
+
+/// <summary>What one epoch did, per network copy (index k). Losses are means over the rows; the training
+/// loss is the mean of the per-step batch losses of the epoch (weights moving), as Keras reports it.</summary>
+public sealed record EpochReport(
+    int Epoch,
+    int Epochs,
+    float LearningRate,
+    double[] TrainLoss,
+    double[]? TrainAccuracy,
+    double[]? ValidationLoss,
+    double[]? ValidationAccuracy,
+    TimeSpan Elapsed,
+    double SamplesPerSecond)
+{
+    /// <summary>Lowest training loss over the copies.</summary>
+    public double BestTrainLoss => TrainLoss.Min();
+}
+
+/// <summary>Loss (and accuracy, for classification) of every network copy on a dataset.</summary>
+public sealed record Evaluation(double[] Loss, double[]? Accuracy, int Rows);
+
+/// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken)"/>.</summary>
+public sealed record TrainResult(
+    IReadOnlyList<EpochReport> History,
+    Evaluation FinalTrain,
+    Evaluation? FinalValidation,
+    int BestCopy,
+    bool Cancelled,
+    long Steps,
+    TimeSpan Elapsed)
+{
+    /// <summary>Final training loss of each copy, evaluated on the whole training set after training.</summary>
+    public double[] FinalTrainLoss => FinalTrain.Loss;
+    /// <summary>Epochs completed.</summary>
+    public int EpochsCompleted => History.Count;
+}

@@ -1,0 +1,218 @@
+using GpuNet.Devices;
+using System.Diagnostics;
+using GpuNet.Data;
+using GpuNet.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuNet.Training;
+
+/// <summary>
+/// Trains every copy of a <see cref="Network"/> side by side with (mini-batch) stochastic gradient
+/// descent: per step, the batch's rows are gathered on the device, then forward pass, loss, backward
+/// pass and optimizer update are launched — no host↔device copy, no synchronisation and no allocation
+/// inside the step loop. The host reads the loss sums once per epoch.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly Network net;
+    private Engine? trainEngine, evalEngine;
+    private MemoryBuffer1D<int, Stride1D.Dense>? order;
+    private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch;
+
+    /// <summary>A trainer for <paramref name="network"/> with validated <paramref name="options"/>.</summary>
+    public Trainer(Network network, TrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        options.Loss.CheckCompatible(network.Spec);
+        net = network;
+        Options = options;
+    }
+
+    /// <summary>The options in force.</summary>
+    public TrainOptions Options { get; }
+
+    /// <summary>Optimizer steps taken so far (over all calls to Fit).</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Uploads the data and trains; see <see cref="Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken)"/>.</summary>
+    public TrainResult Fit(Dataset train, Dataset? validation = null, IProgress<EpochReport>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        using var t = DeviceDataset.Upload(net.Device, train);
+        using var v = validation == null ? null : DeviceDataset.Upload(net.Device, validation);
+        return Fit(t, v, progress, cancellation);
+    }
+
+    /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs (or until cancelled, checked between steps),
+    /// reporting each epoch to <paramref name="progress"/>; then evaluates every copy on the training data
+    /// (and validation data) and picks the best copy: lowest validation loss when validation data is given,
+    /// else lowest training loss.</summary>
+    public TrainResult Fit(DeviceDataset train, DeviceDataset? validation = null, IProgress<EpochReport>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        CheckData(train, "training");
+        if (validation != null) CheckData(validation, "validation");
+        var o = Options;
+        int batch = Math.Min(o.BatchSize, train.Count);
+        if (trainEngine == null || trainEngine.MaxRows < batch)
+        {
+            trainEngine?.Dispose();
+            trainEngine = new Engine(net, batch);
+        }
+        var engine = trainEngine;
+        int n = train.Count, inW = net.Spec.InputSize, outW = net.Spec.OutputSize;
+        long stepsPerEpoch = (n + batch - 1) / batch;
+        long totalSteps = stepsPerEpoch * o.Epochs;
+        var perm = new int[n];
+        if (o.Shuffle)
+        {
+            order?.Dispose();
+            order = net.Device.Accelerator.Allocate1D<int>(n);
+            xBatch?.Dispose(); yBatch?.Dispose();
+            xBatch = net.Device.Allocate((long)batch * inW);
+            yBatch = net.Device.Allocate((long)batch * outW * train.TargetCopies);
+        }
+
+        var history = new List<EpochReport>();
+        var clock = Stopwatch.StartNew();
+        long firstStep = Steps;
+        bool cancelled = false;
+        for (int epoch = 1; epoch <= o.Epochs && !cancelled; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            if (o.Shuffle)
+            {
+                for (int i = 0; i < n; i++) perm[i] = i;
+                new Rng(o.ShuffleSeed, (ulong)epoch).Shuffle(perm);
+                order!.View.CopyFromCPU(perm); // one copy per epoch, before the step loop
+            }
+            engine.ResetSums();
+            float rate = o.LearningRate;
+            int seen = 0;
+            for (int start = 0; start < n; start += batch)
+            {
+                if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+                int rows = Math.Min(batch, n - start);
+                rate = o.Schedule.Rate(o.LearningRate, Steps - firstStep, stepsPerEpoch, totalSteps);
+                ArrayView<float> x, y;
+                long yStride;
+                if (o.Shuffle)
+                {
+                    net.Device.Kernels.GatherRows(train.Features, order!.View, xBatch!.View, start, rows, inW);
+                    net.Device.Kernels.GatherRows(train.Targets, order.View, yBatch!.View, start, rows, outW,
+                        train.TargetCopies, train.TargetStride, (long)rows * outW);
+                    x = xBatch.View;
+                    y = yBatch.View;
+                    yStride = train.TargetCopies > 1 ? (long)rows * outW : 0;
+                }
+                else
+                {
+                    x = train.Features.From((long)start * inW);
+                    y = train.Targets.From((long)start * outW);
+                    yStride = train.TargetStride;
+                }
+                engine.Forward(x, 0, rows);
+                engine.Loss(o.Loss, y, yStride, rows, train.IsClassification);
+                engine.Backward(x, 0, rows);
+                engine.Update(o.Optimizer, rate);
+                Steps++;
+                seen += rows;
+            }
+            if (seen == 0) break;
+            var (lossSums, hitSums) = engine.ReadSums(); // the epoch's one synchronisation
+            var trainLoss = Array.ConvertAll(lossSums, s => s / seen);
+            var trainAcc = train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null;
+            Evaluation? val = validation == null ? null : Evaluate(validation);
+            epochClock.Stop();
+            var report = new EpochReport(epoch, o.Epochs, rate, trainLoss, trainAcc, val?.Loss, val?.Accuracy,
+                clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
+            history.Add(report);
+            progress?.Report(report);
+        }
+
+        var finalTrain = Evaluate(train);
+        var finalVal = validation == null ? null : Evaluate(validation);
+        var basis = (finalVal ?? finalTrain).Loss;
+        int best = 0;
+        for (int k = 1; k < basis.Length; k++)
+            if (basis[k] < basis[best] || double.IsNaN(basis[best])) best = k;
+        return new TrainResult(history, finalTrain, finalVal, best, cancelled, Steps - firstStep, clock.Elapsed);
+    }
+
+    /// <summary>Loss (and accuracy) of every copy on a host dataset.</summary>
+    public Evaluation Evaluate(Dataset data)
+    {
+        using var d = DeviceDataset.Upload(net.Device, data);
+        return Evaluate(d);
+    }
+
+    /// <summary>Loss (and accuracy) of every copy on <paramref name="data"/>, in order, in batches; no update.</summary>
+    public Evaluation Evaluate(DeviceDataset data)
+    {
+        CheckData(data, "evaluation");
+        int rowsMax = Math.Min(data.Count, Math.Max(Options.BatchSize, 256));
+        if (evalEngine == null || evalEngine.MaxRows < rowsMax)
+        {
+            evalEngine?.Dispose();
+            evalEngine = new Engine(net, rowsMax);
+        }
+        evalEngine.ResetSums();
+        int inW = net.Spec.InputSize, outW = net.Spec.OutputSize;
+        for (int start = 0; start < data.Count; start += rowsMax)
+        {
+            int rows = Math.Min(rowsMax, data.Count - start);
+            var x = data.Features.From((long)start * inW);
+            evalEngine.Forward(x, 0, rows);
+            evalEngine.Loss(Options.Loss, data.Targets.From((long)start * outW), data.TargetStride, rows, data.IsClassification);
+        }
+        var (loss, hits) = evalEngine.ReadSums();
+        return new Evaluation(Array.ConvertAll(loss, s => s / data.Count),
+            data.IsClassification ? Array.ConvertAll(hits, h => h / data.Count) : null, data.Count);
+    }
+
+    /// <summary>Gradients of the batch loss with respect to every parameter of every copy, for the given rows
+    /// (one forward and backward pass, no update). Returns [copy][P]; missing edges report 0.</summary>
+    public (double[] Loss, float[][] Gradients) Gradients(DeviceDataset data)
+    {
+        CheckData(data, "gradient");
+        using var engine = new Engine(net, data.Count);
+        engine.PoisonGradients();
+        engine.Forward(data.Features, 0, data.Count);
+        engine.Loss(Options.Loss, data.Targets, data.TargetStride, data.Count, false);
+        engine.Backward(data.Features, 0, data.Count);
+        var mask = net.Spec.HasMask ? net.Spec.FlatMask() : null;
+        var grads = new float[net.Copies][];
+        for (int k = 0; k < net.Copies; k++)
+        {
+            grads[k] = engine.Gradients(k);
+            if (mask != null)
+                for (int i = 0; i < mask.Length; i++) if (mask[i] == 0f) grads[k][i] = 0f;
+        }
+        var (loss, _) = engine.ReadSums();
+        return (Array.ConvertAll(loss, s => s / data.Count), grads);
+    }
+
+    private void CheckData(DeviceDataset d, string what)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        if (d.FeatureCount != net.Spec.InputSize)
+            throw new DataFormatException($"the {what} data has {d.FeatureCount} features per row, but the network's input layer has {net.Spec.InputSize} neurons");
+        if (d.TargetCount != net.Spec.OutputSize)
+            throw new DataFormatException($"the {what} data has {d.TargetCount} targets per row, but the network's output layer has {net.Spec.OutputSize} neurons");
+        if (d.TargetCopies != 1 && d.TargetCopies != net.Copies)
+            throw new DataFormatException($"the {what} data has {d.TargetCopies} target sets for {net.Copies} network copies");
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        trainEngine?.Dispose();
+        evalEngine?.Dispose();
+        order?.Dispose();
+        xBatch?.Dispose();
+        yBatch?.Dispose();
+    }
+}
