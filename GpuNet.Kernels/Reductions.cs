@@ -84,6 +84,45 @@ public static class Reductions
         }
     }
 
+    /// <summary>Barrier-free variant of <see cref="ColumnSum{TShape}"/>: one thread per output column, summing its
+    /// rows in float64 in a grid-stride loop over columns. The CPU accelerator's path (barriers cost ~10 µs per thread
+    /// there). Launch: any 1-D grid and group.</summary>
+    public static void ColumnSumDirect(ArrayView<float> src, ArrayView<float> dst,
+        long dstOffset, long dstStride, int segments, int rows, int width)
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        long columns = (long)segments * width;
+        for (long c = start; c < columns; c += stride)
+        {
+            long s = c / width;
+            int w = (int)(c % width);
+            dst[s * dstStride + dstOffset + w] = (float)SerialSum(src, s * rows * width + w, width, rows);
+        }
+    }
+
+    /// <summary>Barrier-free variant of <see cref="ColumnSumAccumulate{TShape}"/> (see <see cref="ColumnSumDirect"/>).</summary>
+    public static void ColumnSumAccumulateDirect(ArrayView<float> src, ArrayView<double> acc,
+        int segments, int rows, int width)
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        long columns = (long)segments * width;
+        for (long c = start; c < columns; c += stride)
+        {
+            long s = c / width;
+            int w = (int)(c % width);
+            acc[c] += SerialSum(src, s * rows * width + w, width, rows);
+        }
+    }
+
+    private static double SerialSum(ArrayView<float> src, long first, int step, int rows)
+    {
+        double sum = 0.0;
+        for (int b = 0; b < rows; b++) sum += src[first + (long)b * step];
+        return sum;
+    }
+
     // Every thread of the group must call this (it holds barriers). Returns the column's sum on ty == 0.
     private static double TreeSum(ArrayView<float> src, ArrayView<double> partial, bool active,
         long first, int step, int rows, int tx, int ty, int sx, int sy)

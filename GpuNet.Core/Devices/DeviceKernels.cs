@@ -18,6 +18,17 @@ public enum GemmVariant
     Tiled64,
 }
 
+/// <summary>Which column-sum kernel to run.</summary>
+public enum ReductionVariant
+{
+    /// <summary>Tree on GPUs, direct on the CPU accelerator.</summary>
+    Auto,
+    /// <summary>Float64 partial sums combined by a tree in shared memory (GPU).</summary>
+    Tree,
+    /// <summary>One thread per column, float64 sum, no barriers (CPU accelerator).</summary>
+    Direct,
+}
+
 /// <summary>Which loss kernel to run (see <see cref="Losses"/>).</summary>
 public enum LossKernel
 {
@@ -55,6 +66,8 @@ public sealed class DeviceKernels
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>? correct;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>? columnSum;
     private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>? columnSumAcc;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>? columnSumDirect;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>? columnSumAccDirect;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? sgd;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? momentum;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? adam;
@@ -76,7 +89,8 @@ public sealed class DeviceKernels
             linearGroup = Math.Min(maxGroup, 256);
             linearMaxGrid = acc.NumMultiprocessors * 32;
         }
-        smallReduce = device.IsCpu || maxGroup < 256;
+        smallReduce = maxGroup < 256;
+        DefaultReduction = device.IsCpu ? ReductionVariant.Direct : ReductionVariant.Tree;
         if (maxGroup < 4)
             throw new NotSupportedException($"{device.Info.Name} allows {maxGroup} threads a group; GpuNet needs at least 4");
         DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Naive : GemmVariant.Tiled64;
@@ -84,6 +98,9 @@ public sealed class DeviceKernels
 
     /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to on this device.</summary>
     public GemmVariant DefaultGemm { get; }
+
+    /// <summary>The reduction variant <see cref="ReductionVariant.Auto"/> resolves to on this device.</summary>
+    public ReductionVariant DefaultReduction { get; }
 
     /// <summary>Kernel launches enqueued on this device so far.</summary>
     public long LaunchCount { get; private set; }
@@ -291,6 +308,8 @@ public sealed class DeviceKernels
 
     // ---------------------------------------------------------------- reductions
 
+    private ReductionVariant Resolve(ReductionVariant v) => v == ReductionVariant.Auto ? DefaultReduction : v;
+
     private KernelConfig ReduceConfig(long columns, out bool small)
     {
         small = smallReduce;
@@ -303,11 +322,17 @@ public sealed class DeviceKernels
 
     /// <summary>dst[s·dstStride + dstOffset + w] = Σ_b src[s, b, w] for s &lt; segments (written, float64 tree sums).</summary>
     public void ColumnSum(ArrayView<float> src, ArrayView<float> dst, long dstOffset, long dstStride,
-        int segments, int rows, int width)
+        int segments, int rows, int width, ReductionVariant variant = ReductionVariant.Auto)
     {
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if ((segments - 1) * dstStride + dstOffset + width > dst.Length) throw new ArgumentException("column sum: destination too small");
+        if (Resolve(variant) == ReductionVariant.Direct)
+        {
+            columnSumDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
+            columnSumDirect(Linear((long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
+            return;
+        }
         var cfg = ReduceConfig((long)segments * width, out bool small);
         columnSum ??= small
             ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>)
@@ -316,11 +341,18 @@ public sealed class DeviceKernels
     }
 
     /// <summary>acc[s·width + w] += Σ_b src[s, b, w] (float64).</summary>
-    public void ColumnSumAccumulate(ArrayView<float> src, ArrayView<double> sums, int segments, int rows, int width)
+    public void ColumnSumAccumulate(ArrayView<float> src, ArrayView<double> sums, int segments, int rows, int width,
+        ReductionVariant variant = ReductionVariant.Auto)
     {
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if (sums.Length < (long)segments * width) throw new ArgumentException("column sum: accumulator too small");
+        if (Resolve(variant) == ReductionVariant.Direct)
+        {
+            columnSumAccDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulateDirect);
+            columnSumAccDirect(Linear((long)segments * width), src, sums, segments, rows, width);
+            return;
+        }
         var cfg = ReduceConfig((long)segments * width, out bool small);
         columnSumAcc ??= small
             ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce2x2>)
