@@ -17,6 +17,10 @@ public static class Tolerances
     /// <summary>Element-wise functions (exp, tanh in float32, a few ulps each): 1e-6 relative.</summary>
     public const double ElementWise = 1e-6;
 
+    /// <summary>σ' computed from the float32 output z (as the backward pass does): 1 − z² and z(1 − z) cancel
+    /// where σ saturates; for |a| ≤ 4 the worst case is 2u / (1 − tanh²4) ≈ 1e-4 relative, so 2e-4.</summary>
+    public const double ActivationDerivative = 2e-4;
+
     /// <summary>Sums accumulated in float64: only the float32 inputs' rounding remains: 1e-6.</summary>
     public const double Reduction = 1e-6;
 

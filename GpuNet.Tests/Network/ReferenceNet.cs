@@ -76,7 +76,8 @@ public sealed class ReferenceNet(NetworkSpec spec, double[] parameters)
                 for (int j = 0; j < o; j++)
                 {
                     double p = 1 / (1 + Math.Exp(-aL[j]));
-                    l -= (y[j] * Math.Log(p) + (1 - y[j]) * Math.Log(1 - p)) / o;
+                    // −[y log p + (1−y) log(1−p)] written so that it stays finite for any logit
+                    l += (Math.Max(aL[j], 0) - aL[j] * y[j] + Math.Log(1 + Math.Exp(-Math.Abs(aL[j])))) / o;
                     d[j] = (p - y[j]) / o;
                 }
                 break;
