@@ -128,16 +128,20 @@ public static class Csv
         return Guard(path, () => ReadMatrix(reader, path, hasHeader));
     }
 
-    /// <summary>Writes rows of cells as CSV (UTF-8, no byte order mark, LF line ends), quoting cells that need it.</summary>
+    /// <summary>Writes rows of cells as CSV (UTF-8, no byte order mark, LF line ends), quoting cells that need it;
+    /// atomically (a temp file renamed into place), so a failed write leaves no partial file.</summary>
     /// <exception cref="GpuNetException">The file cannot be written.</exception>
     public static void Write(string path, IReadOnlyList<string>? header, IEnumerable<IReadOnlyList<string>> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         try
         {
-            using var w = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 16);
-            if (header != null) WriteRow(w, header);
-            foreach (var row in rows) WriteRow(w, row);
+            GpuNet.IO.AtomicFile.Write(path, stream =>
+            {
+                using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16);
+                if (header != null) WriteRow(w, header);
+                foreach (var row in rows) WriteRow(w, row);
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

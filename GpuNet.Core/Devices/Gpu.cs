@@ -104,7 +104,9 @@ public static class Gpu
             _ => DeviceKind.Cpu,
         };
         string name = kind == DeviceKind.Cpu ? "CPU accelerator (ILGPU, runs kernels on CPU threads)" : d.Name;
-        return new DeviceInfo(index, kind, name, d.MemorySize, d.WarpSize, d.MaxNumThreadsPerGroup, d.NumMultiprocessors);
+        // The CPU accelerator reports an unbounded size; its memory is the host's.
+        long memory = kind == DeviceKind.Cpu ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : d.MemorySize;
+        return new DeviceInfo(index, kind, name, memory, d.WarpSize, d.MaxNumThreadsPerGroup, d.NumMultiprocessors);
     }
 }
 

@@ -143,8 +143,9 @@ public sealed class Network : IDisposable
         return result;
     }
 
-    /// <summary>f(x) for row-major inputs [rows, InputSize]; returns row-major [rows, OutputSize].</summary>
-    public float[] Predict(float[] inputs, int rows, int copy = 0)
+    /// <summary>f(x) for row-major inputs [rows, InputSize]; returns row-major [rows, OutputSize], with
+    /// <paramref name="output"/> (softmax or logistic of the last layer's values) applied on the device.</summary>
+    public float[] Predict(float[] inputs, int rows, int copy = 0, OutputFunction output = OutputFunction.Identity)
     {
         CheckCopy(copy);
         if (inputs.Length != (long)rows * Spec.InputSize)
@@ -161,6 +162,8 @@ public sealed class Network : IDisposable
             ((ArrayView<float>)x.View).SubView(0, (long)n * Spec.InputSize).CopyFromCPU(inputs.AsSpan(start * Spec.InputSize, n * Spec.InputSize));
             engine.Forward(x.View, 0, n);
             var o = engine.Output(n);
+            if (output == OutputFunction.Softmax) Device.Kernels.SoftmaxRows(o, (long)Copies * n, Spec.OutputSize);
+            else if (output == OutputFunction.Logistic) Device.Kernels.Apply(Activation.Logistic, o, o.Length);
             o.SubView((long)copy * n * Spec.OutputSize, (long)n * Spec.OutputSize)
                 .CopyToCPU(result.AsSpan(start * Spec.OutputSize, n * Spec.OutputSize));
         }

@@ -126,6 +126,11 @@ public sealed record TrainOptions
     public bool Shuffle { get; init; } = true;
     /// <summary>Seed of the shuffles (the epoch order is the same for every network copy).</summary>
     public ulong ShuffleSeed { get; init; }
+    /// <summary>Stop when the validation loss (of the best copy) has not improved for this many epochs, and
+    /// restore the parameters of the best epoch; 0 = off. Needs validation data.</summary>
+    public int EarlyStopPatience { get; init; }
+    /// <summary>Progress ticks within an epoch (each one synchronises to read the running loss); 0 = none.</summary>
+    public int TicksPerEpoch { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first bad value.</summary>
     public void Validate()
@@ -134,6 +139,8 @@ public sealed record TrainOptions
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
         if (!(LearningRate > 0f) || float.IsInfinity(LearningRate))
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "step size must be positive and finite");
+        if (EarlyStopPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStopPatience), EarlyStopPatience, "patience must be ≥ 0 epochs (0 = off)");
+        if (TicksPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(TicksPerEpoch), TicksPerEpoch, "ticks must be ≥ 0");
         if (!Enum.IsDefined(Loss)) throw new ArgumentOutOfRangeException(nameof(Loss), Loss, "unknown loss");
         ArgumentNullException.ThrowIfNull(Schedule);
         ArgumentNullException.ThrowIfNull(Optimizer);

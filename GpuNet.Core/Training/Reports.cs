@@ -17,16 +17,21 @@ public sealed record EpochReport(
     public double BestTrainLoss => TrainLoss.Min();
 }
 
+/// <summary>A progress tick inside an epoch: the running means so far (best copy) and throughput.</summary>
+public sealed record TickReport(int Epoch, int Epochs, int RowsDone, int Rows, double RunningLoss, double? RunningAccuracy,
+    double SamplesPerSecond);
+
 /// <summary>Loss (and accuracy, for classification) of every network copy on a dataset.</summary>
 public sealed record Evaluation(double[] Loss, double[]? Accuracy, int Rows);
 
-/// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken)"/>.</summary>
+/// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?)"/>.</summary>
 public sealed record TrainResult(
     IReadOnlyList<EpochReport> History,
     Evaluation FinalTrain,
     Evaluation? FinalValidation,
     int BestCopy,
     bool Cancelled,
+    bool StoppedEarly,
     long Steps,
     TimeSpan Elapsed)
 {

@@ -37,13 +37,13 @@ public sealed class Trainer : IDisposable
     /// <summary>Optimizer steps taken so far (over all calls to Fit).</summary>
     public long Steps { get; private set; }
 
-    /// <summary>Uploads the data and trains; see <see cref="Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken)"/>.</summary>
+    /// <summary>Uploads the data and trains; see <see cref="Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?)"/>.</summary>
     public TrainResult Fit(Dataset train, Dataset? validation = null, IProgress<EpochReport>? progress = null,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null)
     {
         using var t = DeviceDataset.Upload(net.Device, train);
         using var v = validation == null ? null : DeviceDataset.Upload(net.Device, validation);
-        return Fit(t, v, progress, cancellation);
+        return Fit(t, v, progress, cancellation, ticks);
     }
 
     /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs (or until cancelled, checked between steps),
@@ -51,11 +51,13 @@ public sealed class Trainer : IDisposable
     /// (and validation data) and picks the best copy: lowest validation loss when validation data is given,
     /// else lowest training loss.</summary>
     public TrainResult Fit(DeviceDataset train, DeviceDataset? validation = null, IProgress<EpochReport>? progress = null,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null)
     {
         CheckData(train, "training");
         if (validation != null) CheckData(validation, "validation");
         var o = Options;
+        if (o.EarlyStopPatience > 0 && validation == null)
+            throw new ArgumentException("early stopping watches the validation loss: give validation data (e.g. --validation 0.1)");
         int batch = Math.Min(o.BatchSize, train.Count);
         if (trainEngine == null || trainEngine.MaxRows < batch)
         {
@@ -79,7 +81,11 @@ public sealed class Trainer : IDisposable
         var history = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
         long firstStep = Steps;
-        bool cancelled = false;
+        bool cancelled = false, stoppedEarly = false;
+        double bestValidation = double.PositiveInfinity;
+        int bestEpoch = 0;
+        float[]? bestParameters = null;
+        long tickEvery = o.TicksPerEpoch > 0 && ticks != null ? Math.Max(1, stepsPerEpoch / o.TicksPerEpoch) : 0;
         for (int epoch = 1; epoch <= o.Epochs && !cancelled; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -120,6 +126,13 @@ public sealed class Trainer : IDisposable
                 engine.Update(o.Optimizer, rate);
                 Steps++;
                 seen += rows;
+                if (tickEvery > 0 && (Steps - firstStep) % tickEvery == 0 && start + rows < n)
+                {
+                    var (ls, hs) = engine.ReadSums(); // a tick: one synchronisation, as asked for
+                    int bestK = ArgMin(ls);
+                    ticks!.Report(new TickReport(epoch, o.Epochs, seen, n, ls[bestK] / seen,
+                        train.IsClassification ? hs[bestK] / seen : null, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9)));
+                }
             }
             if (seen == 0) break;
             var (lossSums, hitSums) = engine.ReadSums(); // the epoch's one synchronisation
@@ -131,7 +144,24 @@ public sealed class Trainer : IDisposable
                 clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
             history.Add(report);
             progress?.Report(report);
+            if (o.EarlyStopPatience > 0 && val != null)
+            {
+                double v = val.Loss.Min();
+                if (v < bestValidation)
+                {
+                    bestValidation = v;
+                    bestEpoch = epoch;
+                    bestParameters = ReadAllParameters();
+                }
+                else if (epoch - bestEpoch >= o.EarlyStopPatience)
+                {
+                    stoppedEarly = true;
+                    break;
+                }
+            }
         }
+        if (bestParameters != null && (stoppedEarly || bestEpoch != history.Count))
+            ((ArrayView<float>)net.ParameterView).CopyFromCPU(bestParameters);
 
         var finalTrain = Evaluate(train);
         var finalVal = validation == null ? null : Evaluate(validation);
@@ -139,7 +169,7 @@ public sealed class Trainer : IDisposable
         int best = 0;
         for (int k = 1; k < basis.Length; k++)
             if (basis[k] < basis[best] || double.IsNaN(basis[best])) best = k;
-        return new TrainResult(history, finalTrain, finalVal, best, cancelled, Steps - firstStep, clock.Elapsed);
+        return new TrainResult(history, finalTrain, finalVal, best, cancelled, stoppedEarly, Steps - firstStep, clock.Elapsed);
     }
 
     /// <summary>Loss (and accuracy) of every copy on a host dataset.</summary>
@@ -193,6 +223,20 @@ public sealed class Trainer : IDisposable
         }
         var (loss, _) = engine.ReadSums();
         return (Array.ConvertAll(loss, s => s / data.Count), grads);
+    }
+
+    private float[] ReadAllParameters()
+    {
+        var p = new float[net.ParameterView.Length];
+        net.ParameterView.CopyToCPU(p);
+        return p;
+    }
+
+    private static int ArgMin(double[] a)
+    {
+        int best = 0;
+        for (int i = 1; i < a.Length; i++) if (a[i] < a[best]) best = i;
+        return best;
     }
 
     private void CheckData(DeviceDataset d, string what)

@@ -1,0 +1,64 @@
+using GpuNet.Devices;
+
+namespace GpuNet.Cli;
+
+/// <summary>The `gpunet` command: dispatches to devices, train, eval and predict; turns errors into one line.</summary>
+public static class CommandLine
+{
+    public const string Usage = """
+        usage: gpunet <command> [options]
+
+        commands:
+          devices [--json]                 list the accelerators and which one 'auto' picks
+          train   [options]                train a network, write the model (gpunet train --help)
+          eval    --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
+          predict --model FILE --input FILE.csv [--output FILE.csv] [--labels]
+
+        every command takes --device auto|cpu|cuda|opencl|INDEX and --verbose (stack traces on errors)
+        """;
+
+    /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
+    {
+        bool verbose = args.Contains("--verbose");
+        var rest = args.Where(a => a != "--verbose").ToArray();
+        if (rest.Length == 0 || rest[0] is "--help" or "-h" or "help")
+        {
+            stdout.Write(Usage);
+            return rest.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            string command = rest[0];
+            var options = rest.Skip(1);
+            bool help = options.Contains("--help") || options.Contains("-h");
+            return command switch
+            {
+                "devices" => DevicesCommand.Run(options, stdout),
+                "train" => help ? Help(stdout, TrainCommand.Help) : new TrainCommand(options, stdout, stderr).Run(cancel),
+                "eval" => help ? Help(stdout, EvalCommand.Help) : EvalCommand.Run(options, stdout),
+                "predict" => help ? Help(stdout, PredictCommand.Help) : PredictCommand.Run(options, stdout),
+                _ => throw new UsageException($"unknown command '{command}': use devices, train, eval or predict"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"gpunet: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
+                                      or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
+        {
+            stderr.WriteLine($"gpunet: error: {e.Message}");
+            if (verbose) stderr.WriteLine(e);
+            else if (e is not GpuNetException and not DeviceNotFoundException) stderr.WriteLine("(run with --verbose for details)");
+            return 1;
+        }
+    }
+
+    private static int Help(TextWriter stdout, string text)
+    {
+        stdout.Write(text);
+        return 0;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using GpuNet.Data;
+using GpuNet.Devices;
+using GpuNet.Model;
+using GpuNet.Training;
+
+namespace GpuNet.Cli;
+
+internal static class EvalCommand
+{
+    public const string Help = """
+        usage: gpunet eval --model FILE --data SPEC [--split train|test|all] [--data-dir DIR] [--device SPEC] [--json]
+
+        Loss and accuracy (with a confusion matrix) for classification; loss, MSE and MAE for regression.
+        --split defaults to test when the data has a test split, else all.
+
+        """;
+
+    public static int Run(IEnumerable<string> args, TextWriter stdout)
+    {
+        var a = new Arguments("eval", args, ["model", "data", "split", "data-dir", "device"], ["json"]);
+        string model = a.String("model") ?? throw new UsageException("eval needs --model FILE");
+        string spec = a.String("data") ?? throw new UsageException("eval needs --data SPEC (the data to evaluate on)");
+        var loaded = DataSpec.Load(spec, a.String("data-dir"));
+        string split = a.String("split", loaded.Test != null ? "test" : "all").ToLowerInvariant();
+        Dataset data = split switch
+        {
+            "train" => loaded.Train,
+            "test" => loaded.Test ?? throw new UsageException($"--split test: '{spec}' has no test split; use train or all"),
+            "all" => loaded.Test == null ? loaded.Train : Concat(loaded.Train, loaded.Test),
+            _ => throw new UsageException($"--split: unknown '{split}', use train, test or all"),
+        };
+        using var device = Gpu.Open(a.String("device", "auto"));
+        using var predictor = Predictor.Load(model, device);
+        var r = predictor.Evaluate(data);
+        if (a.Has("json"))
+        {
+            var json = new
+            {
+                model = Path.GetFullPath(model), data = spec, split, rows = r.Rows, loss = r.Loss, accuracy = r.Accuracy,
+                mse = r.MeanSquaredError, mae = r.MeanAbsoluteError, classes = r.ClassNames,
+                confusion = r.Confusion == null ? null : Enumerable.Range(0, r.Confusion.GetLength(0))
+                    .Select(i => Enumerable.Range(0, r.Confusion.GetLength(1)).Select(j => r.Confusion[i, j]).ToArray()).ToArray(),
+            };
+            stdout.WriteLine(JsonSerializer.Serialize(json, TrainCommand.JsonOptions));
+            return 0;
+        }
+        stdout.WriteLine($"{spec} ({split}, {r.Rows} rows) on {device.Info.Name}");
+        stdout.WriteLine($"loss {r.Loss:F4} ({predictor.Info.Loss.Name()})");
+        if (r.Accuracy != null) stdout.WriteLine($"accuracy {r.Accuracy.Value * 100:F2} %");
+        if (r.MeanSquaredError != null) stdout.WriteLine($"mse {r.MeanSquaredError:G6}  mae {r.MeanAbsoluteError:G6}");
+        if (r.Confusion != null) PrintConfusion(stdout, r.Confusion, r.ClassNames);
+        return 0;
+    }
+
+    private static void PrintConfusion(TextWriter w, int[,] c, IReadOnlyList<string>? names)
+    {
+        int n = c.GetLength(0);
+        var labels = Enumerable.Range(0, n).Select(i => names != null && i < names.Count ? names[i] : i.ToString()).ToArray();
+        int width = Math.Max(5, Math.Max(labels.Max(l => l.Length), c.Cast<int>().Max().ToString().Length) + 1);
+        int first = Math.Max(labels.Max(l => l.Length), "true\\pred".Length) + 1;
+        w.WriteLine("confusion matrix (rows: true class, columns: predicted)");
+        w.WriteLine("true\\pred".PadRight(first) + string.Concat(labels.Select(l => l.PadLeft(width))));
+        for (int i = 0; i < n; i++)
+            w.WriteLine(labels[i].PadRight(first) + string.Concat(Enumerable.Range(0, n).Select(j => c[i, j].ToString().PadLeft(width))));
+    }
+
+    private static Dataset Concat(Dataset a, Dataset b)
+    {
+        var features = a.Features.Concat(b.Features).ToArray();
+        if (a.Task == TaskKind.Classification && a.Labels != null && b.Labels != null)
+            return Dataset.Classification(features, a.FeatureCount, a.Labels.Concat(b.Labels).ToArray(), a.TargetCount, a.ClassNames);
+        return Dataset.Regression(features, a.FeatureCount, a.Targets.Concat(b.Targets).ToArray(), a.TargetCount);
+    }
+}

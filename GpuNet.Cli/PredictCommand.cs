@@ -1,0 +1,73 @@
+using System.Globalization;
+using GpuNet.Data;
+using GpuNet.Devices;
+using GpuNet.Model;
+
+namespace GpuNet.Cli;
+
+internal static class PredictCommand
+{
+    public const string Help = """
+        usage: gpunet predict --model FILE --input FILE.csv [--output FILE.csv] [--labels] [--header] [--device SPEC]
+
+        One output row per input row, in input order: the model's outputs (probabilities for softmax and logistic
+        models), or with --labels the predicted class name. The input holds feature columns only; --header says its
+        first line is a header (detected automatically when it is not numeric). Without --output, rows go to stdout.
+
+        """;
+
+    public static int Run(IEnumerable<string> args, TextWriter stdout)
+    {
+        var a = new Arguments("predict", args, ["model", "input", "output", "device"], ["labels", "header"]);
+        string model = a.String("model") ?? throw new UsageException("predict needs --model FILE");
+        string input = a.String("input") ?? throw new UsageException("predict needs --input FILE.csv");
+        string? output = a.String("output");
+        using var device = Gpu.Open(a.String("device", "auto"));
+        using var predictor = Predictor.Load(model, device);
+        var m = Csv.ReadMatrix(input, a.Has("header") || FirstLineIsHeader(input));
+        if (m.Columns != predictor.InputSize)
+            throw new DataFormatException($"{input}: rows have {m.Columns} columns; the model takes {predictor.InputSize} features" +
+                (m.Columns == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
+        List<IReadOnlyList<string>> rows;
+        IReadOnlyList<string> header;
+        if (a.Has("labels"))
+        {
+            if (predictor.Info.Task != TaskKind.Classification)
+                throw new UsageException("--labels needs a classification model; this one does regression");
+            var names = predictor.Info.ClassNames;
+            rows = predictor.PredictClasses(m.Values, m.Rows)
+                .Select(c => (IReadOnlyList<string>)new[] { names != null && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture) }).ToList();
+            header = ["label"];
+        }
+        else
+        {
+            var outs = predictor.Predict(m.Values, m.Rows);
+            int o = predictor.Network.Spec.OutputSize;
+            var names = predictor.Info.ClassNames;
+            header = Enumerable.Range(0, o).Select(j => names != null && names.Count == o ? names[j] : $"output_{j}").ToArray();
+            rows = Enumerable.Range(0, m.Rows).Select(r => (IReadOnlyList<string>)Enumerable.Range(0, o)
+                .Select(j => outs[(long)r * o + j].ToString("R", CultureInfo.InvariantCulture)).ToArray()).ToList();
+        }
+        if (output != null) Csv.Write(output, header, rows);
+        else
+        {
+            stdout.WriteLine(string.Join(",", header.Select(Quote)));
+            foreach (var r in rows) stdout.WriteLine(string.Join(",", r.Select(Quote)));
+        }
+        return 0;
+    }
+
+    private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+
+    private static bool FirstLineIsHeader(string path)
+    {
+        using var file = File.OpenRead(path);
+        Stream stream = file;
+        if (file.ReadByte() == 0x1f && file.ReadByte() == 0x8b) { file.Position = 0; stream = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress); }
+        else file.Position = 0;
+        using var reader = new StreamReader(stream);
+        string? line = reader.ReadLine();
+        if (line == null) return false;
+        return line.TrimStart('\uFEFF').Split(',').Any(c => !double.TryParse(c.Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+    }
+}

@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GpuNet.Data;
+using GpuNet.Devices;
+using GpuNet.IO;
+using GpuNet.Model;
+using GpuNet.Training;
+
+namespace GpuNet.Cli;
+
+internal sealed class TrainCommand
+{
+    public const string Help = """
+        usage: gpunet train [options]
+
+        data
+          --data SPEC            digits (default) | fashion-mnist | mnist-idx:DIR | xor | parity:N | sine
+                                 | csv:PATH[,label=COL][,header][,task=classify|regress][,test=PATH]
+          --data-dir DIR         where datasets are looked for (then $GPUNET_DATA, then /usr/share/datasets)
+          --standardize          scale features by the training set's mean and standard deviation (stored in the model)
+          --validation F         hold out this fraction of the training rows for validation, in [0, 1) (default 0)
+        network
+          --hidden 256,128       hidden layer sizes (default 64; "none" for no hidden layer)
+          --activation NAME      relu (default) | tanh | logistic | identity, for hidden layers
+          --output NAME          auto (default) | identity | logistic | softmax
+          --loss NAME            auto (default) | mse | mae | cross-entropy | bce
+          --init FILE            start from a saved model (its architecture is used)
+        training
+          --optimizer NAME       adam (default) | sgd | momentum
+          --lr X                 step size (default 0.001 for adam, 0.01 otherwise)
+          --momentum X           momentum (default 0.9); --nesterov for Nesterov momentum
+          --weight-decay X       L2 (sgd, momentum) or decoupled (adam) weight decay (default 0)
+          --lr-schedule NAME     constant (default) | inverse | step | cosine
+          --batch N              rows per step (default 32; 1 = per-example SGD)
+          --epochs N             passes over the data (default 30)
+          --seed N               seed of initial weights, shuffles and splits (default 0)
+          --restarts K           train K networks from different initial weights side by side, keep the best (default 1)
+          --early-stop N         stop after N epochs without validation improvement, keep the best epoch
+          --no-shuffle           visit rows in file order
+          --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
+        output
+          --model FILE           where to write the model (default model.safetensors)
+          --metrics FILE.csv     one row per epoch
+          --plot FILE.png        loss and accuracy curves
+          --json                 one JSON summary object on stdout (progress goes to stderr)
+
+        """;
+
+    private static readonly string[] Valued =
+    [
+        "data", "data-dir", "validation", "hidden", "activation", "output", "loss", "init", "optimizer", "lr", "momentum",
+        "weight-decay", "lr-schedule", "batch", "epochs", "seed", "restarts", "early-stop", "device", "model", "metrics", "plot",
+    ];
+    private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
+
+    private readonly Arguments a;
+    private readonly TextWriter stdout, stderr;
+
+    public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        a = new Arguments("train", args, Valued, Flags);
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+
+    public int Run(CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        bool json = a.Has("json");
+        var log = json ? stderr : stdout;
+
+        // ---- options (all checked before any data is loaded)
+        string dataSpec = a.String("data", "digits");
+        var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
+        {
+            "adam" => OptimizerKind.Adam,
+            "sgd" => OptimizerKind.Sgd,
+            "momentum" => OptimizerKind.Momentum,
+            var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
+        };
+        float lr = (float)a.Double("lr", optimizerKind == OptimizerKind.Adam ? 1e-3 : 1e-2, 0, double.PositiveInfinity, minExclusive: true);
+        var optimizer = new OptimizerOptions
+        {
+            Kind = optimizerKind,
+            Momentum = (float)a.Double("momentum", 0.9, 0, 1, maxExclusive: true),
+            Nesterov = a.Has("nesterov"),
+            WeightDecay = (float)a.Double("weight-decay", 0, 0, double.PositiveInfinity),
+        };
+        int epochs = a.Int("epochs", 30, 1);
+        int batch = a.Int("batch", 32, 1);
+        int restarts = a.Int("restarts", 1, 1, 100_000);
+        int seed = a.Int("seed", 0, 0);
+        double validation = a.Double("validation", 0, 0, 1, maxExclusive: true);
+        int patience = a.Int("early-stop", 0, 0);
+        if (patience > 0 && validation == 0) throw new UsageException("--early-stop watches the validation loss: add --validation F (e.g. 0.1)");
+        LearningRateSchedule schedule = a.String("lr-schedule", "constant").ToLowerInvariant() switch
+        {
+            "constant" => LearningRateSchedule.Constant,
+            "inverse" => new InverseTimeRate(),
+            "step" => new StepDecayRate(Math.Max(1, epochs / 3), 0.1),
+            "cosine" => new CosineRate(),
+            var s => throw new UsageException($"--lr-schedule: unknown '{s}', use constant, inverse, step or cosine"),
+        };
+        var hidden = ParseHidden(a.String("hidden", "64"));
+        Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
+        string outputName = a.String("output", "auto").ToLowerInvariant();
+        string lossName = a.String("loss", "auto").ToLowerInvariant();
+        string? init = a.String("init");
+        if (init != null && restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+        string modelPath = a.String("model", "model.safetensors");
+        CheckWritable(modelPath, "--model");
+        string? metricsPath = a.String("metrics");
+        if (metricsPath != null) CheckWritable(metricsPath, "--metrics");
+        string? plotPath = a.String("plot");
+        if (plotPath != null) CheckWritable(plotPath, "--plot");
+
+        // ---- data
+        var loaded = DataSpec.Load(dataSpec, a.String("data-dir"));
+        log.WriteLine($"data: {loaded.Description}");
+        Dataset train = loaded.Train, test = loaded.Test ?? loaded.Train;
+        bool hasTest = loaded.Test != null;
+        Standardizer? scaler = null;
+        ModelInfo? initInfo = null;
+        NetworkSpec? initSpec = null;
+        float[]? initParams = null;
+        if (init != null)
+        {
+            (initSpec, initParams, initInfo) = ModelFile.Read(init);
+            if (initInfo.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
+        }
+        if (scaler == null && a.Has("standardize")) scaler = Standardizer.Fit(train);
+        Dataset scaledTrain = scaler?.Apply(train) ?? train;
+        Dataset? val = null;
+        if (validation > 0) (scaledTrain, val) = Split.TrainValidation(scaledTrain, validation, (ulong)seed);
+
+        // ---- network
+        var task = train.Task;
+        var (output, loss, lastActivation) = initInfo != null
+            ? (initInfo.Output, lossName == "auto" ? initInfo.Loss : ParseOr("loss", lossName, LossFunctions.Parse), initSpec!.Layers[^1].Activation)
+            : ResolveOutput(outputName, lossName, task, train.TargetCount);
+        NetworkSpec spec = initSpec ?? NetworkSpec.Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
+        if (spec.InputSize != train.FeatureCount)
+            throw new DataFormatException($"the network takes {spec.InputSize} inputs but the data has {train.FeatureCount} features per row");
+        if (spec.OutputSize != train.TargetCount)
+            throw new DataFormatException($"the network gives {spec.OutputSize} outputs but the data has {train.TargetCount} targets per row ({(task == TaskKind.Classification ? "classes" : "values")})");
+
+        using var device = Gpu.Open(a.String("device", "auto"));
+        log.WriteLine($"device: {device.Info}");
+        log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {output.Name()}, loss {loss.Name()}" +
+            (restarts > 1 ? $"; {restarts} restarts side by side" : ""));
+        var options = new TrainOptions
+        {
+            Epochs = epochs, BatchSize = batch, LearningRate = lr, Schedule = schedule, Optimizer = optimizer, Loss = loss,
+            Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)seed, EarlyStopPatience = patience,
+            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20,
+        };
+        using var net = new Network(device, spec, restarts, (ulong)seed);
+        if (initParams != null) net.SetParameters(initParams);
+        using var trainer = new Trainer(net, options);
+        var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
+        var result = trainer.Fit(scaledTrain, val, view, cancel, view);
+        view.Done();
+
+        // ---- the best network, its model file and the summary
+        int best = result.BestCopy;
+        using var bestNet = net.ExtractCopy(best);
+        var info = new ModelInfo
+        {
+            Output = output, Loss = loss, Task = task,
+            ClassNames = task == TaskKind.Classification ? train.ClassNames : null,
+            FeatureMean = scaler?.Mean, FeatureScale = scaler?.Scale,
+            Training = new Dictionary<string, string>
+            {
+                ["data"] = dataSpec, ["seed"] = Invariant(seed), ["epochs"] = Invariant(result.EpochsCompleted),
+                ["batch"] = Invariant(batch), ["optimizer"] = optimizerKind.ToString().ToLowerInvariant(), ["lr"] = Invariant(lr),
+                ["restarts"] = Invariant(restarts), ["best_restart"] = Invariant(best),
+            },
+        };
+        ModelFile.Save(modelPath, bestNet, info);
+        using var predictor = new Predictor(bestNet, info);
+        var testReport = hasTest ? predictor.Evaluate(test) : null;
+        if (metricsPath != null) WriteMetrics(metricsPath, result, best);
+        if (plotPath != null) Plot.Write(plotPath, result.History, best);
+
+        var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
+            result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
+            result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
+            testReport?.Loss, testReport?.Accuracy, restarts, best, result.FinalTrain.Loss,
+            Path.GetFullPath(modelPath), result.Cancelled, result.StoppedEarly);
+        if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
+        else PrintSummary(summary);
+        return result.Cancelled ? 130 : 0;
+    }
+
+    internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
+        double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
+        double[] RestartTrainLosses, string Model, bool Interrupted, bool StoppedEarly);
+
+    private void PrintSummary(Summary s)
+    {
+        stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
+            (s.StoppedEarly ? " (stopped early)" : "") + (s.Interrupted ? " (interrupted)" : ""));
+        if (s.Restarts > 1)
+            stdout.WriteLine($"restarts: best {s.BestRestart} of {s.Restarts}; final train losses min {s.RestartTrainLosses.Min():G4}, " +
+                $"median {s.RestartTrainLosses.Order().ElementAt(s.Restarts / 2):G4}, max {s.RestartTrainLosses.Max():G4}");
+        stdout.WriteLine($"train      loss {s.TrainLoss:F4}{Acc(s.TrainAccuracy)}");
+        if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
+        if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
+        stdout.WriteLine($"model written to {s.Model}");
+    }
+
+    private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
+
+    /// <summary>Output function, loss and last-layer activation from --output / --loss (auto picks softmax +
+    /// cross-entropy for classification, identity + mse for regression).</summary>
+    internal static (OutputFunction Output, LossFunction Loss, Activation Last) ResolveOutput(string outputName, string lossName, TaskKind task, int outputs)
+    {
+        OutputFunction output = outputName == "auto"
+            ? (task == TaskKind.Classification ? (outputs >= 2 ? OutputFunction.Softmax : OutputFunction.Logistic) : OutputFunction.Identity)
+            : ParseStatic("output", outputName, OutputFunctions.Parse);
+        LossFunction loss = lossName == "auto"
+            ? output switch
+            {
+                OutputFunction.Softmax => LossFunction.CrossEntropy,
+                OutputFunction.Logistic => task == TaskKind.Classification ? LossFunction.BinaryCrossEntropy : LossFunction.MeanSquaredError,
+                _ => LossFunction.MeanSquaredError,
+            }
+            : ParseStatic("loss", lossName, LossFunctions.Parse);
+        if (output == OutputFunction.Softmax && outputs < 2)
+            throw new UsageException("--output softmax needs at least 2 outputs; use logistic for one");
+        if (loss == LossFunction.CrossEntropy && output != OutputFunction.Softmax)
+            throw new UsageException($"--loss cross-entropy goes with --output softmax, not {output.Name()}");
+        if (loss == LossFunction.BinaryCrossEntropy && output != OutputFunction.Logistic)
+            throw new UsageException($"--loss bce goes with --output logistic, not {output.Name()}");
+        if (output == OutputFunction.Softmax && loss != LossFunction.CrossEntropy)
+            throw new UsageException($"--output softmax is trained with --loss cross-entropy, not {loss.Name()}");
+        // Losses on logits take the raw last layer; mse/mae with a logistic output train through the logistic.
+        Activation last = loss.TakesLogits() ? Activation.Identity : output == OutputFunction.Logistic ? Activation.Logistic : Activation.Identity;
+        OutputFunction applied = loss.TakesLogits() ? output : OutputFunction.Identity;
+        return (applied, loss, last);
+    }
+
+    private static int[] ParseHidden(string s)
+    {
+        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) || s.Trim().Length == 0) return [];
+        return s.Split(',').Select(p =>
+            int.TryParse(p.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
+                : throw new UsageException($"--hidden: '{p.Trim()}' is not a positive layer size (use e.g. --hidden 256,128)")).ToArray();
+    }
+
+    private T ParseOr<T>(string option, string fallback, Func<string, T> parse) => ParseStatic(option, a.String(option, fallback), parse);
+
+    private static T ParseStatic<T>(string option, string value, Func<string, T> parse)
+    {
+        try { return parse(value); }
+        catch (ArgumentException e) { throw new UsageException($"--{option}: {e.Message}"); }
+    }
+
+    private static void CheckWritable(string path, string option)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new UsageException($"{option}: folder '{dir}' does not exist");
+    }
+
+    private static void WriteMetrics(string path, TrainResult result, int best)
+    {
+        var rows = result.History.Select(r => (IReadOnlyList<string>)new[]
+        {
+            Invariant(r.Epoch), Invariant(r.LearningRate), Invariant(r.TrainLoss[best]), Opt(r.TrainAccuracy?[best]),
+            Opt(r.ValidationLoss?[best]), Opt(r.ValidationAccuracy?[best]), Invariant(Math.Round(r.Elapsed.TotalSeconds, 3)),
+            Invariant(Math.Round(r.SamplesPerSecond, 1)),
+        });
+        Csv.Write(path, ["epoch", "step_size", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy", "seconds", "samples_per_s"], rows);
+    }
+
+    private static string Opt(double? v) => v == null ? "" : Invariant(v.Value);
+    internal static string Invariant(IFormattable v) => v.ToString(null, CultureInfo.InvariantCulture);
+}
