@@ -8,10 +8,12 @@ namespace GpuNet.Devices;
 /// <summary>Which GEMM kernel to run.</summary>
 public enum GemmVariant
 {
-    /// <summary>Tiled on GPUs, naive (barrier-free) on the CPU accelerator.</summary>
+    /// <summary>Tiled on GPUs, blocked (barrier-free) on the CPU accelerator.</summary>
     Auto,
     /// <summary>One dot product per output element (the reference kernel).</summary>
     Naive,
+    /// <summary>Barrier-free 4×4 register blocks per thread (the CPU accelerator's kernel).</summary>
+    Blocked,
     /// <summary>Shared-memory tiles, 2×2 threads × 4×4 register blocks (8×8 tile): small groups.</summary>
     Tiled8,
     /// <summary>Shared-memory tiles, 16×16 threads × 4×4 register blocks (64×64 tile): the GPU kernel.</summary>
@@ -55,7 +57,7 @@ public sealed class DeviceKernels
     private readonly int linearGroup, linearMaxGrid;
     private readonly bool smallReduce;
 
-    private Action<KernelConfig, GemmArgs>? gemmNaive, gemmTiled8, gemmTiled64;
+    private Action<KernelConfig, GemmArgs>? gemmNaive, gemmBlocked, gemmTiled8, gemmTiled64;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>?[] biasActivate = new Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>?[4];
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>?[] backward = new Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>?[4];
     private readonly Action<KernelConfig, ArrayView<float>, long>?[] apply = new Action<KernelConfig, ArrayView<float>, long>?[4];
@@ -93,7 +95,7 @@ public sealed class DeviceKernels
         DefaultReduction = device.IsCpu ? ReductionVariant.Direct : ReductionVariant.Tree;
         if (maxGroup < 4)
             throw new NotSupportedException($"{device.Info.Name} allows {maxGroup} threads a group; GpuNet needs at least 4");
-        DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Naive : GemmVariant.Tiled64;
+        DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Blocked : GemmVariant.Tiled64;
     }
 
     /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to on this device.</summary>
@@ -127,6 +129,9 @@ public sealed class DeviceKernels
         {
             case GemmVariant.Naive:
                 Load(ref gemmNaive, Kernels.Gemm.Naive)(Linear((long)g.Batch * g.M * g.N), g);
+                break;
+            case GemmVariant.Blocked:
+                Load(ref gemmBlocked, Kernels.Gemm.Blocked)(Linear((long)g.Batch * ((g.M + 3) / 4) * ((g.N + 3) / 4)), g);
                 break;
             case GemmVariant.Tiled8:
                 TiledLaunch(ref gemmTiled8, Kernels.Gemm.Tiled<GemmTile8>, default(GemmTile8), g);

@@ -31,6 +31,7 @@ public static class KernelCatalog
             list.Add((label, m));
         }
         Add(typeof(Gemm), nameof(Gemm.Naive));
+        Add(typeof(Gemm), nameof(Gemm.Blocked));
         Add(typeof(Gemm), nameof(Gemm.Tiled), typeof(GemmTile8));
         Add(typeof(Gemm), nameof(Gemm.Tiled), typeof(GemmTile64));
         Type[] acts = [typeof(Identity), typeof(Logistic), typeof(Tanh), typeof(Relu)];

@@ -18,6 +18,7 @@ public class GemmTests
         foreach (var d in TestDevices.Devices)
         {
             data.Add(d.Info.Name, GemmVariant.Naive);
+            data.Add(d.Info.Name, GemmVariant.Blocked);
             data.Add(d.Info.Name, GemmVariant.Tiled8);
             if (d.Accelerator.MaxNumThreadsPerGroup >= 256) data.Add(d.Info.Name, GemmVariant.Tiled64);
         }
