@@ -24,10 +24,11 @@ internal static class PredictCommand
         string? output = a.String("output");
         using var device = Gpu.Open(a.String("device", "auto"));
         using var predictor = Predictor.Load(model, device);
-        var m = Csv.ReadMatrix(input, a.Has("header") || FirstLineIsHeader(input));
-        if (m.Columns != predictor.InputSize)
-            throw new DataFormatException($"{input}: rows have {m.Columns} columns; the model takes {predictor.InputSize} features" +
-                (m.Columns == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
+        var (cells, looksLikeHeader) = PeekFirstLine(input);
+        if (cells != predictor.InputSize)
+            throw new DataFormatException($"{input}: line 1 has {cells} columns; the model takes {predictor.InputSize} features" +
+                (cells == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
+        var m = Csv.ReadMatrix(input, a.Has("header") || looksLikeHeader);
         List<IReadOnlyList<string>> rows;
         IReadOnlyList<string> header;
         if (a.Has("labels"))
@@ -59,7 +60,7 @@ internal static class PredictCommand
 
     private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    private static bool FirstLineIsHeader(string path)
+    private static (int Cells, bool IsHeader) PeekFirstLine(string path)
     {
         using var file = File.OpenRead(path);
         Stream stream = file;
@@ -67,7 +68,8 @@ internal static class PredictCommand
         else file.Position = 0;
         using var reader = new StreamReader(stream);
         string? line = reader.ReadLine();
-        if (line == null) return false;
-        return line.TrimStart('\uFEFF').Split(',').Any(c => !double.TryParse(c.Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        if (line == null) throw new DataFormatException($"{path}: the file is empty; predict needs one row of features per line");
+        var cells = line.TrimStart('\uFEFF').Split(',');
+        return (cells.Length, cells.Any(c => !double.TryParse(c.Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out _)));
     }
 }
