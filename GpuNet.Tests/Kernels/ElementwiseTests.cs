@@ -144,7 +144,7 @@ public class ElementwiseTests
                         _ => GpuNet.Training.LossFunction.BinaryCrossEntropy,
                     };
                     // The kernel sees the float32 z; the reference recomputes σ' from a, so feed it z's own a.
-                    var (l, dl) = Network.ReferenceNet.RowLoss(fn, output, aRow, zRow, yr);
+                    var (l, dl) = Networks.ReferenceNet.RowLoss(fn, output, aRow, zRow, yr);
                     expLoss[row] = l;
                     for (int j = 0; j < o; j++) expDelta[row * o + j] = dl[j] * scale;
                 }

@@ -3,7 +3,7 @@ using GpuNet.Model;
 using GpuNet.Training;
 using Xunit;
 
-namespace GpuNet.Tests.Network;
+namespace GpuNet.Tests.Networks;
 
 /// <summary>
 /// The running example: input neuron 1 (with bias neuron 2), hidden neurons 3, 4 (bias 5), hidden neurons

@@ -3,7 +3,7 @@ using GpuNet.Model;
 using GpuNet.Training;
 using Xunit;
 
-namespace GpuNet.Tests.Network;
+namespace GpuNet.Tests.Networks;
 
 /// <summary>Whole-network gradients, checked twice: the device backward pass against the float64
 /// reference backward pass, and the reference against central finite differences in float64.</summary>

@@ -1,7 +1,7 @@
 using GpuNet.Model;
 using GpuNet.Training;
 
-namespace GpuNet.Tests.Network;
+namespace GpuNet.Tests.Networks;
 
 /// <summary>
 /// A float64 network evaluated neuron by neuron, never optimised: the reference for the device's forward
