@@ -18,8 +18,12 @@ internal sealed class ProgressView(TextWriter writer, bool interactive) : IProgr
         barShown = true;
     }
 
+    /// <summary>The last epoch reported.</summary>
+    public EpochReport? LastReport { get; private set; }
+
     public void Report(EpochReport r)
     {
+        LastReport = r;
         int best = Array.IndexOf(r.TrainLoss, r.TrainLoss.Min());
         string line = $"epoch {r.Epoch}/{r.Epochs}  lr {r.LearningRate:G3}  loss {r.TrainLoss[best]:F4}" +
             (r.TrainAccuracy == null ? "" : $"  acc {r.TrainAccuracy[best] * 100:F2}%") +

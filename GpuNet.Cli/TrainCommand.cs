@@ -159,24 +159,29 @@ internal sealed class TrainCommand
         if (initParams != null) net.SetParameters(initParams);
         using var trainer = new Trainer(net, options);
         var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
-        var result = trainer.Fit(scaledTrain, val, view, cancel, view);
+        TrainResult result;
+        try
+        {
+            result = trainer.Fit(scaledTrain, val, view, cancel, view);
+        }
+        catch (TrainingDivergedException e)
+        {
+            view.Done();
+            // Every copy holds its weights from the start of the diverging epoch: keep the one that was best then.
+            var lastEpoch = view.LastReport;
+            int keep = lastEpoch == null ? 0 : Array.IndexOf(lastEpoch.TrainLoss, lastEpoch.TrainLoss.Min());
+            string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
+                Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.Epoch - 1}.safetensors");
+            using var good = net.ExtractCopy(keep);
+            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, dataSpec, seed, e.Epoch - 1, batch, optimizerKind, lr, restarts, keep));
+            throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
+        }
         view.Done();
 
         // ---- the best network, its model file and the summary
         int best = result.BestCopy;
         using var bestNet = net.ExtractCopy(best);
-        var info = new ModelInfo
-        {
-            Output = output, Loss = loss, Task = task,
-            ClassNames = task == TaskKind.Classification ? train.ClassNames : null,
-            FeatureMean = scaler?.Mean, FeatureScale = scaler?.Scale,
-            Training = new Dictionary<string, string>
-            {
-                ["data"] = dataSpec, ["seed"] = Invariant(seed), ["epochs"] = Invariant(result.EpochsCompleted),
-                ["batch"] = Invariant(batch), ["optimizer"] = optimizerKind.ToString().ToLowerInvariant(), ["lr"] = Invariant(lr),
-                ["restarts"] = Invariant(restarts), ["best_restart"] = Invariant(best),
-            },
-        };
+        var info = Info(output, loss, task, train, scaler, dataSpec, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
         ModelFile.Save(modelPath, bestNet, info);
         using var predictor = new Predictor(bestNet, info);
         var testReport = hasTest ? predictor.Evaluate(test) : null;
@@ -192,6 +197,20 @@ internal sealed class TrainCommand
         else PrintSummary(summary);
         return result.Cancelled ? 130 : 0;
     }
+
+    private static ModelInfo Info(OutputFunction output, LossFunction loss, TaskKind task, Dataset train, Standardizer? scaler,
+        string dataSpec, int seed, int epochs, int batch, OptimizerKind optimizer, float lr, int restarts, int best) => new()
+    {
+        Output = output, Loss = loss, Task = task,
+        ClassNames = task == TaskKind.Classification ? train.ClassNames : null,
+        FeatureMean = scaler?.Mean, FeatureScale = scaler?.Scale,
+        Training = new Dictionary<string, string>
+        {
+            ["data"] = dataSpec, ["seed"] = Invariant(seed), ["epochs"] = Invariant(epochs), ["batch"] = Invariant(batch),
+            ["optimizer"] = optimizer.ToString().ToLowerInvariant(), ["lr"] = Invariant(lr),
+            ["restarts"] = Invariant(restarts), ["best_restart"] = Invariant(best),
+        },
+    };
 
     internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 

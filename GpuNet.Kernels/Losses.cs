@@ -175,4 +175,19 @@ public static class Losses
             correct[r] = hit ? 1f : 0f;
         }
     }
+
+    /// <summary>Divergence watch: firstBad[k] ← step where sums[k] is NaN or ±∞ and firstBad[k] &lt; 0. The loss sums
+    /// accumulate over the epoch, so once non-finite they stay so and the first such step is kept.
+    /// Launch: grid-stride loop over the K networks.</summary>
+    public static void FlagNonFinite(ArrayView<double> sums, ArrayView<long> firstBad, long step)
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        long n = sums.Length;
+        for (long k = start; k < n; k += stride)
+        {
+            double v = sums[k];
+            if (firstBad[k] < 0 && (double.IsNaN(v) || double.IsInfinity(v))) firstBad[k] = step;
+        }
+    }
 }

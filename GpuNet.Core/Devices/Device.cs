@@ -27,15 +27,51 @@ public sealed class Device : IDisposable
     public bool IsCpu => Info.Kind == DeviceKind.Cpu;
 
     /// <summary>Waits until every launched kernel has finished.</summary>
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize()
+    {
+        Kernels.CountSync();
+        Accelerator.Synchronize();
+    }
 
     /// <summary>Allocates a device buffer of <paramref name="length"/> floats (contents undefined).</summary>
-    public MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length) =>
-        Accelerator.Allocate1D<float>(Math.Max(1, length));
+    /// <exception cref="DeviceMemoryException">The device cannot hold it; the message gives the bytes asked for and available.</exception>
+    public MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length) => Allocate<float>(length);
+
+    /// <summary>Allocates a device buffer of <paramref name="length"/> elements (contents undefined).</summary>
+    /// <exception cref="DeviceMemoryException">The device cannot hold it; the message gives the bytes asked for and available.</exception>
+    public unsafe MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged
+    {
+        long count = Math.Max(1, length);
+        long bytes = count > long.MaxValue / sizeof(T) ? long.MaxValue : count * sizeof(T);
+        if (bytes > Info.MemoryBytes) throw new DeviceMemoryException(bytes, Info);
+        try
+        {
+            return Accelerator.Allocate1D<T>(count);
+        }
+        catch (Exception e) when (e is OutOfMemoryException or AcceleratorException)
+        {
+            throw new DeviceMemoryException(bytes, Info, e);
+        }
+    }
 
     /// <inheritdoc/>
     public override string ToString() => Info.ToString();
 
     /// <inheritdoc/>
     public void Dispose() => Accelerator.Dispose();
+}
+
+/// <summary>A buffer does not fit in the device's memory.</summary>
+public sealed class DeviceMemoryException : GpuNetException
+{
+    internal DeviceMemoryException(long bytes, DeviceInfo device, Exception? inner = null)
+        : base($"{device.Name} cannot allocate {bytes:N0} bytes ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes " +
+               $"({device.MemoryBytes / 1048576.0:F0} MiB) available in all. Use a smaller --batch, fewer --restarts or a smaller network" +
+               (inner == null ? "." : $". ({inner.Message})"), inner ?? new OutOfMemoryException())
+    {
+        Bytes = bytes;
+    }
+
+    /// <summary>Bytes asked for.</summary>
+    public long Bytes { get; }
 }

@@ -71,6 +71,7 @@ public sealed class DeviceKernels
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>? columnSumDirect;
     private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>? columnSumAccDirect;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? sgd;
+    private Action<KernelConfig, ArrayView<double>, ArrayView<long>, long>? flagNonFinite;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? momentum;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? adam;
     private Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>? gather;
@@ -98,14 +99,25 @@ public sealed class DeviceKernels
         DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Blocked : GemmVariant.Tiled64;
     }
 
-    /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to on this device.</summary>
-    public GemmVariant DefaultGemm { get; }
+    /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to on this device (settable, e.g. to
+    /// compare variants in a benchmark).</summary>
+    public GemmVariant DefaultGemm
+    {
+        get => defaultGemm;
+        set => defaultGemm = value == GemmVariant.Auto ? throw new ArgumentException("the default GEMM must be a concrete variant") : value;
+    }
+    private GemmVariant defaultGemm;
 
     /// <summary>The reduction variant <see cref="ReductionVariant.Auto"/> resolves to on this device.</summary>
     public ReductionVariant DefaultReduction { get; }
 
     /// <summary>Kernel launches enqueued on this device so far.</summary>
     public long LaunchCount { get; private set; }
+
+    /// <summary>Host synchronisations (waits for the device, reads of device results) made by GpuNet so far.</summary>
+    public long SyncCount { get; private set; }
+
+    internal void CountSync() => SyncCount++;
 
     private KernelConfig Linear(long n)
     {
@@ -309,6 +321,15 @@ public sealed class DeviceKernels
             throw new ArgumentException("correct: buffers too small");
         correct ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>(Losses.Correct);
         correct(Linear(n), output, targets, hits, networks, rows, width, targetStride, threshold);
+    }
+
+    /// <summary>firstBad[k] ← step where sums[k] is not finite and no step was recorded yet (see <see cref="Losses.FlagNonFinite"/>).</summary>
+    public void FlagNonFinite(ArrayView<double> sums, ArrayView<long> firstBad, long step)
+    {
+        if (sums.Length == 0) return;
+        if (firstBad.Length < sums.Length) throw new ArgumentException("flag buffer shorter than the sums");
+        flagNonFinite ??= acc.LoadStreamKernel<ArrayView<double>, ArrayView<long>, long>(Losses.FlagNonFinite);
+        flagNonFinite(Linear(sums.Length), sums, firstBad, step);
     }
 
     // ---------------------------------------------------------------- reductions

@@ -47,6 +47,7 @@ public static class KernelCatalog
         Add(typeof(Losses), nameof(Losses.SoftmaxCrossEntropy));
         Add(typeof(Losses), nameof(Losses.BinaryCrossEntropy));
         Add(typeof(Losses), nameof(Losses.Correct));
+        Add(typeof(Losses), nameof(Losses.FlagNonFinite));
         foreach (var shape in new[] { typeof(Reduce2x2), typeof(Reduce32x8) })
         {
             Add(typeof(Reductions), nameof(Reductions.ColumnSum), shape);

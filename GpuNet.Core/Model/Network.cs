@@ -26,7 +26,6 @@ public sealed class Network : IDisposable
         if (copies < 1) throw new ArgumentOutOfRangeException(nameof(copies), copies, "at least one network copy is needed");
         if (firstCopy < 0) throw new ArgumentOutOfRangeException(nameof(firstCopy), firstCopy, "must be non-negative");
         long total = spec.ParameterCount * copies;
-        if (total > int.MaxValue) throw new ArgumentException($"{copies} copies × {spec.ParameterCount} parameters exceed {int.MaxValue} floats");
         Device = device;
         Spec = spec;
         Copies = copies;

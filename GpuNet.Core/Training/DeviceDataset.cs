@@ -18,6 +18,8 @@ public sealed class DeviceDataset : IDisposable
     {
         Count = x.Length / featureCount;
         if (Count == 0) throw new DataFormatException("the dataset is empty: no rows to train or evaluate on");
+        RequireFinite(x, featureCount, "feature");
+        RequireFinite(y, targetCount, "target");
         FeatureCount = featureCount;
         TargetCount = targetCount;
         TargetCopies = targetCopies;
@@ -51,6 +53,15 @@ public sealed class DeviceDataset : IDisposable
             targets[k].CopyTo(y, (long)k * count * targetCount);
         }
         return new DeviceDataset(device, features, featureCount, y, targetCount, targets.Count, classification);
+    }
+
+    private static void RequireFinite(float[] values, int width, string what)
+    {
+        for (long i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new DataFormatException(
+                    $"{what} {i % width} of row {i / width} is {values[i]}: GpuNet does not train on NaN or infinite values " +
+                    "(drop or repair those rows; the CSV loader's drop-nonfinite option drops them and says how many)");
     }
 
     /// <summary>Rows.</summary>

@@ -19,6 +19,7 @@ internal sealed class Engine : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense>[] z, delta;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> grads, rowLoss, hits;
     private readonly MemoryBuffer1D<double, Stride1D.Dense> lossSum, hitSum;
+    private readonly MemoryBuffer1D<long, Stride1D.Dense> firstBadStep;
     private MemoryBuffer1D<float, Stride1D.Dense>? moment1, moment2;
     private readonly int layers, copies;
     private readonly long paramsPerNet;
@@ -44,8 +45,9 @@ internal sealed class Engine : IDisposable
         grads = net.Device.Allocate(copies * paramsPerNet);
         rowLoss = net.Device.Allocate((long)copies * maxRows);
         hits = net.Device.Allocate((long)copies * maxRows);
-        lossSum = net.Device.Accelerator.Allocate1D<double>(copies);
-        hitSum = net.Device.Accelerator.Allocate1D<double>(copies);
+        lossSum = net.Device.Allocate<double>(copies);
+        hitSum = net.Device.Allocate<double>(copies);
+        firstBadStep = net.Device.Allocate<long>(copies);
         ResetSums();
     }
 
@@ -198,10 +200,27 @@ internal sealed class Engine : IDisposable
     {
         lossSum.MemSetToZero();
         hitSum.MemSetToZero();
+        var none = new long[copies];
+        Array.Fill(none, -1L);
+        firstBadStep.View.CopyFromCPU(none);
+    }
+
+    /// <summary>Records <paramref name="step"/> for every copy whose loss sum just became NaN or infinite (one launch, no sync).</summary>
+    public void WatchDivergence(long step) => kernels.FlagNonFinite(lossSum.View, firstBadStep.View, step);
+
+    /// <summary>Per copy, the first step (since the last reset) whose loss was not finite, or −1 (a synchronising read).</summary>
+    public long[] ReadFirstBadSteps()
+    {
+        kernels.CountSync();
+        return firstBadStep.GetAsArray1D();
     }
 
     /// <summary>Reads the sums (one synchronising copy): per-copy Σ sample loss and Σ hits.</summary>
-    public (double[] Loss, double[] Hits) ReadSums() => (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
+    public (double[] Loss, double[] Hits) ReadSums()
+    {
+        kernels.CountSync();
+        return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
+    }
 
     /// <summary>Copies the gradient block of one copy to the host (for tests and tools).</summary>
     public float[] Gradients(int copy)
@@ -228,7 +247,7 @@ internal sealed class Engine : IDisposable
     public void Dispose()
     {
         for (int l = 1; l <= layers; l++) { z[l].Dispose(); delta[l].Dispose(); }
-        grads.Dispose(); rowLoss.Dispose(); hits.Dispose(); lossSum.Dispose(); hitSum.Dispose();
+        grads.Dispose(); rowLoss.Dispose(); hits.Dispose(); lossSum.Dispose(); hitSum.Dispose(); firstBadStep.Dispose();
         moment1?.Dispose(); moment2?.Dispose();
     }
 }

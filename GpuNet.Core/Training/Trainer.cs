@@ -18,7 +18,7 @@ public sealed class Trainer : IDisposable
     private readonly Network net;
     private Engine? trainEngine, evalEngine;
     private MemoryBuffer1D<int, Stride1D.Dense>? order;
-    private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch;
+    private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch, epochStart;
 
     /// <summary>A trainer for <paramref name="network"/> with validated <paramref name="options"/>.</summary>
     public Trainer(Network network, TrainOptions options)
@@ -72,7 +72,7 @@ public sealed class Trainer : IDisposable
         if (o.Shuffle)
         {
             order?.Dispose();
-            order = net.Device.Accelerator.Allocate1D<int>(n);
+            order = net.Device.Allocate<int>(n);
             xBatch?.Dispose(); yBatch?.Dispose();
             xBatch = net.Device.Allocate((long)batch * inW);
             yBatch = net.Device.Allocate((long)batch * outW * train.TargetCopies);
@@ -96,6 +96,10 @@ public sealed class Trainer : IDisposable
                 order!.View.CopyFromCPU(perm); // one copy per epoch, before the step loop
             }
             engine.ResetSums();
+            // Last good weights: a device-side copy at the start of each epoch, restored if every copy diverges.
+            epochStart ??= net.Device.Allocate(net.ParameterView.Length);
+            net.ParameterView.CopyTo((ArrayView<float>)epochStart.View);
+            long epochFirstStep = Steps;
             float rate = o.LearningRate;
             int seen = 0;
             for (int start = 0; start < n; start += batch)
@@ -122,6 +126,7 @@ public sealed class Trainer : IDisposable
                 }
                 engine.Forward(x, 0, rows);
                 engine.Loss(o.Loss, y, yStride, rows, train.IsClassification);
+                engine.WatchDivergence(Steps);
                 engine.Backward(x, 0, rows);
                 engine.Update(o.Optimizer, rate);
                 Steps++;
@@ -136,6 +141,14 @@ public sealed class Trainer : IDisposable
             }
             if (seen == 0) break;
             var (lossSums, hitSums) = engine.ReadSums(); // the epoch's one synchronisation
+            if (lossSums.All(v => !double.IsFinite(v)))
+            {
+                long bad = engine.ReadFirstBadSteps().Where(b => b >= 0).DefaultIfEmpty(epochFirstStep).Min();
+                ((ArrayView<float>)epochStart.View).CopyTo(net.ParameterView);
+                net.Device.Synchronize();
+                throw new TrainingDivergedException(epoch, bad - epochFirstStep + 1, bad - firstStep + 1,
+                    o.Schedule.Rate(o.LearningRate, bad - firstStep, stepsPerEpoch, totalSteps));
+            }
             var trainLoss = Array.ConvertAll(lossSums, s => s / seen);
             var trainAcc = train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null;
             Evaluation? val = validation == null ? null : Evaluate(validation);
@@ -258,5 +271,6 @@ public sealed class Trainer : IDisposable
         order?.Dispose();
         xBatch?.Dispose();
         yBatch?.Dispose();
+        epochStart?.Dispose();
     }
 }

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""The GpuNet report's GEMM shapes and training-step cases in PyTorch (float32, TF32 off), written in the same JSON
+shape as `GpuNet.Bench --report --json`, so one run on the same machine gives GpuNet/PyTorch ratios
+(merge the two files with compare_merge.py).
+
+    python3 GpuNet.Bench/compare_pytorch.py [--device cuda|cpu] [--json FILE] [--quick]
+
+Timing: median of 20 runs after 3 warm-up runs, the device synchronised around each run.
+Variants: "eager" always; on CUDA also "cuda-graph" (the whole step captured once and replayed) and, when
+torch.compile works there, "compile".
+"""
+import argparse, datetime, json, statistics, sys, time
+
+import torch
+
+RUNS, WARMUP = 20, 3
+
+# Mirrors GpuNet.Bench/Cases.cs
+def gemm_cases():
+    cases = []
+    for b in (128, 1024):
+        for i, o in ((784, 256), (256, 128), (128, 10)):
+            cases.append((f"fwd b{b} {i}->{o}", b, o, i, False, True))
+            cases.append((f"dW b{b} {i}->{o}", o, i, b, True, False))
+            if i != 784:
+                cases.append((f"dX b{b} {i}->{o}", b, i, o, False, False))
+    for s in (512, 1024, 2048, 4096):
+        cases.append((f"square {s}", s, s, s, False, False))
+    return cases
+
+STEP_CASES = [
+    ("mlp 784-256-128-10 b128", [784, 256, 128, 10], 128, 1, True),
+    ("mlp 784-256-128-10 b1024", [784, 256, 128, 10], 1024, 1, True),
+    ("wide 784-4x1024-10 b1024", [784, 1024, 1024, 1024, 1024, 10], 1024, 1, True),
+    ("seed 12-weight x1000 restarts b4", [1, 2, 2, 1], 4, 1000, False),
+]
+
+def step_flop(sizes, batch, restarts):
+    f = 0.0
+    for l in range(1, len(sizes)):
+        f += 2.0 * batch * sizes[l - 1] * sizes[l] * (2 if l == 1 else 3)
+    return f * restarts
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+def median_ms(fn, device):
+    for _ in range(WARMUP):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(RUNS):
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+def measure_gemm(device, cpu_cap):
+    out, skipped = [], []
+    g = torch.Generator(device="cpu").manual_seed(0)
+    for name, m, n, k, ta, tb in gemm_cases():
+        if cpu_cap and 2.0 * m * n * k > cpu_cap:
+            skipped.append({"name": f"gemm torch {name}", "reason": "too large for a CPU run"})
+            continue
+        a = (torch.rand((k, m) if ta else (m, k), generator=g) * 2 - 1).to(device)
+        b = (torch.rand((n, k) if tb else (k, n), generator=g) * 2 - 1).to(device)
+        fa = (lambda: a.t()) if ta else (lambda: a)
+        fb = (lambda: b.t()) if tb else (lambda: b)
+        c = fa() @ fb()
+        ref = fa().double() @ fb().double()
+        err = float((c.double() - ref).norm() / ref.norm())
+        ms = median_ms(lambda: torch.matmul(fa(), fb()), device)
+        gflops = 2.0 * m * n * k / (ms * 1e-3) / 1e9
+        out.append({"name": name, "variant": "torch.matmul", "m": m, "n": n, "k": k, "median_ms": ms, "gflops": gflops,
+                    "fraction_of_peak": 0.0, "check_rel_error": err})
+        print(f"gemm torch {name:<22} {ms:9.3f} ms {gflops:9.1f} GFLOP/s", flush=True)
+    return out, skipped
+
+class Batched(torch.nn.Module):
+    """K networks of one shape side by side (weights K x out x in), as GpuNet trains restarts."""
+    def __init__(self, sizes, k, classification):
+        super().__init__()
+        self.ws = torch.nn.ParameterList()
+        self.bs = torch.nn.ParameterList()
+        for i, o in zip(sizes[:-1], sizes[1:]):
+            w = torch.empty(k, o, i)
+            for j in range(k):
+                torch.nn.init.kaiming_normal_(w[j]) if classification else torch.nn.init.xavier_uniform_(w[j])
+            self.ws.append(torch.nn.Parameter(w))
+            self.bs.append(torch.nn.Parameter(torch.zeros(k, 1, o)))
+        self.classification = classification
+    def forward(self, x):  # x: (B, in), shared by the K networks
+        z = x.unsqueeze(0).expand(self.ws[0].shape[0], -1, -1)
+        for li, (w, b) in enumerate(zip(self.ws, self.bs)):
+            z = torch.baddbmm(b, z, w.transpose(1, 2))
+            if li < len(self.ws) - 1:
+                z = torch.relu(z) if self.classification else torch.sigmoid(z)
+        return z if self.classification else torch.sigmoid(z)
+
+def measure_steps(device, cpu_cap):
+    out, skipped = [], []
+    for name, sizes, batch, restarts, classification in STEP_CASES:
+        flop = step_flop(sizes, batch, restarts)
+        if cpu_cap and flop > cpu_cap:
+            skipped.append({"name": f"step torch {name}", "reason": "too large for a CPU run"})
+            continue
+        torch.manual_seed(1)
+        rows = batch * 8
+        if classification:
+            x_all = torch.rand(rows, sizes[0], device=device)
+            y_all = torch.randint(0, sizes[-1], (rows,), device=device)
+        else:
+            x_all = (torch.arange(rows, device=device) % 4).float().unsqueeze(1) / 3
+            y_all = ((torch.arange(rows, device=device) % 4 == 1) | (torch.arange(rows, device=device) % 4 == 2)).float().unsqueeze(1)
+        perm = torch.randperm(rows, device=device)
+        variants = ["eager"] + (["cuda-graph", "compile"] if device.type == "cuda" else [])
+        for variant in variants:
+            model = (Batched(sizes, restarts, classification) if restarts > 1 else
+                     torch.nn.Sequential(*[m for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+                                           for m in ([torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else []))])).to(device)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=(variant == "cuda-graph"))
+            state = {"i": 0}
+            xb = torch.empty(batch, sizes[0], device=device)
+            yb = torch.empty((batch,) if classification else (batch, 1), dtype=y_all.dtype, device=device)
+            def step_body():
+                out_ = model(xb)
+                if classification:
+                    loss = torch.nn.functional.cross_entropy(out_, yb)
+                else:
+                    loss = ((out_ - yb.unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()
+                opt.zero_grad(set_to_none=False)
+                loss.backward()
+                opt.step()
+            def gather():
+                s = (state["i"] % 8) * batch
+                state["i"] += 1
+                idx = perm[s:s + batch]
+                xb.copy_(x_all[idx]); yb.copy_(y_all[idx])
+            try:
+                if variant == "eager":
+                    def step():
+                        gather(); step_body()
+                elif variant == "cuda-graph":
+                    gather()
+                    s = torch.cuda.Stream()
+                    s.wait_stream(torch.cuda.current_stream())
+                    with torch.cuda.stream(s):
+                        for _ in range(3):
+                            step_body()
+                    torch.cuda.current_stream().wait_stream(s)
+                    graph = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(graph):
+                        step_body()
+                    def step():
+                        gather(); graph.replay()
+                else:
+                    compiled = torch.compile(step_body)
+                    def step():
+                        gather(); compiled()
+                ms = median_ms(step, device)
+            except Exception as e:  # a variant this PyTorch cannot do here
+                skipped.append({"name": f"step torch-{variant} {name}", "reason": f"{type(e).__name__}: {e}"[:200]})
+                continue
+            samples = batch * restarts / (ms * 1e-3)
+            out.append({"name": name, "variant": variant, "batch": batch, "restarts": restarts, "median_ms": ms,
+                        "samples_per_s": samples, "gflop": flop / 1e9, "gflops": flop / (ms * 1e-3) / 1e9})
+            print(f"step torch-{variant:<10} {name:<34} {ms:9.3f} ms {samples:12.0f} samples/s", flush=True)
+    return out, skipped
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--json")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    cpu_cap = 5e9 if device.type == "cpu" else None
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (PyTorch, %d threads)" % torch.get_num_threads()
+    t0 = time.time()
+    gemm, s1 = measure_gemm(device, cpu_cap)
+    steps, s2 = measure_steps(device, cpu_cap)
+    report = {
+        "tool": "pytorch", "version": 1, "date": datetime.date.today().isoformat(),
+        "device": {"name": name, "kind": device.type, "torch": torch.__version__,
+                   "driver": torch.version.cuda if device.type == "cuda" else None},
+        "gemm": gemm, "train_step": steps, "skipped": s1 + s2, "seconds": time.time() - t0,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())

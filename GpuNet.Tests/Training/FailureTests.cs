@@ -1,0 +1,73 @@
+using GpuNet.Data;
+using GpuNet.Model;
+using GpuNet.Training;
+using Xunit;
+
+namespace GpuNet.Tests.Training;
+
+public class FailureTests
+{
+    [Fact]
+    public void DivergenceStopsNamingEpochAndStepAndRollsBackToTheLastGoodWeights()
+    {
+        var d = TestDevices.Cpu;
+        var (train, _) = BuiltIn.Sine();
+        using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([1, 8, 1], Activation.Relu, Activation.Identity), seed: 1);
+        var atEpochEnd = new List<float[]> { net.GetParameters() };
+        using var trainer = new Trainer(net, new TrainOptions { Epochs = 20, BatchSize = 16, LearningRate = 3f, Shuffle = false });
+        var ex = Assert.Throws<TrainingDivergedException>(() =>
+            trainer.Fit(train, progress: new SynchronousProgress<EpochReport>(_ => atEpochEnd.Add(net.GetParameters()))));
+        Assert.InRange(ex.StepInEpoch, 1, 16);
+        Assert.Contains($"epoch {ex.Epoch}, step {ex.StepInEpoch}", ex.Message);
+        Assert.Contains("smaller step size", ex.Message);
+        Assert.Equal(ex.Epoch, atEpochEnd.Count); // no epoch was reported after the divergence
+        Assert.Equal(atEpochEnd[ex.Epoch - 1], net.GetParameters()); // rolled back to the start of the diverging epoch
+        Assert.All(net.GetParameters(), v => Assert.True(float.IsFinite(v)));
+
+        // Training from those weights on only the rows before the step named stays finite: that step is the first bad one.
+        using var t2 = new Trainer(net, new TrainOptions { Epochs = 1, BatchSize = 16, LearningRate = 3f, Shuffle = false });
+        int goodRows = (int)(ex.StepInEpoch - 1) * 16;
+        if (goodRows > 0) t2.Fit(train.Subset(Enumerable.Range(0, goodRows).ToArray()));
+    }
+
+    [Fact]
+    public void OneDivergingRestartDoesNotStopTheOthers()
+    {
+        var d = TestDevices.Cpu;
+        var (train, _) = BuiltIn.Sine();
+        var spec = NetworkSpec.Dense([1, 8, 1], Activation.Tanh, Activation.Identity);
+        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 1);
+        var blowUp = net.GetParameters(1);
+        blowUp[0] = float.NaN; // copy 1 is broken from the start
+        net.SetParameters(blowUp, 1);
+        using var trainer = new Trainer(net, new TrainOptions { Epochs = 2, BatchSize = 32, LearningRate = 0.01f, Optimizer = OptimizerOptions.Adam() });
+        var result = trainer.Fit(train);
+        Assert.Equal(0, result.BestCopy);
+        Assert.True(double.IsFinite(result.FinalTrainLoss[0]));
+        Assert.False(double.IsFinite(result.FinalTrainLoss[1]));
+    }
+
+    [Fact]
+    public void NonFiniteDataIsRefusedNamingRowAndColumn()
+    {
+        var d = TestDevices.Cpu;
+        var x = new float[] { 0, 1, 2, 3, 4, float.NaN };
+        var ex = Assert.Throws<DataFormatException>(() => DeviceDataset.Upload(d, Dataset.Regression(x, 2, [1, 2, 3], 1)));
+        Assert.Contains("feature 1 of row 2 is NaN", ex.Message);
+        ex = Assert.Throws<DataFormatException>(() => DeviceDataset.Upload(d, Dataset.Regression([0, 1, 2], 1, [1, float.PositiveInfinity, 3], 1)));
+        Assert.Contains("target 0 of row 1", ex.Message);
+    }
+
+    [Fact]
+    public void TooLargeForTheDeviceNamesTheBytesAndTheWayOut()
+    {
+        var d = TestDevices.Cpu;
+        // 4096-4096-10: 16.8 M parameters, 67 MB a copy; 1000 restarts would need 67 GB.
+        var spec = NetworkSpec.Dense([4096, 4096, 10], Activation.Relu, Activation.Identity);
+        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => new GpuNet.Model.Network(d, spec, copies: 1000));
+        Assert.Contains("67,", ex.Message);
+        Assert.Contains("bytes", ex.Message);
+        Assert.Contains("available", ex.Message);
+        Assert.Contains("--batch", ex.Message);
+    }
+}
