@@ -39,6 +39,9 @@ internal sealed class TrainCommand
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
+          --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
+          --checkpoint-every N   every N epochs (default 1 with --checkpoint)
+          --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
         output
           --model FILE           where to write the model (default model.safetensors)
           --metrics FILE.csv     one row per epoch
@@ -51,15 +54,35 @@ internal sealed class TrainCommand
     [
         "data", "data-dir", "validation", "hidden", "activation", "output", "loss", "init", "optimizer", "lr", "momentum",
         "weight-decay", "lr-schedule", "batch", "epochs", "seed", "restarts", "early-stop", "device", "model", "metrics", "plot",
+        "checkpoint", "checkpoint-every", "resume",
     ];
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
     private readonly Arguments a;
+    private readonly string[] args;
     private readonly TextWriter stdout, stderr;
+    private readonly TrainingState? resume;
+    private readonly string? resumedFrom;
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
-        a = new Arguments("train", args, Valued, Flags);
+        this.args = args.ToArray();
+        a = new Arguments("train", this.args, Valued, Flags);
+        string? resumeDir = a.String("resume");
+        if (resumeDir != null)
+        {
+            // The run's own options come from the checkpoint; only the device may be chosen anew.
+            var extra = this.args.Where((x, i) => x != "--resume" && (i == 0 || this.args[i - 1] != "--resume")).ToArray();
+            if (extra.Any(x => x.StartsWith("--", StringComparison.Ordinal) && x != "--device" && x != "--json"))
+                throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
+            var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
+            var original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null")
+                ?? throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
+            this.args = [.. original, .. extra];
+            a = new Arguments("train", this.args, Valued, Flags);
+            resume = state;
+            resumedFrom = path;
+        }
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -114,6 +137,12 @@ internal sealed class TrainCommand
         if (metricsPath != null) CheckWritable(metricsPath, "--metrics");
         string? plotPath = a.String("plot");
         if (plotPath != null) CheckWritable(plotPath, "--plot");
+        string? checkpointDir = a.String("checkpoint");
+        int checkpointEvery = a.Int("checkpoint-every", checkpointDir == null ? 0 : 1, 0);
+        if (checkpointEvery > 0 && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
+        // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
+        string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
+            Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
 
         // ---- data
         var loaded = DataSpec.Load(dataSpec, a.String("data-dir"));
@@ -159,10 +188,17 @@ internal sealed class TrainCommand
         if (initParams != null) net.SetParameters(initParams);
         using var trainer = new Trainer(net, options);
         var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
+        if (resumedFrom != null)
+            log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
+        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(args.Where((x, i) => x != "--resume" && (i == 0 || args[i - 1] != "--resume"))) };
+        IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
+        {
+            if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
+        });
         TrainResult result;
         try
         {
-            result = trainer.Fit(scaledTrain, val, view, cancel, view);
+            result = trainer.Fit(scaledTrain, val, perEpoch, cancel, view, resume);
         }
         catch (TrainingDivergedException e)
         {
@@ -177,6 +213,14 @@ internal sealed class TrainCommand
             throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
         }
         view.Done();
+        if (result.Cancelled)
+        {
+            var state = trainer.CaptureState();
+            string saved = Checkpoint.Save(interruptDir, state, meta);
+            log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
+            log.WriteLine($"resume with: gpunet train --resume {interruptDir}");
+            return 130;
+        }
 
         // ---- the best network, its model file and the summary
         int best = result.BestCopy;
@@ -192,10 +236,10 @@ internal sealed class TrainCommand
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(modelPath), result.Cancelled, result.StoppedEarly);
+            Path.GetFullPath(modelPath), result.StoppedEarly);
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
-        return result.Cancelled ? 130 : 0;
+        return 0;
     }
 
     private static ModelInfo Info(OutputFunction output, LossFunction loss, TaskKind task, Dataset train, Standardizer? scaler,
@@ -212,16 +256,26 @@ internal sealed class TrainCommand
         },
     };
 
+    /// <summary>Passes epoch reports on, then runs a hook (checkpoints) between epochs.</summary>
+    private sealed class EpochHook(IProgress<EpochReport> inner, Action<EpochReport> after) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value)
+        {
+            inner.Report(value);
+            after(value);
+        }
+    }
+
     internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool Interrupted, bool StoppedEarly);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly);
 
     private void PrintSummary(Summary s)
     {
         stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
-            (s.StoppedEarly ? " (stopped early)" : "") + (s.Interrupted ? " (interrupted)" : ""));
+            (s.StoppedEarly ? " (stopped early)" : ""));
         if (s.Restarts > 1)
             stdout.WriteLine($"restarts: best {s.BestRestart} of {s.Restarts}; final train losses min {s.RestartTrainLosses.Min():G4}, " +
                 $"median {s.RestartTrainLosses.Order().ElementAt(s.Restarts / 2):G4}, max {s.RestartTrainLosses.Max():G4}");

@@ -222,6 +222,31 @@ internal sealed class Engine : IDisposable
         return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
     }
 
+    /// <summary>The optimizer moments (momentum or Adam's m and v), or null where the optimizer has none yet.</summary>
+    public (float[]? First, float[]? Second) ReadMoments()
+    {
+        kernels.CountSync();
+        return (moment1?.GetAsArray1D(), moment2?.GetAsArray1D());
+    }
+
+    /// <summary>Puts saved moments back and sets the optimizer's step count (Adam's bias corrections depend on it).</summary>
+    public void RestoreMoments(float[]? first, float[]? second, long steps)
+    {
+        long n = copies * paramsPerNet;
+        if ((first != null && first.Length != n) || (second != null && second.Length != n))
+            throw new ArgumentException($"saved optimizer moments do not hold {n} values");
+        if (first != null) { EnsureMoments(second: false); moment1!.View.CopyFromCPU(first); }
+        if (second != null) { EnsureMoments(second: true); moment2!.View.CopyFromCPU(second); }
+        optimizerSteps = steps;
+    }
+
+    /// <summary>Sets the device-side loss and hit sums (resuming inside an epoch).</summary>
+    public void SetSums(double[] loss, double[] hits)
+    {
+        lossSum.View.CopyFromCPU(loss);
+        hitSum.View.CopyFromCPU(hits);
+    }
+
     /// <summary>Copies the gradient block of one copy to the host (for tests and tools).</summary>
     public float[] Gradients(int copy)
     {

@@ -24,7 +24,7 @@ public sealed record TickReport(int Epoch, int Epochs, int RowsDone, int Rows, d
 /// <summary>Loss (and accuracy, for classification) of every network copy on a dataset.</summary>
 public sealed record Evaluation(double[] Loss, double[]? Accuracy, int Rows);
 
-/// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?)"/>.</summary>
+/// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?, TrainingState?)"/>.</summary>
 public sealed record TrainResult(
     IReadOnlyList<EpochReport> History,
     Evaluation FinalTrain,

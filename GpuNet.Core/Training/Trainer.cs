@@ -20,6 +20,14 @@ public sealed class Trainer : IDisposable
     private MemoryBuffer1D<int, Stride1D.Dense>? order;
     private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch, epochStart;
 
+    // Where the run stands, kept in fields so CaptureState can record it between steps.
+    private int epochsCompleted, rowsDone;
+    private long runSteps;
+    private double bestValidation = double.PositiveInfinity;
+    private int bestEpoch;
+    private float[]? bestParameters;
+    private List<EpochReport> history = [];
+
     /// <summary>A trainer for <paramref name="network"/> with validated <paramref name="options"/>.</summary>
     public Trainer(Network network, TrainOptions options)
     {
@@ -37,21 +45,24 @@ public sealed class Trainer : IDisposable
     /// <summary>Optimizer steps taken so far (over all calls to Fit).</summary>
     public long Steps { get; private set; }
 
-    /// <summary>Uploads the data and trains; see <see cref="Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?)"/>.</summary>
+    /// <summary>Uploads the data and trains; see <see cref="Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?, TrainingState?)"/>.</summary>
     public TrainResult Fit(Dataset train, Dataset? validation = null, IProgress<EpochReport>? progress = null,
-        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null)
+        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null, TrainingState? resume = null)
     {
         using var t = DeviceDataset.Upload(net.Device, train);
         using var v = validation == null ? null : DeviceDataset.Upload(net.Device, validation);
-        return Fit(t, v, progress, cancellation, ticks);
+        return Fit(t, v, progress, cancellation, ticks, resume);
     }
 
     /// <summary>Trains for <see cref="TrainOptions.Epochs"/> epochs (or until cancelled, checked between steps),
     /// reporting each epoch to <paramref name="progress"/>; then evaluates every copy on the training data
     /// (and validation data) and picks the best copy: lowest validation loss when validation data is given,
     /// else lowest training loss.</summary>
+    /// <remarks>With <paramref name="resume"/> (from <see cref="CaptureState"/>), the run continues exactly where that
+    /// state was taken — same weights, optimizer moments, step count, position in the epoch and partial epoch sums —
+    /// so an interrupted and resumed run ends with the same network as one never interrupted.</remarks>
     public TrainResult Fit(DeviceDataset train, DeviceDataset? validation = null, IProgress<EpochReport>? progress = null,
-        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null)
+        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null, TrainingState? resume = null)
     {
         CheckData(train, "training");
         if (validation != null) CheckData(validation, "validation");
@@ -78,15 +89,15 @@ public sealed class Trainer : IDisposable
             yBatch = net.Device.Allocate((long)batch * outW * train.TargetCopies);
         }
 
-        var history = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
         long firstStep = Steps;
         bool cancelled = false, stoppedEarly = false;
-        double bestValidation = double.PositiveInfinity;
-        int bestEpoch = 0;
-        float[]? bestParameters = null;
+        epochsCompleted = 0; rowsDone = 0; runSteps = 0;
+        bestValidation = double.PositiveInfinity; bestEpoch = 0; bestParameters = null;
+        history = [];
+        if (resume != null) Restore(resume, engine, n);
         long tickEvery = o.TicksPerEpoch > 0 && ticks != null ? Math.Max(1, stepsPerEpoch / o.TicksPerEpoch) : 0;
-        for (int epoch = 1; epoch <= o.Epochs && !cancelled; epoch++)
+        for (int epoch = epochsCompleted + 1; epoch <= o.Epochs && !cancelled; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             if (o.Shuffle)
@@ -95,18 +106,18 @@ public sealed class Trainer : IDisposable
                 new Rng(o.ShuffleSeed, (ulong)epoch).Shuffle(perm);
                 order!.View.CopyFromCPU(perm); // one copy per epoch, before the step loop
             }
-            engine.ResetSums();
+            if (rowsDone == 0) engine.ResetSums();
             // Last good weights: a device-side copy at the start of each epoch, restored if every copy diverges.
             epochStart ??= net.Device.Allocate(net.ParameterView.Length);
             net.ParameterView.CopyTo((ArrayView<float>)epochStart.View);
-            long epochFirstStep = Steps;
+            long epochFirstStep = runSteps - (rowsDone + batch - 1) / batch;
             float rate = o.LearningRate;
-            int seen = 0;
-            for (int start = 0; start < n; start += batch)
+            int seen = rowsDone;
+            for (int start = rowsDone; start < n; start += batch)
             {
                 if (cancellation.IsCancellationRequested) { cancelled = true; break; }
                 int rows = Math.Min(batch, n - start);
-                rate = o.Schedule.Rate(o.LearningRate, Steps - firstStep, stepsPerEpoch, totalSteps);
+                rate = o.Schedule.Rate(o.LearningRate, runSteps, stepsPerEpoch, totalSteps);
                 ArrayView<float> x, y;
                 long yStride;
                 if (o.Shuffle)
@@ -126,12 +137,14 @@ public sealed class Trainer : IDisposable
                 }
                 engine.Forward(x, 0, rows);
                 engine.Loss(o.Loss, y, yStride, rows, train.IsClassification);
-                engine.WatchDivergence(Steps);
+                engine.WatchDivergence(runSteps);
                 engine.Backward(x, 0, rows);
                 engine.Update(o.Optimizer, rate);
                 Steps++;
+                runSteps++;
                 seen += rows;
-                if (tickEvery > 0 && (Steps - firstStep) % tickEvery == 0 && start + rows < n)
+                rowsDone = seen;
+                if (tickEvery > 0 && runSteps % tickEvery == 0 && start + rows < n)
                 {
                     var (ls, hs) = engine.ReadSums(); // a tick: one synchronisation, as asked for
                     int bestK = ArgMin(ls);
@@ -139,16 +152,18 @@ public sealed class Trainer : IDisposable
                         train.IsClassification ? hs[bestK] / seen : null, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9)));
                 }
             }
-            if (seen == 0) break;
+            if (cancelled || seen == 0) break;
             var (lossSums, hitSums) = engine.ReadSums(); // the epoch's one synchronisation
             if (lossSums.All(v => !double.IsFinite(v)))
             {
                 long bad = engine.ReadFirstBadSteps().Where(b => b >= 0).DefaultIfEmpty(epochFirstStep).Min();
                 ((ArrayView<float>)epochStart.View).CopyTo(net.ParameterView);
                 net.Device.Synchronize();
-                throw new TrainingDivergedException(epoch, bad - epochFirstStep + 1, bad - firstStep + 1,
-                    o.Schedule.Rate(o.LearningRate, bad - firstStep, stepsPerEpoch, totalSteps));
+                throw new TrainingDivergedException(epoch, bad - epochFirstStep + 1, bad + 1,
+                    o.Schedule.Rate(o.LearningRate, bad, stepsPerEpoch, totalSteps));
             }
+            epochsCompleted = epoch;
+            rowsDone = 0;
             var trainLoss = Array.ConvertAll(lossSums, s => s / seen);
             var trainAcc = train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null;
             Evaluation? val = validation == null ? null : Evaluate(validation);
@@ -156,7 +171,7 @@ public sealed class Trainer : IDisposable
             var report = new EpochReport(epoch, o.Epochs, rate, trainLoss, trainAcc, val?.Loss, val?.Accuracy,
                 clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
             history.Add(report);
-            progress?.Report(report);
+            bool stop = false;
             if (o.EarlyStopPatience > 0 && val != null)
             {
                 double v = val.Loss.Min();
@@ -168,12 +183,17 @@ public sealed class Trainer : IDisposable
                 }
                 else if (epoch - bestEpoch >= o.EarlyStopPatience)
                 {
-                    stoppedEarly = true;
-                    break;
+                    stop = true;
                 }
             }
+            progress?.Report(report); // after the bookkeeping, so a checkpoint taken here is complete
+            if (stop)
+            {
+                stoppedEarly = true;
+                break;
+            }
         }
-        if (bestParameters != null && (stoppedEarly || bestEpoch != history.Count))
+        if (!cancelled && bestParameters != null && (stoppedEarly || bestEpoch != history.Count))
             ((ArrayView<float>)net.ParameterView).CopyFromCPU(bestParameters);
 
         var finalTrain = Evaluate(train);
@@ -182,7 +202,7 @@ public sealed class Trainer : IDisposable
         int best = 0;
         for (int k = 1; k < basis.Length; k++)
             if (basis[k] < basis[best] || double.IsNaN(basis[best])) best = k;
-        return new TrainResult(history, finalTrain, finalVal, best, cancelled, stoppedEarly, Steps - firstStep, clock.Elapsed);
+        return new TrainResult(history.ToArray(), finalTrain, finalVal, best, cancelled, stoppedEarly, Steps - firstStep, clock.Elapsed);
     }
 
     /// <summary>Loss (and accuracy) of every copy on a host dataset.</summary>
@@ -236,6 +256,42 @@ public sealed class Trainer : IDisposable
         }
         var (loss, _) = engine.ReadSums();
         return (Array.ConvertAll(loss, s => s / data.Count), grads);
+    }
+
+    /// <summary>Everything needed to continue the current (or last) run exactly: call it between steps, e.g. from the
+    /// epoch progress callback or after <c>Fit</c> returned because it was cancelled.</summary>
+    public TrainingState CaptureState()
+    {
+        var engine = trainEngine ?? throw new InvalidOperationException("nothing to capture: Fit has not run");
+        double[] loss = new double[net.Copies], hits = new double[net.Copies];
+        if (rowsDone > 0) (loss, hits) = engine.ReadSums();
+        var (m1, m2) = engine.ReadMoments();
+        return new TrainingState
+        {
+            EpochsCompleted = epochsCompleted, RowsDone = rowsDone, Steps = runSteps,
+            Parameters = ReadAllParameters(), Moment1 = m1, Moment2 = m2, LossSums = loss, HitSums = hits,
+            BestValidation = bestValidation, BestEpoch = bestEpoch, BestParameters = bestParameters, History = history.ToArray(),
+        };
+    }
+
+    private void Restore(TrainingState s, Engine engine, int rows)
+    {
+        long p = net.ParameterView.Length;
+        if (s.Parameters.Length != p)
+            throw new ArgumentException($"the saved state holds {s.Parameters.Length} parameters; this network set has {p}");
+        if (s.RowsDone < 0 || s.RowsDone >= rows || s.EpochsCompleted < 0 || s.LossSums.Length != net.Copies || s.HitSums.Length != net.Copies)
+            throw new ArgumentException($"the saved state (epoch {s.EpochsCompleted}, row {s.RowsDone}) does not fit this data ({rows} rows) and network ({net.Copies} copies)");
+        net.ParameterView.CopyFromCPU(s.Parameters);
+        engine.RestoreMoments(s.Moment1, s.Moment2, s.Steps);
+        engine.ResetSums();
+        if (s.RowsDone > 0) engine.SetSums(s.LossSums, s.HitSums);
+        epochsCompleted = s.EpochsCompleted;
+        rowsDone = s.RowsDone;
+        runSteps = s.Steps;
+        bestValidation = s.BestValidation;
+        bestEpoch = s.BestEpoch;
+        bestParameters = s.BestParameters;
+        history = s.History.ToList();
     }
 
     private float[] ReadAllParameters()
