@@ -54,11 +54,32 @@ public sealed class Device : IDisposable
         }
     }
 
+    /// <summary>Runs device work, turning a device or compiler error into a <see cref="KernelFailedException"/> that names
+    /// the kernel launched last.</summary>
+    internal T Guard<T>(Func<T> work)
+    {
+        try { return work(); }
+        catch (Exception e) when (KernelFailedException.IsDeviceError(e)) { throw new KernelFailedException(Kernels.LastKernel, Info.Name, e); }
+    }
+
     /// <inheritdoc/>
     public override string ToString() => Info.ToString();
 
     /// <inheritdoc/>
     public void Dispose() => Accelerator.Dispose();
+}
+
+/// <summary>A kernel failed to compile or to run on a device; the message names the kernel.</summary>
+public sealed class KernelFailedException(string kernel, string device, Exception inner)
+    : GpuNetException($"kernel {kernel} failed on {device}: {inner.Message}", inner)
+{
+    /// <summary>The kernel launched last before the failure showed.</summary>
+    public string Kernel { get; } = kernel;
+
+    /// <summary>True for the errors a device or ILGPU's compiler raises (rather than GpuNet's own checks).</summary>
+    internal static bool IsDeviceError(Exception e) =>
+        e is AcceleratorException or InternalCompilerException or CapabilityNotSupportedException
+            or InvalidKernelOperationException or ILGPU.Backends.NotSupportedIntrinsicException;
 }
 
 /// <summary>A buffer does not fit in the device's memory.</summary>

@@ -114,13 +114,17 @@ public sealed class DeviceKernels
     /// <summary>Kernel launches enqueued on this device so far.</summary>
     public long LaunchCount { get; private set; }
 
+    /// <summary>The kernel launched last (a device fault surfaces at the next synchronisation and is reported with it).</summary>
+    public string LastKernel { get; private set; } = "none";
+
     /// <summary>Host synchronisations (waits for the device, reads of device results) made by GpuNet so far.</summary>
     public long SyncCount { get; private set; }
 
     internal void CountSync() => SyncCount++;
 
-    private KernelConfig Linear(long n)
+    private KernelConfig Linear(string kernel, long n)
     {
+        LastKernel = kernel;
         long groups = Math.Clamp((n + linearGroup - 1) / linearGroup, 1, linearMaxGrid);
         LaunchCount++;
         return new KernelConfig((int)groups, linearGroup);
@@ -140,10 +144,10 @@ public sealed class DeviceKernels
         switch (variant)
         {
             case GemmVariant.Naive:
-                Load(ref gemmNaive, Kernels.Gemm.Naive)(Linear((long)g.Batch * g.M * g.N), g);
+                Load(ref gemmNaive, Kernels.Gemm.Naive)(Linear("Gemm", (long)g.Batch * g.M * g.N), g);
                 break;
             case GemmVariant.Blocked:
-                Load(ref gemmBlocked, Kernels.Gemm.Blocked)(Linear((long)g.Batch * ((g.M + 3) / 4) * ((g.N + 3) / 4)), g);
+                Load(ref gemmBlocked, Kernels.Gemm.Blocked)(Linear("Gemm", (long)g.Batch * ((g.M + 3) / 4) * ((g.N + 3) / 4)), g);
                 break;
             case GemmVariant.Tiled8:
                 TiledLaunch(ref gemmTiled8, Kernels.Gemm.Tiled<GemmTile8>, default(GemmTile8), g);
@@ -164,6 +168,7 @@ public sealed class DeviceKernels
             throw new NotSupportedException(
                 $"tiled GEMM needs {threads} threads a group; {device.Info.Name} allows {acc.MaxNumThreadsPerGroup}: use a smaller variant");
         int bm = 4 * tile.GroupY, bn = 4 * tile.GroupX;
+        LastKernel = "Gemm (tiled)";
         var grid = new Index3D((g.N + bn - 1) / bn, (g.M + bm - 1) / bm, Math.Min(g.Batch, 65535));
         LaunchCount++;
         Load(ref slot, kernel)(new KernelConfig(grid, new Index3D(tile.GroupX, tile.GroupY, 1)), g);
@@ -213,7 +218,7 @@ public sealed class DeviceKernels
             Activation.Relu => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int>(Activations.BiasActivate<Relu>),
             _ => throw new ArgumentOutOfRangeException(nameof(act)),
         };
-        k(Linear(z.Length), z, parameters, biasOffset, paramStride, rowsPerNet, width);
+        k(Linear("BiasActivate", z.Length), z, parameters, biasOffset, paramStride, rowsPerNet, width);
     }
 
     /// <summary>In place delta[i] ← delta[i] · σ'(z[i]) for i &lt; n.</summary>
@@ -228,7 +233,7 @@ public sealed class DeviceKernels
             Activation.Relu => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long>(Activations.Backward<Relu>),
             _ => throw new ArgumentOutOfRangeException(nameof(act)),
         };
-        k(Linear(n), delta, z, n);
+        k(Linear("ActivationBackward", n), delta, z, n);
     }
 
     /// <summary>In place z[i] ← σ(z[i]) for i &lt; n.</summary>
@@ -243,7 +248,7 @@ public sealed class DeviceKernels
             Activation.Relu => acc.LoadStreamKernel<ArrayView<float>, long>(Activations.Apply<Relu>),
             _ => throw new ArgumentOutOfRangeException(nameof(act)),
         };
-        k(Linear(n), z, n);
+        k(Linear("Apply", n), z, n);
     }
 
     /// <summary>In place row-wise softmax of a [rows, width] matrix.</summary>
@@ -252,7 +257,7 @@ public sealed class DeviceKernels
         if (rows == 0) return;
         if (z.Length < rows * width) throw new ArgumentException($"softmax over {rows}×{width}: buffer holds {z.Length}");
         softmax ??= acc.LoadStreamKernel<ArrayView<float>, long, int>(Activations.SoftmaxRows);
-        softmax(Linear(rows), z, rows, width);
+        softmax(Linear("SoftmaxRows", rows), z, rows, width);
     }
 
     // ---------------------------------------------------------------- losses
@@ -302,7 +307,7 @@ public sealed class DeviceKernels
             default:
                 throw new ArgumentOutOfRangeException(nameof(loss));
         }
-        k(Linear(rows), a);
+        k(Linear("Loss", rows), a);
     }
 
     private static void RequireLogits(LossKernel loss, Activation output)
@@ -320,7 +325,7 @@ public sealed class DeviceKernels
         if (hits.Length < n || output.Length < n * width)
             throw new ArgumentException("correct: buffers too small");
         correct ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>(Losses.Correct);
-        correct(Linear(n), output, targets, hits, networks, rows, width, targetStride, threshold);
+        correct(Linear("Correct", n), output, targets, hits, networks, rows, width, targetStride, threshold);
     }
 
     /// <summary>firstBad[k] ← step where sums[k] is not finite and no step was recorded yet (see <see cref="Losses.FlagNonFinite"/>).</summary>
@@ -329,15 +334,16 @@ public sealed class DeviceKernels
         if (sums.Length == 0) return;
         if (firstBad.Length < sums.Length) throw new ArgumentException("flag buffer shorter than the sums");
         flagNonFinite ??= acc.LoadStreamKernel<ArrayView<double>, ArrayView<long>, long>(Losses.FlagNonFinite);
-        flagNonFinite(Linear(sums.Length), sums, firstBad, step);
+        flagNonFinite(Linear("FlagNonFinite", sums.Length), sums, firstBad, step);
     }
 
     // ---------------------------------------------------------------- reductions
 
     private ReductionVariant Resolve(ReductionVariant v) => v == ReductionVariant.Auto ? DefaultReduction : v;
 
-    private KernelConfig ReduceConfig(long columns, out bool small)
+    private KernelConfig ReduceConfig(string kernel, long columns, out bool small)
     {
+        LastKernel = kernel;
         small = smallReduce;
         int x = small ? default(Reduce2x2).X : default(Reduce32x8).X;
         int y = small ? default(Reduce2x2).Y : default(Reduce32x8).Y;
@@ -356,10 +362,10 @@ public sealed class DeviceKernels
         if (Resolve(variant) == ReductionVariant.Direct)
         {
             columnSumDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
-            columnSumDirect(Linear((long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
+            columnSumDirect(Linear("ColumnSum", (long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
             return;
         }
-        var cfg = ReduceConfig((long)segments * width, out bool small);
+        var cfg = ReduceConfig("ColumnSum", (long)segments * width, out bool small);
         columnSum ??= small
             ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>)
             : acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>);
@@ -376,10 +382,10 @@ public sealed class DeviceKernels
         if (Resolve(variant) == ReductionVariant.Direct)
         {
             columnSumAccDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulateDirect);
-            columnSumAccDirect(Linear((long)segments * width), src, sums, segments, rows, width);
+            columnSumAccDirect(Linear("ColumnSumAccumulate", (long)segments * width), src, sums, segments, rows, width);
             return;
         }
-        var cfg = ReduceConfig((long)segments * width, out bool small);
+        var cfg = ReduceConfig("ColumnSumAccumulate", (long)segments * width, out bool small);
         columnSumAcc ??= small
             ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce2x2>)
             : acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>);
@@ -393,7 +399,7 @@ public sealed class DeviceKernels
     {
         CheckOptimizer(w, g, mask, s);
         sgd ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Sgd);
-        sgd(Linear(w.Length), w, g, mask, s);
+        sgd(Linear("Sgd", w.Length), w, g, mask, s);
     }
 
     /// <summary>Momentum (or Nesterov) step; see <see cref="Optimizers.Momentum"/>.</summary>
@@ -402,7 +408,7 @@ public sealed class DeviceKernels
         CheckOptimizer(w, g, mask, s);
         if (v.Length != w.Length) throw new ArgumentException("momentum buffer differs in length from the parameters");
         momentum ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Momentum);
-        momentum(Linear(w.Length), w, g, v, mask, s);
+        momentum(Linear("Momentum", w.Length), w, g, v, mask, s);
     }
 
     /// <summary>Adam / AdamW step; see <see cref="Optimizers.Adam"/>.</summary>
@@ -411,7 +417,7 @@ public sealed class DeviceKernels
         CheckOptimizer(w, g, mask, s);
         if (m.Length != w.Length || v.Length != w.Length) throw new ArgumentException("Adam moment buffers differ in length from the parameters");
         adam ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Adam);
-        adam(Linear(w.Length), w, g, m, v, mask, s);
+        adam(Linear("Adam", w.Length), w, g, m, v, mask, s);
     }
 
     private static void CheckOptimizer(ArrayView<float> w, ArrayView<float> g, ArrayView<float> mask, in OptimizerStep s)
@@ -430,6 +436,6 @@ public sealed class DeviceKernels
         if (offset < 0 || offset + rows > indices.Length) throw new ArgumentException($"rows {offset}..{offset + rows} outside the {indices.Length} indices");
         if ((copies - 1) * dstStride + (long)rows * features > dst.Length) throw new ArgumentException("gather: destination too small");
         gather ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>(Kernels.Gather.Rows);
-        gather(Linear(n), src, indices, dst, offset, rows, features, copies, srcStride, dstStride);
+        gather(Linear("GatherRows", n), src, indices, dst, offset, rows, features, copies, srcStride, dstStride);
     }
 }

@@ -144,7 +144,10 @@ public sealed class Network : IDisposable
 
     /// <summary>f(x) for row-major inputs [rows, InputSize]; returns row-major [rows, OutputSize], with
     /// <paramref name="output"/> (softmax or logistic of the last layer's values) applied on the device.</summary>
-    public float[] Predict(float[] inputs, int rows, int copy = 0, OutputFunction output = OutputFunction.Identity)
+    public float[] Predict(float[] inputs, int rows, int copy = 0, OutputFunction output = OutputFunction.Identity) =>
+        Device.Guard(() => PredictCore(inputs, rows, copy, output));
+
+    private float[] PredictCore(float[] inputs, int rows, int copy, OutputFunction output)
     {
         CheckCopy(copy);
         if (inputs.Length != (long)rows * Spec.InputSize)

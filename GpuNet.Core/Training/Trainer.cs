@@ -62,7 +62,11 @@ public sealed class Trainer : IDisposable
     /// state was taken — same weights, optimizer moments, step count, position in the epoch and partial epoch sums —
     /// so an interrupted and resumed run ends with the same network as one never interrupted.</remarks>
     public TrainResult Fit(DeviceDataset train, DeviceDataset? validation = null, IProgress<EpochReport>? progress = null,
-        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null, TrainingState? resume = null)
+        CancellationToken cancellation = default, IProgress<TickReport>? ticks = null, TrainingState? resume = null) =>
+        net.Device.Guard(() => FitCore(train, validation, progress, cancellation, ticks, resume));
+
+    private TrainResult FitCore(DeviceDataset train, DeviceDataset? validation, IProgress<EpochReport>? progress,
+        CancellationToken cancellation, IProgress<TickReport>? ticks, TrainingState? resume)
     {
         CheckData(train, "training");
         if (validation != null) CheckData(validation, "validation");
@@ -213,7 +217,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Loss (and accuracy) of every copy on <paramref name="data"/>, in order, in batches; no update.</summary>
-    public Evaluation Evaluate(DeviceDataset data)
+    public Evaluation Evaluate(DeviceDataset data) => net.Device.Guard(() => EvaluateCore(data));
+
+    private Evaluation EvaluateCore(DeviceDataset data)
     {
         CheckData(data, "evaluation");
         int rowsMax = Math.Min(data.Count, Math.Max(Options.BatchSize, 256));

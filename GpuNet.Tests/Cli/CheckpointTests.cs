@@ -77,6 +77,41 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void CtrlCInTheRealProcessWritesACheckpointAndSaysHowToResume()
+    {
+        using var cli = new CliRunner();
+        cli.Ok(Run(cli.Dir.Path, "straight.safetensors"));
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
+        foreach (var arg in Run(cli.Dir.Path, "sigint.safetensors")) psi.ArgumentList.Add(arg);
+        var stdout = new System.Text.StringBuilder();
+        using var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            lock (stdout) if (stdout.ToString().Contains("epoch 2/")) break;
+            Thread.Sleep(10);
+        }
+        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        Assert.True(p.WaitForExit(60_000));
+        p.WaitForExit();
+        string text;
+        lock (stdout) text = stdout.ToString();
+        Assert.Equal(130, p.ExitCode);
+        string dir = cli.File("sigint.checkpoint");
+        Assert.Contains($"resume with: gpunet train --resume {dir}", text);
+        Assert.False(File.Exists(cli.File("sigint.safetensors")));
+        cli.Ok("train", "--resume", dir);
+        AssertSameRun(cli, "straight.safetensors", "sigint.safetensors");
+    }
+
+    [Fact]
     public void ResumeRefusesOtherOptionsAndMissingCheckpoints()
     {
         using var cli = new CliRunner();
