@@ -106,7 +106,8 @@ public static class Csv
     /// <see cref="CsvTask.Regress"/> to regress on integer targets.</para>
     /// <para><b>Classes.</b> When every label is an integer literal, classes are the distinct values in ascending
     /// numeric order, named by their value: labels 0..C-1 map to themselves, and e.g. {1, 2, 5} map to 0, 1, 2 named
-    /// "1", "2", "5". Otherwise each distinct label text is a class, numbered in order of first appearance.
+    /// "1", "2", "5". When every label is a number but some are not integers ("1.5"), classification is refused.
+    /// Otherwise each distinct label text is a class, numbered in order of first appearance.
     /// <see cref="Dataset.ClassNames"/> keeps the names. With <see cref="CsvOptions.ClassNames"/> the classes are fixed
     /// instead. Classification needs at least 2 classes; an empty label is an error.</para>
     /// <para><b>Regression.</b> The label is the single target.</para>
@@ -397,6 +398,13 @@ public static class Csv
             }
             return (result, fixedNames);
         }
+
+        // All numbers but not all integers: fractional class labels are a mistake, not class names.
+        if (labels.All(l => TryNumber(l, out _)))
+            for (int i = 0; i < labels.Count; i++)
+                if (!TryInteger(labels[i], out _))
+                    throw new DataFormatException(
+                        $"{where(i)}: classification label {Quote(labels[i])} is a number but not an integer; class labels are integers or names (use task=regress for real-valued targets)");
 
         IReadOnlyList<string> names;
         if (labels.All(l => TryInteger(l, out _)))

@@ -59,8 +59,8 @@ public class CsvTests
         var regressed = Csv.Load(dir.WriteText("g.csv", "1,1\n2,0\n"), new CsvOptions { Task = CsvTask.Regress }).Dataset;
         Assert.Equal(TaskKind.Regression, regressed.Task);
         Assert.Equal([1f, 0f], regressed.Targets);
-        var classified = Csv.Load(dir.WriteText("h.csv", "1,0.5\n2,1.0\n"), new CsvOptions { Task = CsvTask.Classify }).Dataset;
-        Assert.Equal(["0.5", "1.0"], classified.ClassNames!);
+        // Forcing classification on fractional numbers is refused (class labels are integers or names).
+        Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("h.csv", "1,0.5\n2,1.0\n"), new CsvOptions { Task = CsvTask.Classify }));
     }
 
     [Fact]
@@ -286,5 +286,20 @@ public class CsvTests
         Csv.Write(q, ["a", "b", "c"], values, 3);
         Assert.Equal(values, Csv.ReadMatrix(q, hasHeader: true).Values);
         Assert.DoesNotContain('\r', File.ReadAllText(q));
+    }
+}
+
+public class CsvLabelTests
+{
+    [Fact]
+    public void FractionalClassLabelsAreRefusedNamingTheLine()
+    {
+        using var dir = new TempDir();
+        string path = dir.WriteText("f.csv", "1,2,0\n3,4,1.5\n5,6,1\n");
+        var ex = Xunit.Assert.Throws<DataFormatException>(() => Csv.Load(path, new CsvOptions { Task = CsvTask.Classify }));
+        Xunit.Assert.Contains("line 2", ex.Message);
+        Xunit.Assert.Contains("not an integer", ex.Message);
+        // the same file as regression is fine
+        Xunit.Assert.Equal(3, Csv.Load(path, new CsvOptions { Task = CsvTask.Regress }).Dataset.Count);
     }
 }
