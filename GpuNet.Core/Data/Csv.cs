@@ -299,19 +299,7 @@ public static class Csv
     /// <summary>Opens a file as text: gzip-decompressed when it starts with 1f 8b, UTF-8 unless a byte order mark says otherwise.</summary>
     internal static TextReader OpenText(string path)
     {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new DatasetNotFoundException($"{path}: file not found", [path]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataFormatException($"{path}: cannot open: {e.Message}", e);
-        }
+        FileStream file = DataFiles.Open(path);
         try
         {
             return OpenText(file);

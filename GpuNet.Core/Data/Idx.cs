@@ -276,19 +276,7 @@ public static class Idx
 
     private static byte[] ReadIdx(string path, int dims, string kind, out int[] shape)
     {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new DatasetNotFoundException($"{path}: file not found", [path]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataFormatException($"{path}: cannot open: {e.Message}", e);
-        }
+        FileStream file = DataFiles.Open(path);
         using (file)
         {
             try

@@ -6,9 +6,9 @@ namespace GpuNet.Tests.Cli;
 /// <summary>Runs the gpunet command in-process (the same code path as the executable) in its own temp folder.</summary>
 public sealed class CliRunner : IDisposable
 {
-    public CliRunner() => Dir = new Data.TempDir();
+    public CliRunner() => Dir = new TempDir();
 
-    public Data.TempDir Dir { get; }
+    public TempDir Dir { get; }
 
     public string File(string name) => Dir.File(name);
 

@@ -14,7 +14,7 @@ public class ModelFileTests
     [Fact]
     public void WrittenModelReadsBackWithIdenticalOutputs()
     {
-        using var dir = new Data.TempDir();
+        using var dir = new TempDir();
         var d = TestDevices.Cpu;
         var mask = new bool[3, 4] { { true, false, true, true }, { true, true, true, false }, { false, true, true, true } };
         var spec = new NetworkSpec(4, [new LayerSpec(3, Activation.Tanh, mask), new LayerSpec(5, Activation.Relu), new LayerSpec(2, Activation.Identity)]);
@@ -43,7 +43,7 @@ public class ModelFileTests
     [Fact]
     public void FileParsesWithAMinimalIndependentReader()
     {
-        using var dir = new Data.TempDir();
+        using var dir = new TempDir();
         var d = TestDevices.Cpu;
         var spec = NetworkSpec.Dense([3, 4, 2], Activation.Relu, Activation.Identity);
         using var net = new GpuNet.Model.Network(d, spec, seed: 2);
@@ -78,7 +78,7 @@ public class ModelFileTests
     [Fact]
     public void ModelErrorsNameTheFileAndTheProblem()
     {
-        using var dir = new Data.TempDir();
+        using var dir = new TempDir();
         var d = TestDevices.Cpu;
         var spec = NetworkSpec.Dense([2, 2], Activation.Tanh, Activation.Identity);
         string good = dir.File("good.safetensors");

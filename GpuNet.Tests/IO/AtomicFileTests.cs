@@ -9,7 +9,7 @@ public class AtomicFileTests
     [Fact]
     public void WritesNewFile()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("out.bin");
         AtomicFile.Write(path, s => s.Write([1, 2, 3]));
         Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
@@ -19,7 +19,7 @@ public class AtomicFileTests
     [Fact]
     public void ReplacesExistingFile()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("out.bin");
         File.WriteAllBytes(path, new byte[1000]);
         AtomicFile.Write(path, s => s.Write([7]));
@@ -30,7 +30,7 @@ public class AtomicFileTests
     [Fact]
     public void WriterMayDisposeTheStream()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("out.csv");
         AtomicFile.Write(path, s =>
         {
@@ -44,7 +44,7 @@ public class AtomicFileTests
     [Fact]
     public void FailureHalfWayLeavesOldFileAndNoTemp()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("model.safetensors");
         var old = new byte[4096];
         new Random(7).NextBytes(old);
@@ -64,7 +64,7 @@ public class AtomicFileTests
     [Fact]
     public void FailureWithoutOldFileLeavesNothing()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("new.bin");
         Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
         {
@@ -77,7 +77,7 @@ public class AtomicFileTests
     [Fact]
     public void MissingFolderThrowsAndCreatesNothing()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "missing", "x.bin");
         Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.Write(path, s => s.Write([1])));
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
@@ -86,7 +86,7 @@ public class AtomicFileTests
     [Fact]
     public void RejectsPathWithoutFileName()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         Assert.Throws<ArgumentException>(() => AtomicFile.Write(dir.Path + Path.DirectorySeparatorChar, s => { }));
     }
 }

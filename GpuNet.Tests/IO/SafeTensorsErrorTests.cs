@@ -9,7 +9,7 @@ public class SafeTensorsErrorTests
 {
     private static void AssertRejected(byte[] bytes, params string[] expected)
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("bad.safetensors");
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<ModelFormatException>(() => SafeTensors.Read(path));
@@ -99,7 +99,7 @@ public class SafeTensorsErrorTests
     [Fact]
     public void MalformedJsonKeepsParserErrorAsCause()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("bad.safetensors");
         File.WriteAllBytes(path, SafeTensorsBytes.Build("{\"a\" 1}", []));
         var e = Assert.Throws<ModelFormatException>(() => SafeTensors.Read(path));
@@ -109,7 +109,7 @@ public class SafeTensorsErrorTests
     [Fact]
     public void TruncatedDataIsReportedAsUncovered()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         SafeTensors.Write(path, [new TensorEntry("w", [4, 4], new float[16])], new Dictionary<string, string>());
         var bytes = File.ReadAllBytes(path);

@@ -24,7 +24,7 @@ public class SafeTensorsFuzzTests(ITestOutputHelper output)
     [Fact]
     public void EveryVariantReadsConsistentlyOrFailsCleanly()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string basePath = dir.File("base.safetensors");
         var rng = new Random(20240611);
         SafeTensors.Write(basePath,

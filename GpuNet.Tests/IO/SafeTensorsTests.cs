@@ -50,7 +50,7 @@ public class SafeTensorsTests
     [Fact]
     public void RoundTripKeepsValuesShapesOrderAndMetadata()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         var tensors = SampleTensors();
         SafeTensors.Write(path, tensors, SampleMetadata);
@@ -71,7 +71,7 @@ public class SafeTensorsTests
     [Fact]
     public void RoundTripWithoutTensorsOrMetadata()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("empty.safetensors");
         SafeTensors.Write(path, [], new Dictionary<string, string>());
         var file = SafeTensors.Read(path);
@@ -83,7 +83,7 @@ public class SafeTensorsTests
     [Fact]
     public void OutputIsDeterministic()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string a = dir.File("a.safetensors"), b = dir.File("b.safetensors");
         SafeTensors.Write(a, SampleTensors(), SampleMetadata);
         // Same pairs, inserted in the opposite order.
@@ -97,7 +97,7 @@ public class SafeTensorsTests
     [Fact]
     public void IndependentReaderAgreesWithWriter()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         var tensors = SampleTensors(7);
         SafeTensors.Write(path, tensors, SampleMetadata);
@@ -145,7 +145,7 @@ public class SafeTensorsTests
     [Fact]
     public void ReadsHandBuiltFile()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("torch.safetensors");
         string json = """
             {"__metadata__": {"format": "pt"}, "fc.bias": {"dtype": "F32", "shape": [2], "data_offsets": [24, 32]},
@@ -167,7 +167,7 @@ public class SafeTensorsTests
     [Fact]
     public void GetNamesMissingTensorAndListsExisting()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         SafeTensors.Write(path, SampleTensors(), SampleMetadata);
         var file = SafeTensors.Read(path);
@@ -181,7 +181,7 @@ public class SafeTensorsTests
     [Fact]
     public void GetChecksShape()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         SafeTensors.Write(path, SampleTensors(), SampleMetadata);
         var file = SafeTensors.Read(path);
@@ -208,7 +208,7 @@ public class SafeTensorsTests
     [MemberData(nameof(BadWrites))]
     public void InvalidWriteThrowsAndKeepsOldFile(string what, TensorEntry[] tensors, string expected)
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
         var e = Assert.Throws<ModelFormatException>(() => SafeTensors.Write(path, tensors, new Dictionary<string, string>()));
@@ -221,7 +221,7 @@ public class SafeTensorsTests
     [Fact]
     public void InvalidMetadataThrows()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDir();
         string path = dir.File("m.safetensors");
         var e = Assert.Throws<ModelFormatException>(() =>
             SafeTensors.Write(path, [], new Dictionary<string, string> { ["k"] = "\udc00x" }));

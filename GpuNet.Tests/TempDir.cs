@@ -1,20 +1,24 @@
 using System.IO.Compression;
 using System.Text;
 
-namespace GpuNet.Tests.Data;
+namespace GpuNet.Tests;
 
 /// <summary>A fresh folder under the system temp directory, deleted on dispose.</summary>
 public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gpunet-data-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gpunet-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
     public string Path { get; }
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>The names of the files in the folder, hidden ones included, sorted.</summary>
+    public string[] Names() =>
+        Directory.GetFiles(Path).Select(f => System.IO.Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
 
     public string Write(string name, byte[] bytes)
     {
