@@ -110,9 +110,6 @@ public sealed class NetworkSpec
     /// <summary>Offset of b_l (1-based l) in the flat parameter block.</summary>
     public long BiasOffset(int layer) => biasOffsets[CheckLayer(layer)];
 
-    /// <summary>The widest layer (input included), for sizing buffers.</summary>
-    public int MaxWidth => Math.Max(InputSize, Layers.Max(l => l.Size));
-
     /// <summary>Flat mask over the parameter block: 1 where a weight or bias exists, 0 for a missing edge.</summary>
     public float[] FlatMask()
     {
