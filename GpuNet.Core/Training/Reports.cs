@@ -35,7 +35,8 @@ public sealed record TrainResult(
     long Steps,
     TimeSpan Elapsed)
 {
-    /// <summary>Final training loss of each copy, evaluated on the whole training set after training.</summary>
+    /// <summary>Final training loss of each copy, evaluated on the whole training set after training (when cancelled:
+    /// the running mean of the interrupted epoch, so that stopping is prompt).</summary>
     public double[] FinalTrainLoss => FinalTrain.Loss;
     /// <summary>Epochs completed.</summary>
     public int EpochsCompleted => History.Count;

@@ -200,8 +200,23 @@ public sealed class Trainer : IDisposable
         if (!cancelled && bestParameters != null && (stoppedEarly || bestEpoch != history.Count))
             ((ArrayView<float>)net.ParameterView).CopyFromCPU(bestParameters);
 
-        var finalTrain = Evaluate(train);
-        var finalVal = validation == null ? null : Evaluate(validation);
+        Evaluation finalTrain;
+        Evaluation? finalVal = null;
+        if (cancelled)
+        {
+            // Stop promptly: no pass over the data; the running means of the interrupted epoch (or the last epoch's).
+            var (ls, hs) = rowsDone > 0 ? engine.ReadSums() : (history.Count > 0
+                ? (history[^1].TrainLoss.Select(v => v * n).ToArray(), history[^1].TrainAccuracy?.Select(v => v * n).ToArray() ?? new double[net.Copies])
+                : (Enumerable.Repeat(double.NaN, net.Copies).ToArray(), new double[net.Copies]));
+            int rowsSeen = rowsDone > 0 ? rowsDone : n;
+            finalTrain = new Evaluation(Array.ConvertAll(ls, v => v / rowsSeen),
+                train.IsClassification ? Array.ConvertAll(hs, v => v / rowsSeen) : null, rowsSeen);
+        }
+        else
+        {
+            finalTrain = Evaluate(train);
+            finalVal = validation == null ? null : Evaluate(validation);
+        }
         var basis = (finalVal ?? finalTrain).Loss;
         int best = 0;
         for (int k = 1; k < basis.Length; k++)
