@@ -25,6 +25,7 @@ public class BackendCompileTests
         // ILGPU 1.5.3 asked for SM_90 emits ".target sm_80" PTX, which the driver compiles for sm_90 at load time.
         Assert.Matches(@"\.target sm_(80|90)", ptx);
         Assert.Contains(".entry", ptx);
+        Assert.DoesNotContain(".local", ptx); // no register spills or local arrays in any kernel
     }
 
     [Fact]
