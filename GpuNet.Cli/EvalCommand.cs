@@ -27,7 +27,7 @@ internal static class EvalCommand
         {
             "train" => loaded.Train,
             "test" => loaded.Test ?? throw new UsageException($"--split test: '{spec}' has no test split; use train or all"),
-            "all" => loaded.Test == null ? loaded.Train : Concat(loaded.Train, loaded.Test),
+            "all" => loaded.Test == null ? loaded.Train : loaded.Train.Concat(loaded.Test),
             _ => throw new UsageException($"--split: unknown '{split}', use train, test or all"),
         };
         using var device = Gpu.Open(a.String("device", "auto"));
@@ -63,13 +63,5 @@ internal static class EvalCommand
         w.WriteLine("true\\pred".PadRight(first) + string.Concat(labels.Select(l => l.PadLeft(width))));
         for (int i = 0; i < n; i++)
             w.WriteLine(labels[i].PadRight(first) + string.Concat(Enumerable.Range(0, n).Select(j => c[i, j].ToString().PadLeft(width))));
-    }
-
-    private static Dataset Concat(Dataset a, Dataset b)
-    {
-        var features = a.Features.Concat(b.Features).ToArray();
-        if (a.Task == TaskKind.Classification && a.Labels != null && b.Labels != null)
-            return Dataset.Classification(features, a.FeatureCount, a.Labels.Concat(b.Labels).ToArray(), a.TargetCount, a.ClassNames);
-        return Dataset.Regression(features, a.FeatureCount, a.Targets.Concat(b.Targets).ToArray(), a.TargetCount);
     }
 }

@@ -24,7 +24,7 @@ internal static class PredictCommand
         string? output = a.String("output");
         using var device = Gpu.Open(a.String("device", "auto"));
         using var predictor = Predictor.Load(model, device);
-        var (cells, looksLikeHeader) = PeekFirstLine(input);
+        var (cells, looksLikeHeader) = Csv.PeekFirstRecord(input);
         if (cells != predictor.InputSize)
             throw new DataFormatException($"{input}: line 1 has {cells} columns; the model takes {predictor.InputSize} features" +
                 (cells == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
@@ -50,26 +50,7 @@ internal static class PredictCommand
                 .Select(j => outs[(long)r * o + j].ToString("R", CultureInfo.InvariantCulture)).ToArray()).ToList();
         }
         if (output != null) Csv.Write(output, header, rows);
-        else
-        {
-            stdout.WriteLine(string.Join(",", header.Select(Quote)));
-            foreach (var r in rows) stdout.WriteLine(string.Join(",", r.Select(Quote)));
-        }
+        else Csv.Write(stdout, header, rows);
         return 0;
-    }
-
-    private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-
-    private static (int Cells, bool IsHeader) PeekFirstLine(string path)
-    {
-        using var file = File.OpenRead(path);
-        Stream stream = file;
-        if (file.ReadByte() == 0x1f && file.ReadByte() == 0x8b) { file.Position = 0; stream = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress); }
-        else file.Position = 0;
-        using var reader = new StreamReader(stream);
-        string? line = reader.ReadLine();
-        if (line == null) throw new DataFormatException($"{path}: the file is empty; predict needs one row of features per line");
-        var cells = line.TrimStart('\uFEFF').Split(',');
-        return (cells.Length, cells.Any(c => !double.TryParse(c.Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out _)));
     }
 }

@@ -129,6 +129,30 @@ public static class Csv
         return Guard(path, () => ReadMatrix(reader, path, hasHeader));
     }
 
+    /// <summary>The first record of a CSV file (gzip and byte order marks handled, quoted cells honoured): how many
+    /// cells it has, and whether it looks like a header (some cell is not a number).</summary>
+    /// <exception cref="DataFormatException">The file is empty or cannot be read; the message names it.</exception>
+    public static (int Cells, bool LooksLikeHeader) PeekFirstRecord(string path)
+    {
+        using var reader = OpenText(path);
+        return Guard(path, () =>
+        {
+            var rr = new CsvRecordReader(reader, path);
+            if (!rr.Read()) throw new DataFormatException($"{path}: the file is empty (no rows)");
+            bool header = false;
+            for (int i = 0; i < rr.Count && !header; i++) header = !TryNumber(rr[i], out _);
+            return (rr.Count, header);
+        });
+    }
+
+    /// <summary>Writes rows of cells as CSV to <paramref name="writer"/> (LF line ends), quoting cells that need it.</summary>
+    public static void Write(TextWriter writer, IReadOnlyList<string>? header, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (header != null) WriteRow(writer, header);
+        foreach (var row in rows) WriteRow(writer, row);
+    }
+
     /// <summary>Writes rows of cells as CSV (UTF-8, no byte order mark, LF line ends), quoting cells that need it;
     /// atomically (a temp file renamed into place), so a failed write leaves no partial file.</summary>
     /// <exception cref="GpuNetException">The file cannot be written.</exception>
@@ -140,8 +164,7 @@ public static class Csv
             GpuNet.IO.AtomicFile.Write(path, stream =>
             {
                 using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16);
-                if (header != null) WriteRow(w, header);
-                foreach (var row in rows) WriteRow(w, row);
+                Write(w, header, rows);
             });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -96,6 +96,16 @@ public sealed class Dataset
         return new Dataset(f, FeatureCount, t, TargetCount, Task, labels, ClassNames);
     }
 
+    /// <summary>This dataset's rows followed by <paramref name="other"/>'s (same features, targets and task).</summary>
+    public Dataset Concat(Dataset other)
+    {
+        if (other.FeatureCount != FeatureCount || other.TargetCount != TargetCount || other.Task != Task)
+            throw new ArgumentException($"cannot append {other.Count} rows of {other.FeatureCount} features and {other.TargetCount} targets " +
+                $"to rows of {FeatureCount} features and {TargetCount} targets");
+        var labels = Labels != null && other.Labels != null ? [.. Labels, .. other.Labels] : (int[]?)null;
+        return new Dataset([.. Features, .. other.Features], FeatureCount, [.. Targets, .. other.Targets], TargetCount, Task, labels, ClassNames);
+    }
+
     /// <summary>A copy with the same examples and different features (e.g. scaled); same row count.</summary>
     public Dataset WithFeatures(float[] features) =>
         features.Length != Features.Length

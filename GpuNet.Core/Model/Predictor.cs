@@ -53,9 +53,10 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>Predicted class per row: arg-max of the outputs (first on ties), or output &gt; 0.5 for one output.</summary>
-    public int[] PredictClasses(float[] features, int rows)
+    public int[] PredictClasses(float[] features, int rows) => Classes(Predict(features, rows), rows);
+
+    private int[] Classes(float[] outputs, int rows)
     {
-        var outputs = Predict(features, rows);
         int o = Network.Spec.OutputSize;
         var classes = new int[rows];
         for (int r = 0; r < rows; r++)
@@ -92,7 +93,8 @@ public sealed class Predictor : IDisposable
         }
         int classes = data.TargetCount == 1 ? 2 : data.TargetCount;
         var confusion = new int[classes, classes];
-        var predicted = PredictClasses(data.Features, data.Count);
+        // The features are scaled already: straight to the network, no second pass of the scaler.
+        var predicted = Classes(Network.Predict(scaled.Features, data.Count, 0, Info.Output), data.Count);
         for (int r = 0; r < data.Count; r++) confusion[data.Labels[r], predicted[r]]++;
         return new EvaluationReport(data.Count, own.Loss[0], own.Accuracy?[0], null, null, confusion, Info.ClassNames ?? data.ClassNames);
     }
