@@ -10,7 +10,7 @@ public sealed class Device : IDisposable
     internal Device(Accelerator accelerator, DeviceInfo info)
     {
         Accelerator = accelerator;
-        Info = info.Kind == DeviceKind.Cpu ? info : info with { MemoryBytes = accelerator.MemorySize };
+        Info = info;
         Kernels = new DeviceKernels(this);
     }
 

@@ -15,6 +15,21 @@ public class CheckpointTests
         "--model", Path.Combine(dir, model), "--metrics", Path.Combine(dir, model + ".csv"), .. extra,
     ];
 
+    /// <summary>Starts the built gpunet executable (the test's copy) with <paramref name="args"/>, passing each stdout line on.</summary>
+    private static Process StartGpunet(string[] args, Action<string?> onLine)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
+        foreach (var arg in args) psi.ArgumentList.Add(arg);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, e) => onLine(e.Data);
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
     private static void AssertSameRun(CliRunner cli, string a, string b)
     {
         Assert.Equal(File.ReadAllBytes(cli.File(a)), File.ReadAllBytes(cli.File(b)));
@@ -53,16 +68,8 @@ public class CheckpointTests
         using var cli = new CliRunner();
         cli.Ok(Run(cli.Dir.Path, "straight.safetensors"));
         string ckpt = cli.File("ckpt");
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
-        foreach (var arg in Run(cli.Dir.Path, "killed.safetensors", "--checkpoint", ckpt, "--checkpoint-every", "1")) psi.ArgumentList.Add(arg);
-        using (var p = Process.Start(psi)!)
+        using (var p = StartGpunet(Run(cli.Dir.Path, "killed.safetensors", "--checkpoint", ckpt, "--checkpoint-every", "1"), _ => { }))
         {
-            p.OutputDataReceived += (_, _) => { };
-            p.ErrorDataReceived += (_, _) => { };
-            p.BeginOutputReadLine();
-            p.BeginErrorReadLine();
             var clock = Stopwatch.StartNew();
             while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)
                    && !(Directory.Exists(ckpt) && Directory.EnumerateFiles(ckpt, "checkpoint-*.safetensors").Any()))
@@ -81,16 +88,8 @@ public class CheckpointTests
     {
         using var cli = new CliRunner();
         cli.Ok(Run(cli.Dir.Path, "straight.safetensors"));
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
-        foreach (var arg in Run(cli.Dir.Path, "sigint.safetensors")) psi.ArgumentList.Add(arg);
         var stdout = new System.Text.StringBuilder();
-        using var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
+        using var p = StartGpunet(Run(cli.Dir.Path, "sigint.safetensors"), line => { lock (stdout) stdout.AppendLine(line); });
         var clock = Stopwatch.StartNew();
         while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
