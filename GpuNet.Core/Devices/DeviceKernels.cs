@@ -111,22 +111,27 @@ public sealed class DeviceKernels
     /// <summary>The reduction variant <see cref="ReductionVariant.Auto"/> resolves to on this device.</summary>
     public ReductionVariant DefaultReduction { get; }
 
-    /// <summary>Kernel launches enqueued on this device so far.</summary>
-    public long LaunchCount { get; private set; }
+    /// <summary>Kernel launches enqueued on this device so far, from every thread that uses it.</summary>
+    public long LaunchCount => Interlocked.Read(ref launchCount);
+    private long launchCount;
 
-    /// <summary>The kernel launched last (a device fault surfaces at the next synchronisation and is reported with it).</summary>
-    public string LastKernel { get; private set; } = "none";
+    /// <summary>The kernel launched last on this device, from any thread (a device fault surfaces at the next
+    /// synchronisation and is reported with it).</summary>
+    public string LastKernel { get => Volatile.Read(ref lastKernel); private set => Volatile.Write(ref lastKernel, value); }
+    private string lastKernel = "none";
 
-    /// <summary>Host synchronisations (waits for the device, reads of device results) made by GpuNet so far.</summary>
-    public long SyncCount { get; private set; }
+    /// <summary>Host synchronisations (waits for the device, reads of device results) made by GpuNet so far,
+    /// from every thread that uses this device.</summary>
+    public long SyncCount => Interlocked.Read(ref syncCount);
+    private long syncCount;
 
-    internal void CountSync() => SyncCount++;
+    internal void CountSync() => Interlocked.Increment(ref syncCount);
 
     private KernelConfig Linear(string kernel, long n)
     {
         LastKernel = kernel;
         long groups = Math.Clamp((n + linearGroup - 1) / linearGroup, 1, linearMaxGrid);
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         return new KernelConfig((int)groups, linearGroup);
     }
 
@@ -170,7 +175,7 @@ public sealed class DeviceKernels
         int bm = 4 * tile.GroupY, bn = 4 * tile.GroupX;
         LastKernel = "Gemm (tiled)";
         var grid = new Index3D((g.N + bn - 1) / bn, (g.M + bm - 1) / bm, Math.Min(g.Batch, 65535));
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         Load(ref slot, kernel)(new KernelConfig(grid, new Index3D(tile.GroupX, tile.GroupY, 1)), g);
     }
 
@@ -348,7 +353,7 @@ public sealed class DeviceKernels
         int x = small ? default(Reduce2x2).X : default(Reduce32x8).X;
         int y = small ? default(Reduce2x2).Y : default(Reduce32x8).Y;
         long groups = Math.Clamp((columns + x - 1) / x, 1, small ? acc.NumMultiprocessors : acc.NumMultiprocessors * 8L);
-        LaunchCount++;
+        Interlocked.Increment(ref launchCount);
         return new KernelConfig(new Index3D((int)groups, 1, 1), new Index3D(x, y, 1));
     }
 
