@@ -51,7 +51,9 @@ public static class CommandLine
         {
             stderr.WriteLine($"gpunet: error: {e.Message}");
             if (verbose) stderr.WriteLine(e);
-            else if (e is not GpuNetException and not DeviceNotFoundException) stderr.WriteLine("(run with --verbose for details)");
+            else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
+                         or UnauthorizedAccessException))
+                stderr.WriteLine("(run with --verbose for details)"); // the message alone may not say enough
             return 1;
         }
     }

@@ -148,6 +148,24 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void ErrorsAreOneLineAndVerboseAddsTheStackTrace()
+    {
+        using var cli = new CliRunner();
+        string missing = cli.File("absent.safetensors");
+        var (code, _, err) = cli.Run("eval", "--model", missing, "--data", "xor");
+        Assert.Equal(1, code);
+        Assert.StartsWith("gpunet: error: ", err);
+        Assert.Contains("absent.safetensors", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        (code, _, string verbose) = cli.Run("eval", "--model", missing, "--data", "xor", "--verbose");
+        Assert.Equal(1, code);
+        Assert.StartsWith(err.TrimEnd(), verbose); // the same first line, then the trace
+        Assert.Contains("   at GpuNet.", verbose);
+    }
+
+    [Fact]
     public void UnknownDeviceListsTheDevicesThatAreThere()
     {
         using var cli = new CliRunner();
