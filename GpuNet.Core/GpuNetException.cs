@@ -31,11 +31,11 @@ public class ModelFormatException : GpuNetException
 /// <summary>Training diverged: the loss of every network copy became NaN or infinite. The network holds the last good
 /// weights (those at the start of <see cref="Epoch"/>) when this is thrown.</summary>
 public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long step, float learningRate)
-    : GpuNetException($"training diverged: the loss became NaN or infinite at epoch {epoch}, step {stepInEpoch} of the epoch " +
+    : GpuNetException($"training diverged: the loss or the weights became NaN or infinite at epoch {epoch}, step {stepInEpoch} of the epoch " +
         $"(step {step} overall) with step size {learningRate:G4}; try a smaller step size (--lr). " +
         $"The weights were rolled back to the start of epoch {epoch}, the last good ones.")
 {
-    /// <summary>1-based epoch in which the loss first became non-finite.</summary>
+    /// <summary>1-based epoch in which the loss (or, after its last update, the weights) first became non-finite.</summary>
     public int Epoch { get; } = epoch;
     /// <summary>1-based step within that epoch.</summary>
     public long StepInEpoch { get; } = stepInEpoch;

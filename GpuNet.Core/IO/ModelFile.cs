@@ -128,6 +128,8 @@ public static class ModelFile
             int outW = layers[l - 1].Size, inW = spec.InputWidth(l);
             var w = Get(file, $"layers.{l - 1}.weight", [outW, inW], Fail);
             var b = Get(file, $"layers.{l - 1}.bias", [outW], Fail);
+            CheckFinite(w.Data, $"layers.{l - 1}.weight", inW, Fail);
+            CheckFinite(b.Data, $"layers.{l - 1}.bias", 0, Fail);
             w.Data.CopyTo(p, spec.WeightOffset(l));
             b.Data.CopyTo(p, spec.BiasOffset(l));
         }
@@ -153,6 +155,10 @@ public static class ModelFile
             Training = meta.Where(kv => kv.Key.StartsWith("train.", StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key["train.".Length..], kv => kv.Value),
         };
+        int bad = FirstIndex(info.FeatureMean, float.IsFinite);
+        if (bad >= 0) throw Fail($"feature_mean of feature {bad} is {info.FeatureMean![bad]}: a feature's mean must be finite");
+        bad = FirstIndex(info.FeatureScale, v => float.IsFinite(v) && v > 0);
+        if (bad >= 0) throw Fail($"feature_scale of feature {bad} is {info.FeatureScale![bad]}: a feature's scale must be positive and finite");
         if (info.FeatureMean != null && info.FeatureMean.Length != inputSize) throw Fail($"feature_mean has {info.FeatureMean.Length} values for {inputSize} inputs");
         if (info.FeatureScale != null && info.FeatureScale.Length != inputSize) throw Fail($"feature_scale has {info.FeatureScale.Length} values for {inputSize} inputs");
         if (info.ClassNames != null && info.ClassNames.Count != spec.OutputSize && !(spec.OutputSize == 1 && info.ClassNames.Count == 2))
@@ -167,6 +173,25 @@ public static class ModelFile
         var net = new Network(device, spec);
         net.SetParameters(p);
         return (net, info);
+    }
+
+    /// <summary>Index of the first value that is not <paramref name="ok"/>, or −1 (also for null).</summary>
+    private static int FirstIndex(float[]? values, Func<float, bool> ok)
+    {
+        if (values != null)
+            for (int i = 0; i < values.Length; i++)
+                if (!ok(values[i])) return i;
+        return -1;
+    }
+
+    /// <summary>Refuses a tensor holding NaN or ±Inf, naming the element ([row, column] when <paramref name="columns"/> &gt; 0):
+    /// such a model gives nothing but NaN, and a diverged run writes its last good weights instead.</summary>
+    private static void CheckFinite(float[] data, string name, int columns, Func<string, ModelFormatException> fail)
+    {
+        int i = FirstIndex(data, float.IsFinite);
+        if (i < 0) return;
+        string at = columns > 0 ? $"[{i / columns}, {i % columns}]" : $"[{i}]";
+        throw fail($"{name}{at} is {data[i]}: the model holds non-finite weights (from a diverged run?)");
     }
 
     private static TensorEntry Get(SafeTensorsFile file, string name, long[] shape, Func<string, ModelFormatException> fail)

@@ -18,7 +18,7 @@ internal sealed class Engine : IDisposable
     private readonly DeviceKernels kernels;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>[] z, delta;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> grads, rowLoss, hits;
-    private readonly MemoryBuffer1D<double, Stride1D.Dense> lossSum, hitSum;
+    private readonly MemoryBuffer1D<double, Stride1D.Dense> lossSum, hitSum, parameterSum;
     private readonly MemoryBuffer1D<long, Stride1D.Dense> firstBadStep;
     private MemoryBuffer1D<float, Stride1D.Dense>? moment1, moment2;
     private readonly int layers, copies;
@@ -47,6 +47,7 @@ internal sealed class Engine : IDisposable
         hits = net.Device.Allocate((long)copies * maxRows);
         lossSum = net.Device.Allocate<double>(copies);
         hitSum = net.Device.Allocate<double>(copies);
+        parameterSum = net.Device.Allocate<double>(copies);
         firstBadStep = net.Device.Allocate<long>(copies);
         ResetSums();
     }
@@ -222,6 +223,19 @@ internal sealed class Engine : IDisposable
         return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
     }
 
+    /// <summary>Per copy, whether every parameter is finite: a float64 sum of each copy's parameters on the device
+    /// (finite floats cannot overflow it, so it is NaN or infinite exactly when a parameter is), read back with the
+    /// loss sums (one synchronising read). The loss of a step is taken before its update, so this catches an update
+    /// that broke the weights in the epoch's last step, which no loss of the epoch shows.</summary>
+    public (double[] Loss, double[] Hits, bool[] WeightsFinite) ReadEpochSums()
+    {
+        parameterSum.MemSetToZero();
+        kernels.ColumnSumAccumulate(net.ParameterView, parameterSum.View, copies, checked((int)paramsPerNet), 1);
+        kernels.CountSync();
+        var sums = parameterSum.GetAsArray1D();
+        return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D(), Array.ConvertAll(sums, double.IsFinite));
+    }
+
     /// <summary>The optimizer moments (momentum or Adam's m and v), or null where the optimizer has none yet.</summary>
     public (float[]? First, float[]? Second) ReadMoments()
     {
@@ -272,7 +286,7 @@ internal sealed class Engine : IDisposable
     public void Dispose()
     {
         for (int l = 1; l <= layers; l++) { z[l].Dispose(); delta[l].Dispose(); }
-        grads.Dispose(); rowLoss.Dispose(); hits.Dispose(); lossSum.Dispose(); hitSum.Dispose(); firstBadStep.Dispose();
+        grads.Dispose(); rowLoss.Dispose(); hits.Dispose(); lossSum.Dispose(); hitSum.Dispose(); parameterSum.Dispose(); firstBadStep.Dispose();
         moment1?.Dispose(); moment2?.Dispose();
     }
 }

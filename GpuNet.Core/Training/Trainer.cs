@@ -157,10 +157,13 @@ public sealed class Trainer : IDisposable
                 }
             }
             if (cancelled || seen == 0) break;
-            var (lossSums, hitSums) = engine.ReadSums(); // the epoch's one synchronisation
-            if (lossSums.All(v => !double.IsFinite(v)))
+            var (lossSums, hitSums, weightsFinite) = engine.ReadEpochSums(); // the epoch's one synchronisation
+            if (Enumerable.Range(0, net.Copies).All(k => !double.IsFinite(lossSums[k]) || !weightsFinite[k]))
             {
-                long bad = engine.ReadFirstBadSteps().Where(b => b >= 0).DefaultIfEmpty(epochFirstStep).Min();
+                // Every copy is broken. A step whose loss was not finite is the first bad one; if every loss was
+                // finite, the epoch's last update broke the weights. The epoch's starting weights were checked finite
+                // at the end of the epoch before, so they are the last good ones.
+                long bad = engine.ReadFirstBadSteps().Where(b => b >= 0).DefaultIfEmpty(runSteps - 1).Min();
                 ((ArrayView<float>)epochStart.View).CopyTo(net.ParameterView);
                 net.Device.Synchronize();
                 throw new TrainingDivergedException(epoch, bad - epochFirstStep + 1, bad + 1,
@@ -215,6 +218,15 @@ public sealed class Trainer : IDisposable
         else
         {
             finalTrain = Evaluate(train);
+            if (history.Count > 0 && !stoppedEarly && finalTrain.Loss.All(v => !double.IsFinite(v)))
+            {
+                // Finite weights whose loss overflows: the last epoch's last update broke every copy (its own loss was
+                // taken before the update). Back to the last epoch's starting weights, whose losses were finite.
+                ((ArrayView<float>)epochStart!.View).CopyTo(net.ParameterView);
+                net.Device.Synchronize();
+                throw new TrainingDivergedException(history.Count, stepsPerEpoch, runSteps,
+                    o.Schedule.Rate(o.LearningRate, runSteps - 1, stepsPerEpoch, totalSteps));
+            }
             finalVal = validation == null ? null : Evaluate(validation);
         }
         var basis = (finalVal ?? finalTrain).Loss;

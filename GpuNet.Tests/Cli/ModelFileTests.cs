@@ -101,5 +101,25 @@ public class ModelFileTests
         Assert.Contains("swish", Assert.Throws<ModelFormatException>(() => ModelFile.Read(act)).Message);
         var notOurs = Rewrite("d.safetensors", m => { m.Remove("format"); return m; }, t => t);
         Assert.Contains("'format' is missing", Assert.Throws<ModelFormatException>(() => ModelFile.Read(notOurs)).Message);
+
+        // non-finite weights, named by tensor and element; feature scaling that would divide by zero
+        TensorEntry With(TensorEntry t, int index, float value)
+        {
+            var data = (float[])t.Data.Clone();
+            data[index] = value;
+            return t with { Data = data };
+        }
+        var nan = Rewrite("e.safetensors", m => m, t => t.Select(x => x.Name == "layers.0.weight" ? With(x, 3, float.NaN) : x).ToList());
+        ex = Assert.Throws<ModelFormatException>(() => ModelFile.Read(nan));
+        Assert.Contains("e.safetensors", ex.Message);
+        Assert.Contains("layers.0.weight[1, 1] is NaN", ex.Message);
+        var inf = Rewrite("f.safetensors", m => m, t => t.Select(x => x.Name == "layers.0.bias" ? With(x, 1, float.NegativeInfinity) : x).ToList());
+        Assert.Contains("layers.0.bias[1] is -Infinity", Assert.Throws<ModelFormatException>(() => ModelFile.Read(inf)).Message);
+        var scale = Rewrite("g.safetensors", m => { m["feature_mean"] = "[0,0]"; m["feature_scale"] = "[1,0]"; return m; }, t => t);
+        ex = Assert.Throws<ModelFormatException>(() => ModelFile.Read(scale));
+        Assert.Contains("g.safetensors", ex.Message);
+        Assert.Contains("feature_scale of feature 1 is 0", ex.Message);
+        var mean = Rewrite("h.safetensors", m => { m["feature_mean"] = "[0,1e39]"; return m; }, t => t);
+        Assert.Contains("feature_mean of feature 1", Assert.Throws<ModelFormatException>(() => ModelFile.Read(mean)).Message);
     }
 }

@@ -30,6 +30,49 @@ public class FailureTests
         if (goodRows > 0) t2.Fit(train.Subset(Enumerable.Range(0, goodRows).ToArray()));
     }
 
+    /// <summary>A step's loss is taken before its update, so an update that breaks the weights in an epoch's last step
+    /// shows in no loss of that epoch: the weight check at the epoch's end catches it (here the single step of the
+    /// epoch makes a weight infinite).</summary>
+    [Fact]
+    public void AnUpdateThatBreaksTheWeightsInTheEpochsLastStepIsCaughtAtThatEpoch()
+    {
+        var d = TestDevices.Cpu;
+        using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([1, 1], Activation.Identity, Activation.Identity), seed: 3);
+        var start = net.GetParameters();
+        var data = Dataset.Regression([0.5f, 1f], 1, [1e4f, 2e4f], 1); // large errors, large gradients
+        using var trainer = new Trainer(net, new TrainOptions
+        {
+            Epochs = 3, BatchSize = 2, Shuffle = false, LearningRate = 3e38f, Optimizer = OptimizerOptions.Sgd(),
+        });
+        var reported = new List<int>();
+        var ex = Assert.Throws<TrainingDivergedException>(() =>
+            trainer.Fit(data, progress: new SynchronousProgress<EpochReport>(r => reported.Add(r.Epoch))));
+        Assert.Equal(1, ex.Epoch);
+        Assert.Equal(1, ex.StepInEpoch);
+        Assert.Empty(reported); // the broken epoch was never reported (nor checkpointed)
+        Assert.Equal(start, net.GetParameters()); // back to the weights the epoch started from
+        Assert.Contains("the loss or the weights became NaN or infinite at epoch 1, step 1", ex.Message);
+    }
+
+    /// <summary>Weights can stay finite while the loss they give overflows float32; after the last epoch only the final
+    /// pass over the data sees that, and it is a divergence too, not a model with an infinite loss.</summary>
+    [Fact]
+    public void AFinalLossThatOverflowsIsADivergenceNotAResult()
+    {
+        var d = TestDevices.Cpu;
+        using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([1, 1], Activation.Identity, Activation.Identity), seed: 3);
+        var start = net.GetParameters();
+        var data = Dataset.Regression([0.5f, 1f], 1, [1f, 2f], 1);
+        using var trainer = new Trainer(net, new TrainOptions
+        {
+            Epochs = 1, BatchSize = 2, Shuffle = false, LearningRate = 1e36f, Optimizer = OptimizerOptions.Sgd(),
+        });
+        var ex = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
+        Assert.Equal(1, ex.Epoch);
+        Assert.Equal(1, ex.StepInEpoch);
+        Assert.Equal(start, net.GetParameters());
+    }
+
     [Fact]
     public void OneDivergingRestartDoesNotStopTheOthers()
     {
