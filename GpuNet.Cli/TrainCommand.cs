@@ -205,7 +205,7 @@ internal sealed class TrainCommand
             view.Done();
             // Every copy holds its weights from the start of the diverging epoch: keep the one that was best then.
             var lastEpoch = view.LastReport;
-            int keep = lastEpoch == null ? 0 : Array.IndexOf(lastEpoch.TrainLoss, lastEpoch.TrainLoss.Min());
+            int keep = lastEpoch == null ? 0 : LowestFinite(lastEpoch.TrainLoss);
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
                 Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.Epoch - 1}.safetensors");
             using var good = net.ExtractCopy(keep);
@@ -266,7 +266,33 @@ internal sealed class TrainCommand
         }
     }
 
-    internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    /// <summary>Index of the lowest finite value (0 when none is finite).</summary>
+    private static int LowestFinite(double[] values)
+    {
+        int best = 0;
+        for (int k = 0; k < values.Length; k++)
+            if (double.IsFinite(values[k]) && (!double.IsFinite(values[best]) || values[k] < values[best])) best = k;
+        return best;
+    }
+
+    /// <summary>JSON output: snake_case names; a NaN or infinite number (a diverged restart's loss) is written as null,
+    /// since JSON has no such numbers.</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true, Converters = { new FiniteOrNull() },
+    };
+
+    private sealed class FiniteOrNull : System.Text.Json.Serialization.JsonConverter<double>
+    {
+        public override bool HandleNull => false;
+        public override double Read(ref Utf8JsonReader reader, Type type, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
@@ -277,8 +303,15 @@ internal sealed class TrainCommand
         stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
             (s.StoppedEarly ? " (stopped early)" : ""));
         if (s.Restarts > 1)
-            stdout.WriteLine($"restarts: best {s.BestRestart} of {s.Restarts}; final train losses min {s.RestartTrainLosses.Min():G4}, " +
-                $"median {s.RestartTrainLosses.Order().ElementAt(s.Restarts / 2):G4}, max {s.RestartTrainLosses.Max():G4}");
+        {
+            // NaN sorts first in .NET: summarise the finite losses and count the diverged restarts apart.
+            var finite = s.RestartTrainLosses.Where(double.IsFinite).Order().ToArray();
+            int diverged = s.Restarts - finite.Length;
+            string spread = finite.Length == 0 ? "none finite"
+                : $"min {finite[0]:G4}, median {finite[finite.Length / 2]:G4}, max {finite[^1]:G4}";
+            stdout.WriteLine($"restarts: best {s.BestRestart} of {s.Restarts}; final train losses {spread}" +
+                (diverged > 0 ? $"; {diverged} diverged (NaN or infinite)" : ""));
+        }
         stdout.WriteLine($"train      loss {s.TrainLoss:F4}{Acc(s.TrainAccuracy)}");
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
         if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
