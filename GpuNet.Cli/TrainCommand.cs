@@ -184,6 +184,7 @@ internal sealed class TrainCommand
             Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)seed, EarlyStopPatience = patience,
             TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20,
         };
+        Trainer.CheckDeviceMemory(device, spec, restarts, options, scaledTrain.Count, val?.Count ?? 0); // before the weights are made
         using var net = new Network(device, spec, restarts, (ulong)seed);
         if (initParams != null) net.SetParameters(initParams);
         using var trainer = new Trainer(net, options);

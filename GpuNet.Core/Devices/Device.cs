@@ -85,8 +85,9 @@ public sealed class KernelFailedException(string kernel, string device, Exceptio
 /// <summary>A buffer does not fit in the device's memory.</summary>
 public sealed class DeviceMemoryException : GpuNetException
 {
-    internal DeviceMemoryException(long bytes, DeviceInfo device, Exception? inner = null)
-        : base($"{device.Name} cannot allocate {bytes:N0} bytes ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes " +
+    internal DeviceMemoryException(long bytes, DeviceInfo device, Exception? inner = null, string? what = null)
+        : base((what == null ? $"{device.Name} cannot allocate {bytes:N0} bytes" : $"{what} needs {bytes:N0} bytes of {device.Name}") +
+               $" ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes " +
                $"({device.MemoryBytes / 1048576.0:F0} MiB) available in all. Use a smaller --batch, fewer --restarts or a smaller network" +
                (inner == null ? "." : $". ({inner.Message})"), inner ?? new OutOfMemoryException())
     {

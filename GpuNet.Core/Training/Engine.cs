@@ -54,6 +54,14 @@ internal sealed class Engine : IDisposable
 
     public int MaxRows { get; }
 
+    /// <summary>Device bytes an engine for <paramref name="copies"/> copies of <paramref name="spec"/> and batches of
+    /// <paramref name="rows"/> rows allocates (activations, deltas, gradients, per-row losses and sums; no moments).</summary>
+    public static long DeviceBytes(NetworkSpec spec, int copies, int rows)
+    {
+        long neurons = spec.Layers.Sum(l => (long)l.Size);
+        return 4L * copies * (2L * rows * neurons + spec.ParameterCount + 2L * rows) + 8L * 3 * copies;
+    }
+
     private int Width(int l) => l == 0 ? net.Spec.InputSize : net.Spec.Layers[l - 1].Size;
 
     /// <summary>z_L for the last forward pass of <paramref name="rows"/> rows: [K, rows, O].</summary>

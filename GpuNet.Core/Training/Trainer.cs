@@ -74,6 +74,7 @@ public sealed class Trainer : IDisposable
         if (o.EarlyStopPatience > 0 && validation == null)
             throw new ArgumentException("early stopping watches the validation loss: give validation data (e.g. --validation 0.1)");
         int batch = Math.Min(o.BatchSize, train.Count);
+        CheckDeviceMemory(net.Device, net.Spec, net.Copies, o, train.Count, validation?.Count ?? 0, train.TargetCopies);
         if (trainEngine == null || trainEngine.MaxRows < batch)
         {
             trainEngine?.Dispose();
@@ -234,6 +235,38 @@ public sealed class Trainer : IDisposable
         for (int k = 1; k < basis.Length; k++)
             if (basis[k] < basis[best] || double.IsNaN(basis[best])) best = k;
         return new TrainResult(history.ToArray(), finalTrain, finalVal, best, cancelled, stoppedEarly, Steps - firstStep, clock.Elapsed);
+    }
+
+    /// <summary>Device bytes a run of <paramref name="copies"/> copies of <paramref name="spec"/> needs in all: the
+    /// weights, their epoch-start copy, the optimizer's moments, the training and evaluation engines and the shuffled
+    /// batch (the datasets themselves not included).</summary>
+    public static long DeviceBytesNeeded(NetworkSpec spec, int copies, TrainOptions options, int trainRows, int validationRows = 0,
+        int targetCopies = 1)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        int batch = Math.Max(1, Math.Min(options.BatchSize, trainRows));
+        long weights = 4L * copies * spec.ParameterCount;
+        int moments = options.Optimizer.Kind switch { OptimizerKind.Adam => 2, OptimizerKind.Momentum => 1, _ => 0 };
+        int evalRows = Math.Max(1, Math.Min(Math.Max(trainRows, validationRows), Math.Max(options.BatchSize, 256)));
+        return weights * (2 + moments)
+            + Engine.DeviceBytes(spec, copies, batch) + Engine.DeviceBytes(spec, copies, evalRows)
+            + (options.Shuffle ? 4L * (trainRows + (long)batch * (spec.InputSize + spec.OutputSize * targetCopies)) : 0);
+    }
+
+    /// <summary>Refuses, before anything is allocated, a run whose buffers together cannot fit in the device's memory.
+    /// Each buffer alone may fit: with many restarts the sum is what runs out, and on the CPU accelerator that would
+    /// end in the operating system killing the process without a word. Call it before building a large network.</summary>
+    /// <exception cref="DeviceMemoryException">The run does not fit; the message gives the bytes and the way out.</exception>
+    public static void CheckDeviceMemory(GpuNet.Devices.Device device, NetworkSpec spec, int copies, TrainOptions options, int trainRows,
+        int validationRows = 0, int targetCopies = 1)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        long bytes = DeviceBytesNeeded(spec, copies, options, trainRows, validationRows, targetCopies);
+        if (bytes > device.Info.MemoryBytes)
+            throw new DeviceMemoryException(bytes, device.Info, what:
+                $"training {copies:N0} {(copies == 1 ? "network" : "restarts")} of {spec.ParameterCount:N0} parameters " +
+                $"at batch {Math.Min(options.BatchSize, Math.Max(trainRows, 1)):N0}");
     }
 
     /// <summary>Loss (and accuracy) of every copy on a host dataset.</summary>

@@ -105,12 +105,43 @@ public class FailureTests
     public void TooLargeForTheDeviceNamesTheBytesAndTheWayOut()
     {
         var d = TestDevices.Cpu;
-        // 4096-4096-10: 16.8 M parameters, 67 MB a copy; 1000 restarts would need 67 GB.
+        // One buffer larger than the whole device, whatever the machine: refused before any allocation.
         var spec = NetworkSpec.Dense([4096, 4096, 10], Activation.Relu, Activation.Identity);
-        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => new GpuNet.Model.Network(d, spec, copies: 1000));
-        Assert.Contains("67,", ex.Message);
-        Assert.Contains("bytes", ex.Message);
+        int copies = checked((int)(d.Info.MemoryBytes / (4L * spec.ParameterCount) + 1));
+        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => new GpuNet.Model.Network(d, spec, copies));
+        Assert.Equal(4L * spec.ParameterCount * copies, ex.Bytes);
+        Assert.Contains($"{ex.Bytes:N0} bytes", ex.Message);
+        Assert.Contains($"{d.Info.MemoryBytes:N0} bytes", ex.Message);
         Assert.Contains("available", ex.Message);
         Assert.Contains("--batch", ex.Message);
+    }
+
+    /// <summary>Each buffer of a run may fit while all of them together do not (many restarts): the run is refused as a
+    /// whole, before the weights are even made, instead of failing halfway or being killed by the operating system.</summary>
+    [Fact]
+    public void ARunWhoseBuffersTogetherDoNotFitIsRefusedBeforeAnythingIsAllocated()
+    {
+        var d = TestDevices.Cpu;
+        var spec = NetworkSpec.Dense([2, 4096, 1], Activation.Relu, Activation.Identity);
+        var options = new TrainOptions { BatchSize = 4, Optimizer = OptimizerOptions.Adam() };
+        int copies = checked((int)(d.Info.MemoryBytes / (4L * spec.ParameterCount) * 2 / 3)); // the weights alone: 2/3 of the device
+        long needed = Trainer.DeviceBytesNeeded(spec, copies, options, trainRows: 4);
+        // the weights, their epoch-start copy and Adam's two moments: four times the weights at least
+        Assert.True(needed >= 4 * 4L * spec.ParameterCount * copies, $"{needed:N0} bytes");
+        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => Trainer.CheckDeviceMemory(d, spec, copies, options, 4));
+        Assert.Equal(needed, ex.Bytes);
+        Assert.Contains($"training {copies:N0} restarts of {spec.ParameterCount:N0} parameters at batch 4 needs {needed:N0} bytes", ex.Message);
+        Assert.Contains("fewer --restarts", ex.Message);
+        // and a small run passes
+        Trainer.CheckDeviceMemory(d, spec, 3, options, 4);
+
+        // The command checks before it builds the network: 1000 restarts of 2-H-1, H sized so the weights alone take 2/3.
+        long hidden = d.Info.MemoryBytes * 2 / 3 / (4L * 1000 * 4);
+        using var cli = new Cli.CliRunner();
+        var (code, _, err) = cli.Run("train", "--data", "xor", "--hidden", hidden.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--batch", "4", "--device", "cpu", "--restarts", "1000", "--model", cli.File("m.safetensors"));
+        Assert.True(code == 1, err);
+        Assert.Contains("training 1,000 restarts", err);
+        Assert.False(File.Exists(cli.File("m.safetensors")));
     }
 }
