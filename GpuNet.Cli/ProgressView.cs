@@ -24,10 +24,10 @@ internal sealed class ProgressView(TextWriter writer, bool interactive) : IProgr
     public void Report(EpochReport r)
     {
         LastReport = r;
-        int best = Array.IndexOf(r.TrainLoss, r.TrainLoss.Min());
+        int best = r.BestCopy;
         string line = $"epoch {r.Epoch}/{r.Epochs}  lr {r.LearningRate:G3}  loss {r.TrainLoss[best]:F4}" +
             (r.TrainAccuracy == null ? "" : $"  acc {r.TrainAccuracy[best] * 100:F2}%") +
-            (r.ValidationLoss == null ? "" : $"  val_loss {r.ValidationLoss.Min():F4}") +
+            (r.ValidationLoss == null ? "" : $"  val_loss {CopyRanking.BestLoss(r.ValidationLoss):F4}") +
             (r.ValidationAccuracy == null ? "" : $"  val_acc {r.ValidationAccuracy.Max() * 100:F2}%") +
             $"  {r.SamplesPerSecond:F0} samples/s  {r.Elapsed.TotalSeconds:F1}s";
         if (interactive && barShown) writer.Write("\r" + new string(' ', 100) + "\r");

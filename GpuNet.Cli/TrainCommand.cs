@@ -204,13 +204,11 @@ internal sealed class TrainCommand
         catch (TrainingDivergedException e)
         {
             view.Done();
-            // Every copy holds its weights from the start of the diverging epoch: keep the one that was best then.
-            var lastEpoch = view.LastReport;
-            int keep = lastEpoch == null ? 0 : LowestFinite(lastEpoch.TrainLoss);
+            // Every copy holds its last good weights: keep the one that was best then.
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
-                Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.Epoch - 1}.safetensors");
-            using var good = net.ExtractCopy(keep);
-            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, dataSpec, seed, e.Epoch - 1, batch, optimizerKind, lr, restarts, keep));
+                Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
+            using var good = net.ExtractCopy(e.BestCopy);
+            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, dataSpec, seed, e.GoodEpochs, batch, optimizerKind, lr, restarts, e.BestCopy));
             throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
         }
         view.Done();
@@ -265,15 +263,6 @@ internal sealed class TrainCommand
             inner.Report(value);
             after(value);
         }
-    }
-
-    /// <summary>Index of the lowest finite value (0 when none is finite).</summary>
-    private static int LowestFinite(double[] values)
-    {
-        int best = 0;
-        for (int k = 0; k < values.Length; k++)
-            if (double.IsFinite(values[k]) && (!double.IsFinite(values[best]) || values[k] < values[best])) best = k;
-        return best;
     }
 
     /// <summary>JSON output: snake_case names; a NaN or infinite number (a diverged restart's loss) is written as null,

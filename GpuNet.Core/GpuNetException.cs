@@ -30,10 +30,10 @@ public class ModelFormatException : GpuNetException
 
 /// <summary>Training diverged: the loss of every network copy became NaN or infinite. The network holds the last good
 /// weights (those at the start of <see cref="Epoch"/>) when this is thrown.</summary>
-public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long step, float learningRate)
+public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long step, float learningRate, int goodEpochs, int bestCopy)
     : GpuNetException($"training diverged: the loss or the weights became NaN or infinite at epoch {epoch}, step {stepInEpoch} of the epoch " +
         $"(step {step} overall) with step size {learningRate:G4}; try a smaller step size (--lr). " +
-        $"The weights were rolled back to the start of epoch {epoch}, the last good ones.")
+        $"The weights were rolled back to the start of epoch {goodEpochs + 1}, the last ones whose loss was finite.")
 {
     /// <summary>1-based epoch in which the loss (or, after its last update, the weights) first became non-finite.</summary>
     public int Epoch { get; } = epoch;
@@ -43,4 +43,8 @@ public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long 
     public long Step { get; } = step;
     /// <summary>The step size at that step.</summary>
     public float LearningRate { get; } = learningRate;
+    /// <summary>Epochs completed when the weights the network was rolled back to were taken (0: the starting weights).</summary>
+    public int GoodEpochs { get; } = goodEpochs;
+    /// <summary>The copy (restart) with the lowest finite training loss in epoch <see cref="GoodEpochs"/> (0 when there is none).</summary>
+    public int BestCopy { get; } = bestCopy;
 }

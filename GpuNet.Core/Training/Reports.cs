@@ -13,8 +13,33 @@ public sealed record EpochReport(
     TimeSpan Elapsed,
     double SamplesPerSecond)
 {
-    /// <summary>Lowest training loss over the copies.</summary>
-    public double BestTrainLoss => TrainLoss.Min();
+    /// <summary>The copy with the lowest finite training loss (see <see cref="CopyRanking"/>).</summary>
+    public int BestCopy => CopyRanking.Best(TrainLoss);
+
+    /// <summary>Lowest finite training loss over the copies (NaN when every copy diverged).</summary>
+    public double BestTrainLoss => CopyRanking.BestLoss(TrainLoss);
+}
+
+/// <summary>Picking among network copies (restarts): the lowest finite loss wins; a NaN or infinite loss, a diverged
+/// copy, never does. (LINQ's Min returns NaN as soon as one copy is NaN.)</summary>
+public static class CopyRanking
+{
+    /// <summary>Index of the lowest finite loss; 0 when none is finite.</summary>
+    public static int Best(IReadOnlyList<double> losses)
+    {
+        ArgumentNullException.ThrowIfNull(losses);
+        int best = -1;
+        for (int k = 0; k < losses.Count; k++)
+            if (double.IsFinite(losses[k]) && (best < 0 || losses[k] < losses[best])) best = k;
+        return Math.Max(best, 0);
+    }
+
+    /// <summary>The lowest finite loss; NaN when none is finite.</summary>
+    public static double BestLoss(IReadOnlyList<double> losses)
+    {
+        int best = Best(losses);
+        return best < losses.Count && double.IsFinite(losses[best]) ? losses[best] : double.NaN;
+    }
 }
 
 /// <summary>A progress tick inside an epoch: the running means so far (best copy) and throughput.</summary>

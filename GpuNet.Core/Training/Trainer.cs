@@ -18,7 +18,13 @@ public sealed class Trainer : IDisposable
     private readonly Network net;
     private Engine? trainEngine, evalEngine;
     private MemoryBuffer1D<int, Stride1D.Dense>? order;
-    private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch, epochStart;
+    private MemoryBuffer1D<float, Stride1D.Dense>? xBatch, yBatch;
+    // Last good weights: device-side copies taken at the start of this epoch and of the one before, with the step that
+    // followed each copy and the epochs completed then. The older copy is needed when the very first loss after the
+    // newer one is bad: then the newer copy itself is bad, though finite (its loss overflowed).
+    private MemoryBuffer1D<float, Stride1D.Dense>? snapshot, olderSnapshot;
+    private long snapshotStep, olderSnapshotStep = -1;
+    private int snapshotEpochs, olderSnapshotEpochs;
 
     // Where the run stands, kept in fields so CaptureState can record it between steps.
     private int epochsCompleted, rowsDone;
@@ -102,7 +108,8 @@ public sealed class Trainer : IDisposable
         history = [];
         if (resume != null) Restore(resume, engine, n);
         long tickEvery = o.TicksPerEpoch > 0 && ticks != null ? Math.Max(1, stepsPerEpoch / o.TicksPerEpoch) : 0;
-        for (int epoch = epochsCompleted + 1; epoch <= o.Epochs && !cancelled; epoch++)
+        int firstEpoch = epochsCompleted + 1;
+        for (int epoch = firstEpoch; epoch <= o.Epochs && !cancelled; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             if (o.Shuffle)
@@ -112,9 +119,7 @@ public sealed class Trainer : IDisposable
                 order!.View.CopyFromCPU(perm); // one copy per epoch, before the step loop
             }
             if (rowsDone == 0) engine.ResetSums();
-            // Last good weights: a device-side copy at the start of each epoch, restored if every copy diverges.
-            epochStart ??= net.Device.Allocate(net.ParameterView.Length);
-            net.ParameterView.CopyTo((ArrayView<float>)epochStart.View);
+            TakeSnapshot(epoch - 1, firstOfRun: epoch == firstEpoch);
             long epochFirstStep = runSteps - (rowsDone + batch - 1) / batch;
             float rate = o.LearningRate;
             int seen = rowsDone;
@@ -152,7 +157,7 @@ public sealed class Trainer : IDisposable
                 if (tickEvery > 0 && runSteps % tickEvery == 0 && start + rows < n)
                 {
                     var (ls, hs) = engine.ReadSums(); // a tick: one synchronisation, as asked for
-                    int bestK = ArgMin(ls);
+                    int bestK = CopyRanking.Best(ls);
                     ticks!.Report(new TickReport(epoch, o.Epochs, seen, n, ls[bestK] / seen,
                         train.IsClassification ? hs[bestK] / seen : null, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9)));
                 }
@@ -162,13 +167,11 @@ public sealed class Trainer : IDisposable
             if (Enumerable.Range(0, net.Copies).All(k => !double.IsFinite(lossSums[k]) || !weightsFinite[k]))
             {
                 // Every copy is broken. A step whose loss was not finite is the first bad one; if every loss was
-                // finite, the epoch's last update broke the weights. The epoch's starting weights were checked finite
-                // at the end of the epoch before, so they are the last good ones.
+                // finite, the epoch's last update broke the weights.
                 long bad = engine.ReadFirstBadSteps().Where(b => b >= 0).DefaultIfEmpty(runSteps - 1).Min();
-                ((ArrayView<float>)epochStart.View).CopyTo(net.ParameterView);
-                net.Device.Synchronize();
+                int good = RollBack(bad);
                 throw new TrainingDivergedException(epoch, bad - epochFirstStep + 1, bad + 1,
-                    o.Schedule.Rate(o.LearningRate, bad, stepsPerEpoch, totalSteps));
+                    o.Schedule.Rate(o.LearningRate, bad, stepsPerEpoch, totalSteps), good, BestCopyAfter(good));
             }
             epochsCompleted = epoch;
             rowsDone = 0;
@@ -182,7 +185,7 @@ public sealed class Trainer : IDisposable
             bool stop = false;
             if (o.EarlyStopPatience > 0 && val != null)
             {
-                double v = val.Loss.Min();
+                double v = CopyRanking.BestLoss(val.Loss); // NaN (no copy finite) is never an improvement
                 if (v < bestValidation)
                 {
                     bestValidation = v;
@@ -223,18 +226,47 @@ public sealed class Trainer : IDisposable
             {
                 // Finite weights whose loss overflows: the last epoch's last update broke every copy (its own loss was
                 // taken before the update). Back to the last epoch's starting weights, whose losses were finite.
-                ((ArrayView<float>)epochStart!.View).CopyTo(net.ParameterView);
-                net.Device.Synchronize();
+                int good = RollBack(runSteps);
                 throw new TrainingDivergedException(history.Count, stepsPerEpoch, runSteps,
-                    o.Schedule.Rate(o.LearningRate, runSteps - 1, stepsPerEpoch, totalSteps));
+                    o.Schedule.Rate(o.LearningRate, runSteps - 1, stepsPerEpoch, totalSteps), good, BestCopyAfter(good));
             }
             finalVal = validation == null ? null : Evaluate(validation);
         }
         var basis = (finalVal ?? finalTrain).Loss;
-        int best = 0;
-        for (int k = 1; k < basis.Length; k++)
-            if (basis[k] < basis[best] || double.IsNaN(basis[best])) best = k;
+        int best = CopyRanking.Best(basis);
         return new TrainResult(history.ToArray(), finalTrain, finalVal, best, cancelled, stoppedEarly, Steps - firstStep, clock.Elapsed);
+    }
+
+    /// <summary>Copies the weights aside at the start of an epoch (one device copy, no synchronisation); the copy before
+    /// is kept as the older one, except at the first epoch of a run.</summary>
+    private void TakeSnapshot(int epochsDone, bool firstOfRun)
+    {
+        (snapshot, olderSnapshot) = (olderSnapshot, snapshot);
+        (snapshotStep, olderSnapshotStep) = (olderSnapshotStep, snapshotStep);
+        (snapshotEpochs, olderSnapshotEpochs) = (olderSnapshotEpochs, snapshotEpochs);
+        if (firstOfRun) olderSnapshotStep = -1;
+        snapshot ??= net.Device.Allocate(net.ParameterView.Length);
+        net.ParameterView.CopyTo((ArrayView<float>)snapshot.View);
+        snapshotStep = runSteps;
+        snapshotEpochs = epochsDone;
+    }
+
+    /// <summary>Puts back the last weights whose loss was seen finite, given the first step whose loss was not (or the
+    /// step after the last, when the final pass overflowed); returns the epochs completed at those weights.</summary>
+    private int RollBack(long firstBadStep)
+    {
+        // The loss of step s is taken with the weights before its update. If the first step after the newest copy was bad,
+        // that copy gave the bad loss; the older copy's next loss was finite.
+        bool older = firstBadStep == snapshotStep && olderSnapshotStep >= 0;
+        ((ArrayView<float>)(older ? olderSnapshot! : snapshot!).View).CopyTo(net.ParameterView);
+        net.Device.Synchronize();
+        return older ? olderSnapshotEpochs : snapshotEpochs;
+    }
+
+    /// <summary>The copy with the lowest finite training loss after <paramref name="epochs"/> epochs (0 if none).</summary>
+    private int BestCopyAfter(int epochs)
+    {
+        return epochs < 1 || epochs > history.Count ? 0 : history[epochs - 1].BestCopy;
     }
 
     /// <summary>Device bytes a run of <paramref name="copies"/> copies of <paramref name="spec"/> needs in all: the
@@ -249,7 +281,7 @@ public sealed class Trainer : IDisposable
         long weights = 4L * copies * spec.ParameterCount;
         int moments = options.Optimizer.Kind switch { OptimizerKind.Adam => 2, OptimizerKind.Momentum => 1, _ => 0 };
         int evalRows = Math.Max(1, Math.Min(Math.Max(trainRows, validationRows), Math.Max(options.BatchSize, 256)));
-        return weights * (2 + moments)
+        return weights * (3 + moments) // the weights, two epoch-start copies, the optimizer's moments
             + Engine.DeviceBytes(spec, copies, batch) + Engine.DeviceBytes(spec, copies, evalRows)
             + (options.Shuffle ? 4L * (trainRows + (long)batch * (spec.InputSize + spec.OutputSize * targetCopies)) : 0);
     }
@@ -367,13 +399,6 @@ public sealed class Trainer : IDisposable
         return p;
     }
 
-    private static int ArgMin(double[] a)
-    {
-        int best = 0;
-        for (int i = 1; i < a.Length; i++) if (a[i] < a[best]) best = i;
-        return best;
-    }
-
     private void CheckData(DeviceDataset d, string what)
     {
         ArgumentNullException.ThrowIfNull(d);
@@ -393,6 +418,7 @@ public sealed class Trainer : IDisposable
         order?.Dispose();
         xBatch?.Dispose();
         yBatch?.Dispose();
-        epochStart?.Dispose();
+        snapshot?.Dispose();
+        olderSnapshot?.Dispose();
     }
 }

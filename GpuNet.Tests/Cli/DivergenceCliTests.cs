@@ -20,14 +20,21 @@ public class DivergenceCliTests
         Assert.Contains("try a smaller step size (--lr)", err);
         var m = System.Text.RegularExpressions.Regex.Match(err, @"at epoch (\d+), step (\d+) of the epoch");
         Assert.True(m.Success, err);
+        var r = System.Text.RegularExpressions.Regex.Match(err, @"rolled back to the start of epoch (\d+)");
+        Assert.True(r.Success, err);
         int epoch = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        string lastGood = cli.File($"m.last-good-epoch{epoch - 1}.safetensors");
+        int good = int.Parse(r.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - 1;
+        Assert.InRange(good, Math.Max(0, epoch - 2), epoch - 1);
+        string lastGood = cli.File($"m.last-good-epoch{good}.safetensors");
         Assert.Contains($"Last good weights written to {lastGood}.", err);
         Assert.False(File.Exists(model));
         var (_, parameters, info) = ModelFile.Read(lastGood); // refuses non-finite weights
         Assert.All(parameters, v => Assert.True(float.IsFinite(v)));
-        Assert.Equal((epoch - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), info.Training["epochs"]);
+        Assert.Equal(good.ToString(System.Globalization.CultureInfo.InvariantCulture), info.Training["epochs"]);
         Assert.Single(Directory.EnumerateFiles(cli.Dir.Path)); // nothing else, no temp files
+        // the last good weights are good: their loss on the data is finite
+        var eval = cli.Json("eval", "--model", lastGood, "--data", "sine", "--device", "cpu");
+        Assert.Equal(JsonValueKind.Number, eval.GetProperty("loss").ValueKind);
     }
 
     [Fact]

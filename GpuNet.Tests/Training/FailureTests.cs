@@ -7,27 +7,53 @@ namespace GpuNet.Tests.Training;
 
 public class FailureTests
 {
-    [Fact]
-    public void DivergenceStopsNamingEpochAndStepAndRollsBackToTheLastGoodWeights()
+    /// <summary>Sine, 1-8-1 ReLU, plain SGD, batch 16, no shuffling. At step size 2 the loss first turns non-finite in
+    /// the middle of epoch 1 (step 14): back to the epoch's start. At 3, epoch 1 ends with finite but huge weights and the
+    /// very first loss of epoch 2 overflows: the start of epoch 2 is then no good either, and the weights go back to the
+    /// start of epoch 1.</summary>
+    [Theory]
+    [InlineData(2f, false)]
+    [InlineData(3f, true)]
+    public void DivergenceStopsNamingEpochAndStepAndRollsBackToTheLastGoodWeights(float rate, bool firstLossOfEpochBad)
     {
         var d = TestDevices.Cpu;
         var (train, _) = BuiltIn.Sine();
         using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([1, 8, 1], Activation.Relu, Activation.Identity), seed: 1);
         var atEpochEnd = new List<float[]> { net.GetParameters() };
-        using var trainer = new Trainer(net, new TrainOptions { Epochs = 20, BatchSize = 16, LearningRate = 3f, Shuffle = false });
+        TrainOptions Options(int epochs) => new() { Epochs = epochs, BatchSize = 16, LearningRate = rate, Shuffle = false };
+        using var trainer = new Trainer(net, Options(20));
         var ex = Assert.Throws<TrainingDivergedException>(() =>
             trainer.Fit(train, progress: new SynchronousProgress<EpochReport>(_ => atEpochEnd.Add(net.GetParameters()))));
-        Assert.InRange(ex.StepInEpoch, 1, 16);
         Assert.Contains($"epoch {ex.Epoch}, step {ex.StepInEpoch}", ex.Message);
         Assert.Contains("smaller step size", ex.Message);
         Assert.Equal(ex.Epoch, atEpochEnd.Count); // no epoch was reported after the divergence
-        Assert.Equal(atEpochEnd[ex.Epoch - 1], net.GetParameters()); // rolled back to the start of the diverging epoch
+        Assert.Equal(firstLossOfEpochBad, ex.StepInEpoch == 1);
+        Assert.Equal(firstLossOfEpochBad ? ex.Epoch - 2 : ex.Epoch - 1, ex.GoodEpochs);
+        Assert.Equal(atEpochEnd[ex.GoodEpochs], net.GetParameters());
+        Assert.Contains($"rolled back to the start of epoch {ex.GoodEpochs + 1}", ex.Message);
+        // the last good weights are good: finite, and so is their loss on the whole training set
         Assert.All(net.GetParameters(), v => Assert.True(float.IsFinite(v)));
+        using (var check = new Trainer(net, new TrainOptions()))
+            Assert.True(double.IsFinite(check.Evaluate(train).Loss[0]), "the rolled-back weights give a non-finite loss");
+        if (firstLossOfEpochBad) return;
 
-        // Training from those weights on only the rows before the step named stays finite: that step is the first bad one.
-        using var t2 = new Trainer(net, new TrainOptions { Epochs = 1, BatchSize = 16, LearningRate = 3f, Shuffle = false });
+        // From those weights (the diverging epoch's start), the steps before the one named all have a finite loss (the
+        // epoch is reported with one; at most the final pass, which is the named step's loss, overflows), and one more
+        // batch brings the bad loss back: that step is the first bad one.
+        var rolledBack = net.GetParameters();
         int goodRows = (int)(ex.StepInEpoch - 1) * 16;
-        if (goodRows > 0) t2.Fit(train.Subset(Enumerable.Range(0, goodRows).ToArray()));
+        Assert.True(goodRows > 0);
+        var epochLoss = new List<double>();
+        using (var before = new Trainer(net, Options(1)))
+        {
+            try { before.Fit(train.Subset(Enumerable.Range(0, goodRows).ToArray()), progress: new SynchronousProgress<EpochReport>(r => epochLoss.Add(r.BestTrainLoss))); }
+            catch (TrainingDivergedException late) { Assert.Equal(ex.StepInEpoch - 1, late.Step); }
+        }
+        Assert.True(double.IsFinite(Assert.Single(epochLoss)));
+        net.SetParameters(rolledBack);
+        using var through = new Trainer(net, Options(1));
+        var again = Assert.Throws<TrainingDivergedException>(() => through.Fit(train.Subset(Enumerable.Range(0, goodRows + 16).ToArray())));
+        Assert.Equal(ex.StepInEpoch, again.StepInEpoch);
     }
 
     /// <summary>A step's loss is taken before its update, so an update that breaks the weights in an epoch's last step
@@ -88,6 +114,43 @@ public class FailureTests
         Assert.Equal(0, result.BestCopy);
         Assert.True(double.IsFinite(result.FinalTrainLoss[0]));
         Assert.False(double.IsFinite(result.FinalTrainLoss[1]));
+    }
+
+    /// <summary>Early stopping and the choice of the best copy look at the finite losses only: one diverged restart
+    /// (NaN from the start) neither stops the run early nor hides the others' progress.</summary>
+    [Fact]
+    public void ADivergedRestartDoesNotTriggerEarlyStopping()
+    {
+        var d = TestDevices.Cpu;
+        var (train, _) = BuiltIn.Sine();
+        var (fit, val) = Split.TrainValidation(train, 0.2, 1);
+        var spec = NetworkSpec.Dense([1, 8, 1], Activation.Tanh, Activation.Identity);
+        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 1);
+        var broken = net.GetParameters(0);
+        broken[0] = float.NaN; // copy 0, the first one, is broken
+        net.SetParameters(broken, 0);
+        using var trainer = new Trainer(net, new TrainOptions
+        {
+            Epochs = 6, BatchSize = 32, LearningRate = 0.01f, Optimizer = OptimizerOptions.Adam(), EarlyStopPatience = 2,
+        });
+        var reports = new List<EpochReport>();
+        var result = trainer.Fit(fit, val, new SynchronousProgress<EpochReport>(reports.Add));
+        Assert.False(result.StoppedEarly);
+        Assert.Equal(6, result.EpochsCompleted);
+        Assert.Equal(1, result.BestCopy);
+        Assert.All(reports, r => Assert.Equal(1, r.BestCopy));
+        Assert.All(reports, r => Assert.True(double.IsFinite(r.BestTrainLoss)));
+        Assert.True(reports[^1].BestTrainLoss < reports[0].BestTrainLoss);
+    }
+
+    [Fact]
+    public void CopyRankingIgnoresDivergedCopies()
+    {
+        Assert.Equal(2, CopyRanking.Best([double.NaN, double.PositiveInfinity, 3, 1.5 + 2, double.NegativeInfinity]));
+        Assert.Equal(3.0, CopyRanking.BestLoss([double.NaN, 3, 4]));
+        Assert.Equal(0, CopyRanking.Best([double.NaN, double.NaN]));
+        Assert.True(double.IsNaN(CopyRanking.BestLoss([double.NaN, double.PositiveInfinity])));
+        Assert.Equal(1, CopyRanking.Best([2, 1, 1])); // ties: the first
     }
 
     [Fact]
