@@ -59,27 +59,25 @@ internal sealed class TrainCommand
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
     private readonly Arguments a;
-    private readonly string[] args;
     private readonly TextWriter stdout, stderr;
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
-        this.args = args.ToArray();
-        a = new Arguments("train", this.args, Valued, Flags);
+        a = new Arguments("train", args, Valued, Flags);
         string? resumeDir = a.String("resume");
         if (resumeDir != null)
         {
-            // The run's own options come from the checkpoint; only the device may be chosen anew.
-            var extra = this.args.Where((x, i) => x != "--resume" && (i == 0 || this.args[i - 1] != "--resume")).ToArray();
-            if (extra.Any(x => x.StartsWith("--", StringComparison.Ordinal) && x != "--device" && x != "--json"))
+            // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
+            var added = a.Options.Where(o => o.Name != "resume").ToArray();
+            if (added.Any(o => o.Name is not ("device" or "json")))
                 throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
             var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
             var original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null")
                 ?? throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            this.args = [.. original, .. extra];
-            a = new Arguments("train", this.args, Valued, Flags);
+            var started = new Arguments("train", original, Valued, Flags);
+            a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
             resume = state;
             resumedFrom = path;
         }
@@ -102,13 +100,13 @@ internal sealed class TrainCommand
             "momentum" => OptimizerKind.Momentum,
             var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
         };
-        float lr = (float)a.Double("lr", optimizerKind == OptimizerKind.Adam ? 1e-3 : 1e-2, 0, double.PositiveInfinity, minExclusive: true);
+        float lr = a.Float("lr", optimizerKind == OptimizerKind.Adam ? 1e-3f : 1e-2f, 0, double.PositiveInfinity, minExclusive: true);
         var optimizer = new OptimizerOptions
         {
             Kind = optimizerKind,
-            Momentum = (float)a.Double("momentum", 0.9, 0, 1, maxExclusive: true),
+            Momentum = a.Float("momentum", 0.9f, 0, 1, maxExclusive: true),
             Nesterov = a.Has("nesterov"),
-            WeightDecay = (float)a.Double("weight-decay", 0, 0, double.PositiveInfinity),
+            WeightDecay = a.Float("weight-decay", 0, 0, double.PositiveInfinity),
         };
         int epochs = a.Int("epochs", 30, 1);
         int batch = a.Int("batch", 32, 1);
@@ -190,7 +188,7 @@ internal sealed class TrainCommand
         var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(args.Where((x, i) => x != "--resume" && (i == 0 || args[i - 1] != "--resume"))) };
+        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(Arguments.Format(a.Options.Where(o => o.Name != "resume"))) };
         IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
         {
             if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
