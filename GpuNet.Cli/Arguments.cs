@@ -135,3 +135,64 @@ public sealed class Arguments
     }
 }
 
+/// <summary>Checks of the files and devices options name, made before any data is loaded so that no run is lost to them.</summary>
+internal static class OptionChecks
+{
+    /// <summary>A file the command writes: a name that is not a folder, in a folder that exists.</summary>
+    public static void Writable(string option, string path)
+    {
+        if (path.Trim().Length == 0) throw new UsageException($"{option} needs a file name");
+        if (Directory.Exists(path)) throw new UsageException($"{option} {path}: that is a folder; give a file name");
+        if (Path.EndsInDirectorySeparator(path)) throw new UsageException($"{option} {path}: ends in '{path[^1]}', which names a folder; give a file name");
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(dir)) throw new UsageException($"{option}: folder '{dir}' does not exist; create it or choose another path");
+    }
+
+    /// <summary>A folder the command writes into (created if missing): not an existing file.</summary>
+    public static void WritableFolder(string option, string path)
+    {
+        if (path.Trim().Length == 0) throw new UsageException($"{option} needs a folder name");
+        if (File.Exists(path)) throw new UsageException($"{option} {path}: that is a file; give a folder (it is created if missing)");
+    }
+
+    /// <summary>A file the command reads.</summary>
+    public static void Readable(string option, string path)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option} {path}: that is a folder; give a file");
+        if (!File.Exists(path)) throw new UsageException($"{option}: file '{path}' does not exist");
+    }
+
+    /// <summary>No two of <paramref name="files"/> are the same file, where one of them is written: an output must not
+    /// overwrite an input or another output. Null and empty paths are left out.</summary>
+    public static void Distinct(params (string Option, string? Path, bool Written)[] files)
+    {
+        var given = files.Where(f => !string.IsNullOrWhiteSpace(f.Path)).ToArray();
+        for (int i = 0; i < given.Length; i++)
+            for (int j = i + 1; j < given.Length; j++)
+            {
+                var (a, b) = (given[i], given[j]);
+                if (!(a.Written || b.Written) || !Same(a.Path!, b.Path!)) continue;
+                if (a.Written && b.Written)
+                    throw new UsageException($"{a.Option} and {b.Option} both name '{a.Path}'; give each its own file");
+                var (output, input) = a.Written ? (a, b) : (b, a);
+                throw new UsageException($"{output.Option} {output.Path} would overwrite the {input.Option} file; choose another name for {output.Option}");
+            }
+    }
+
+    /// <summary>Whether two paths name the same file (as written, relative to the working directory).</summary>
+    public static bool Same(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
+            OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>The value of --device, when well formed: auto, cpu, cuda, opencl (cl) or an index from 'gpunet devices'.
+    /// Whether that device is there is found out when it is opened.</summary>
+    public static string Device(Arguments a)
+    {
+        string spec = a.String("device", "auto");
+        string s = spec.Trim().ToLowerInvariant();
+        if (s is "auto" or "cpu" or "cuda" or "opencl" or "cl"
+            || (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index >= 0))
+            return spec;
+        throw new UsageException($"--device: unknown '{spec}', use auto, cpu, cuda, opencl or an index listed by 'gpunet devices'");
+    }
+}

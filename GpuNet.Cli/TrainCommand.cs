@@ -93,6 +93,11 @@ internal sealed class TrainCommand
 
         // ---- options (all checked before any data is loaded)
         string dataSpec = a.String("data", "digits");
+        DataSpec data;
+        try { data = DataSpec.Parse(dataSpec); }
+        catch (GpuNetException e) { throw new UsageException($"--data: {e.Message}"); }
+        string? dataDir = a.String("data-dir");
+        if (dataDir != null && !Directory.Exists(dataDir)) throw new UsageException($"--data-dir: folder '{dataDir}' does not exist");
         var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
         {
             "adam" => OptimizerKind.Adam,
@@ -123,39 +128,51 @@ internal sealed class TrainCommand
             "cosine" => new CosineRate(),
             var s => throw new UsageException($"--lr-schedule: unknown '{s}', use constant, inverse, step or cosine"),
         };
+        string? init = a.String("init");
+        if (init != null)
+        {
+            if (restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+            foreach (var o in new[] { "hidden", "activation", "output" })
+                if (a.Has(o)) throw new UsageException($"--{o}: the network's layers, activations and output come from the --init file; leave out --{o}");
+            OptionChecks.Readable("--init", init);
+        }
         var hidden = ParseHidden(a.String("hidden", "64"));
         Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
         string outputName = a.String("output", "auto").ToLowerInvariant();
         string lossName = a.String("loss", "auto").ToLowerInvariant();
-        string? init = a.String("init");
-        if (init != null && restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+        if (outputName != "auto") ParseStatic("output", outputName, OutputFunctions.Parse); // how they fit the data is checked later
+        if (lossName != "auto") ParseStatic("loss", lossName, LossFunctions.Parse);
         string modelPath = a.String("model", "model.safetensors");
-        CheckWritable(modelPath, "--model");
+        OptionChecks.Writable("--model", modelPath);
         string? metricsPath = a.String("metrics");
-        if (metricsPath != null) CheckWritable(metricsPath, "--metrics");
+        if (metricsPath != null) OptionChecks.Writable("--metrics", metricsPath);
         string? plotPath = a.String("plot");
-        if (plotPath != null) CheckWritable(plotPath, "--plot");
+        if (plotPath != null) OptionChecks.Writable("--plot", plotPath);
         string? checkpointDir = a.String("checkpoint");
-        int checkpointEvery = a.Int("checkpoint-every", checkpointDir == null ? 0 : 1, 0);
-        if (checkpointEvery > 0 && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
+        if (checkpointDir != null) OptionChecks.WritableFolder("--checkpoint", checkpointDir);
+        if (a.Has("checkpoint-every") && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
+        int checkpointEvery = checkpointDir == null ? 0 : a.Int("checkpoint-every", 1, 1);
+        // Writing the model over its --init file continues that model: the one overlap allowed.
+        OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
+            ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
+            ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(Arguments.Format(a.Options.Where(o => o.Name != "resume"))) };
+        using var device = Gpu.Open(OptionChecks.Device(a));
 
         // ---- data
-        var loaded = DataSpec.Load(dataSpec, a.String("data-dir"));
+        ModelInfo? initInfo = null;
+        NetworkSpec? initSpec = null;
+        float[]? initParams = null;
+        if (init != null) (initSpec, initParams, initInfo) = ModelFile.Read(init);
+        var loaded = data.Load(dataDir);
         log.WriteLine($"data: {loaded.Description}");
         Dataset train = loaded.Train, test = loaded.Test ?? loaded.Train;
         bool hasTest = loaded.Test != null;
         Standardizer? scaler = null;
-        ModelInfo? initInfo = null;
-        NetworkSpec? initSpec = null;
-        float[]? initParams = null;
-        if (init != null)
-        {
-            (initSpec, initParams, initInfo) = ModelFile.Read(init);
-            if (initInfo.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
-        }
+        if (initInfo?.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
         if (scaler == null && a.Has("standardize")) scaler = Standardizer.Fit(train);
         Dataset scaledTrain = scaler?.Apply(train) ?? train;
         Dataset? val = null;
@@ -166,13 +183,12 @@ internal sealed class TrainCommand
         var (output, loss, lastActivation) = initInfo != null
             ? (initInfo.Output, lossName == "auto" ? initInfo.Loss : ParseOr("loss", lossName, LossFunctions.Parse), initSpec!.Layers[^1].Activation)
             : ResolveOutput(outputName, lossName, task, train.TargetCount);
-        NetworkSpec spec = initSpec ?? NetworkSpec.Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
+        NetworkSpec spec = initSpec ?? Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
         if (spec.InputSize != train.FeatureCount)
-            throw new DataFormatException($"the network takes {spec.InputSize} inputs but the data has {train.FeatureCount} features per row");
+            throw new DataFormatException($"the network takes {Count(spec.InputSize, "input")} but the data has {Count(train.FeatureCount, "feature")} per row");
         if (spec.OutputSize != train.TargetCount)
-            throw new DataFormatException($"the network gives {spec.OutputSize} outputs but the data has {train.TargetCount} targets per row ({(task == TaskKind.Classification ? "classes" : "values")})");
+            throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
 
-        using var device = Gpu.Open(a.String("device", "auto"));
         log.WriteLine($"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {output.Name()}, loss {loss.Name()}" +
             (restarts > 1 ? $"; {restarts} restarts side by side" : ""));
@@ -188,7 +204,6 @@ internal sealed class TrainCommand
         var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(Arguments.Format(a.Options.Where(o => o.Name != "resume"))) };
         IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
         {
             if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
@@ -316,11 +331,30 @@ internal sealed class TrainCommand
 
     private static int[] ParseHidden(string s)
     {
-        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) || s.Trim().Length == 0) return [];
-        return s.Split(',').Select(p =>
+        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        if (s.Trim().Length == 0) throw new UsageException("--hidden: empty; give layer sizes (e.g. --hidden 256,128) or none for no hidden layer");
+        var sizes = s.Split(',').Select(p =>
             int.TryParse(p.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
                 : throw new UsageException($"--hidden: '{p.Trim()}' is not a positive layer size (use e.g. --hidden 256,128)")).ToArray();
+        // The weights between hidden layers alone may pass the limit; the layers next to the data are checked in Dense.
+        long between = 0;
+        for (int i = 1; i < sizes.Length; i++)
+        {
+            between += (long)sizes[i - 1] * sizes[i] + sizes[i];
+            if (between > int.MaxValue)
+                throw new UsageException($"--hidden {s}: the hidden layers alone have more than {int.MaxValue} parameters, " +
+                    "the most a network may have; use smaller layers");
+        }
+        return sizes;
     }
+
+    private NetworkSpec Dense(int[] sizes, Activation hidden, Activation last)
+    {
+        try { return NetworkSpec.Dense(sizes, hidden, last); }
+        catch (ArgumentException e) { throw new UsageException($"--hidden {a.String("hidden", "64")}: {e.Message}; use smaller layers"); }
+    }
+
+    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     private T ParseOr<T>(string option, string fallback, Func<string, T> parse) => ParseStatic(option, a.String(option, fallback), parse);
 
@@ -328,12 +362,6 @@ internal sealed class TrainCommand
     {
         try { return parse(value); }
         catch (ArgumentException e) { throw new UsageException($"--{option}: {e.Message}"); }
-    }
-
-    private static void CheckWritable(string path, string option)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new UsageException($"{option}: folder '{dir}' does not exist");
     }
 
     private static void WriteMetrics(string path, TrainResult result, int best)

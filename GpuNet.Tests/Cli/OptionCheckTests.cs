@@ -10,6 +10,8 @@ namespace GpuNet.Tests.Cli;
 /// that names the option and the value, and every file on disk as it was.</summary>
 public class OptionCheckTests
 {
+    private const string XorCsv = "0,0,0\n0,1,1\n1,0,1\n1,1,0\n";
+
     /// <summary>Expects a usage error: exit 2, one line naming <paramref name="expected"/>, nothing on stdout.</summary>
     private static string Refused(CliRunner cli, string[] args, params string[] expected)
     {
@@ -27,6 +29,55 @@ public class OptionCheckTests
         string model = cli.File(name);
         cli.Ok(["train", "--data", "xor", "--hidden", "2", "--epochs", "2", "--batch", "4", "--device", "cpu", "--model", model, .. extra]);
         return model;
+    }
+
+    [Theory]
+    [InlineData("--metrics", "data.csv", "--data csv")]
+    [InlineData("--model", "data.csv", "--data csv")]
+    [InlineData("--plot", "test.csv", "--data test=")]
+    [InlineData("--model", "test.csv", "--data test=")]
+    [InlineData("--metrics", "m.safetensors", "--model")]
+    [InlineData("--plot", "m.safetensors", "--model")]
+    [InlineData("--checkpoint", "m.safetensors", "--model")]
+    [InlineData("--plot", "./sub/../m.csv", "--metrics")]
+    public void TrainRefusesOutputsThatWouldOverwriteAnInputOrEachOther(string option, string file, string other)
+    {
+        using var cli = new CliRunner();
+        Directory.CreateDirectory(cli.File("sub"));
+        string data = cli.Dir.WriteText("data.csv", XorCsv), test = cli.Dir.WriteText("test.csv", XorCsv);
+        var outputs = new Dictionary<string, string> { ["--model"] = cli.File("m.safetensors"), ["--metrics"] = cli.File("m.csv") };
+        outputs[option] = Path.Combine(cli.Dir.Path, file);
+        Refused(cli, ["train", "--data", $"csv:{data},test={test}", "--epochs", "1", "--device", "cpu", .. outputs.SelectMany(o => new[] { o.Key, o.Value })],
+            option, other);
+        Assert.Equal(XorCsv, File.ReadAllText(data));
+        Assert.Equal(XorCsv, File.ReadAllText(test));
+        Assert.Equal(["data.csv", "test.csv"], cli.Dir.Names());
+    }
+
+    [Fact]
+    public void TrainRefusesMetricsOverItsInitFileButMayWriteTheModelOverIt()
+    {
+        using var cli = new CliRunner();
+        string model = TrainXor(cli, "m.safetensors");
+        var before = File.ReadAllBytes(model);
+        Refused(cli, ["train", "--data", "xor", "--init", model, "--model", cli.File("n.safetensors"), "--metrics", model], "--metrics", "--init");
+        Assert.Equal(before, File.ReadAllBytes(model));
+        // continuing a model in place is what --init and --model on one file are for
+        cli.Ok("train", "--data", "xor", "--init", model, "--model", model, "--epochs", "1", "--lr", "0.1", "--device", "cpu");
+        Assert.NotEqual(before, File.ReadAllBytes(model));
+    }
+
+    [Fact]
+    public void PredictRefusesAnOutputThatWouldOverwriteTheModelOrTheInput()
+    {
+        using var cli = new CliRunner();
+        string model = TrainXor(cli, "m.safetensors");
+        string input = cli.Dir.WriteText("in.csv", "0,1\n1,1\n");
+        var modelBytes = File.ReadAllBytes(model);
+        Refused(cli, ["predict", "--model", model, "--input", input, "--output", model], "--output", "--model");
+        Refused(cli, ["predict", "--model", model, "--input", input, "--output", input], "--output", "--input");
+        Assert.Equal(modelBytes, File.ReadAllBytes(model));
+        Assert.Equal("0,1\n1,1\n", File.ReadAllText(input));
     }
 
     [Fact]
@@ -54,6 +105,29 @@ public class OptionCheckTests
         Assert.Empty(cli.Dir.Names());
     }
 
+    /// <summary>The data named does not exist: had it been loaded first, that would have been the error (exit 1).</summary>
+    [Fact]
+    public void OutputsAndInitThatCannotWorkAreRefusedBeforeTheDataIsLoaded()
+    {
+        using var cli = new CliRunner();
+        string folder = cli.File("folder");
+        Directory.CreateDirectory(folder);
+        string file = cli.Dir.WriteText("file.txt", "keep");
+        string[] train = ["train", "--data", $"csv:{cli.File("absent.csv")}", "--device", "cpu"];
+        Refused(cli, [.. train, "--model", folder], "--model", folder, "is a folder");
+        Refused(cli, [.. train, "--model", cli.File("new") + "/"], "--model", "ends in '/'");
+        Refused(cli, [.. train, "--model", cli.File("m.safetensors"), "--metrics", folder], "--metrics", folder, "is a folder");
+        Refused(cli, [.. train, "--model", cli.File("m.safetensors"), "--plot", folder], "--plot", folder, "is a folder");
+        Refused(cli, [.. train, "--model", cli.File("m.safetensors"), "--checkpoint", file], "--checkpoint", file, "is a file");
+        Refused(cli, [.. train, "--model", cli.File("m.safetensors"), "--init", cli.File("absent.safetensors")],
+            "--init", "absent.safetensors", "does not exist");
+        Refused(cli, [.. train, "--model", cli.File("m.safetensors"), "--init", folder], "--init", "is a folder");
+        Refused(cli, [.. train, "--model", cli.File("no-such-folder/m.safetensors")], "--model", "no-such-folder", "does not exist");
+        Assert.Equal("keep", File.ReadAllText(file));
+        Assert.Equal(["file.txt"], cli.Dir.Names());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    }
+
     [Theory]
     [InlineData("--lr", "1e40", "is too large for single precision")]
     [InlineData("--lr", "1e-50", "becomes 0 in single precision")]
@@ -65,6 +139,37 @@ public class OptionCheckTests
         Refused(cli, ["train", "--data", "xor", "--optimizer", "momentum", "--model", cli.File("m.safetensors"), option, value],
             $"{option}: {value} {says}");
         Assert.Empty(cli.Dir.Names());
+    }
+
+    [Theory]
+    [InlineData("parity:0")]
+    [InlineData("parity:40")]
+    [InlineData("foo")]
+    [InlineData("")]
+    [InlineData("xor:3")]
+    [InlineData("csv:{0},lable=0")]
+    [InlineData("csv:{0},task=foo")]
+    public void AMalformedDataSpecIsAUsageError(string spec)
+    {
+        using var cli = new CliRunner();
+        string data = cli.Dir.WriteText("d.csv", XorCsv);
+        Refused(cli, ["train", "--data", string.Format(spec, data), "--model", cli.File("m.safetensors")], "--data", "Accepted --data forms");
+        Assert.Equal(["d.csv"], cli.Dir.Names());
+    }
+
+    [Fact]
+    public void TheDeviceIsCheckedBeforeTheDataIsLoaded()
+    {
+        using var cli = new CliRunner();
+        string[] train = ["train", "--data", $"csv:{cli.File("absent.csv")}", "--model", cli.File("m.safetensors")];
+        Refused(cli, [.. train, "--device", "gpu7"], "--device", "gpu7");
+        Refused(cli, ["predict", "--model", cli.File("m.safetensors"), "--input", cli.File("in.csv"), "--device", "gpu7"], "--device", "gpu7");
+        // a well-formed index that is not there: found when the device is opened, still before the data
+        int missing = GpuNet.Devices.Gpu.List().Count;
+        var (code, _, err) = cli.Run([.. train, "--device", missing.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Equal(1, code);
+        Assert.Contains($"device index {missing} does not exist", err);
+        Assert.DoesNotContain("absent.csv", err);
     }
 
     [Fact]
@@ -79,6 +184,22 @@ public class OptionCheckTests
         Assert.Equal(model, json.GetProperty("model").GetString());
         Assert.True(File.Exists(model));
         Refused(cli, ["train", $"--resume={ckpt}", "--epochs=3"], "only --device and --json may be added");
+    }
+
+    [Fact]
+    public void OptionsThatWouldBeIgnoredOrDoNothingAreUsageErrors()
+    {
+        using var cli = new CliRunner();
+        string model = TrainXor(cli, "m.safetensors");
+        string[] train = ["train", "--data", "xor", "--model", cli.File("n.safetensors")];
+        Refused(cli, [.. train, "--hidden", ""], "--hidden", "none");
+        Refused(cli, [.. train, "--init", model, "--hidden", "8"], "--hidden", "--init");
+        Refused(cli, [.. train, "--init", model, "--activation", "tanh"], "--activation", "--init");
+        Refused(cli, [.. train, "--init", model, "--output", "logistic"], "--output", "--init");
+        Refused(cli, [.. train, "--data-dir", cli.File("absent")], "--data-dir", cli.File("absent"), "does not exist");
+        Refused(cli, [.. train, "--checkpoint", cli.File("ck"), "--checkpoint-every", "0"], "--checkpoint-every: 0 is out of range");
+        Refused(cli, [.. train, "--checkpoint-every", "2"], "--checkpoint-every needs --checkpoint");
+        Assert.Equal(["m.safetensors"], cli.Dir.Names());
     }
 
     [Fact]
@@ -104,5 +225,45 @@ public class OptionCheckTests
             "--epochs: 99999999999 is out of range (it must be in [1, 2147483647])");
         Refused(cli, ["train", "--data", "xor", "--model", cli.File("m.safetensors"), "--epochs", "-5"], "--epochs: -5 is out of range (it must be ≥ 1)");
         Assert.Empty(cli.Dir.Names());
+    }
+
+    [Fact]
+    public void TooManyParametersIsAnErrorOfHidden()
+    {
+        using var cli = new CliRunner();
+        // too many between the hidden layers: refused before the data is loaded ...
+        Refused(cli, ["train", "--data", $"csv:{cli.File("absent.csv")}", "--model", cli.File("m.safetensors"), "--hidden", "200000,20000"],
+            "--hidden 200000,20000", "parameters");
+        // ... and with the input layer, once the data says how wide that is
+        var (code, output, err) = cli.Run("train", "--data", "xor", "--model", cli.File("m.safetensors"), "--hidden", "1000000000");
+        Assert.Equal(2, code);
+        Assert.StartsWith("data: xor", output);
+        Assert.Contains("--hidden 1000000000: network has 4000000001 parameters; at most 2147483647 are supported; use smaller layers", err);
+        Assert.Empty(cli.Dir.Names());
+    }
+
+    [Fact]
+    public void CountsOfOneAreSingular()
+    {
+        using var cli = new CliRunner();
+        string xor = TrainXor(cli, "x.safetensors");
+        var (code, _, err) = cli.Run("train", "--data", "sine", "--init", xor, "--model", cli.File("s.safetensors"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("takes 2 inputs but the data has 1 feature per row", err);
+    }
+
+    [Fact]
+    public void PredictChecksTheOutputFolderBeforePredicting()
+    {
+        using var cli = new CliRunner();
+        string model = TrainXor(cli, "m.safetensors");
+        string input = cli.Dir.WriteText("in.csv", "0,1\n1,1\n");
+        Refused(cli, ["predict", "--model", model, "--input", input, "--output", cli.File("absent/out.csv")], "--output", cli.File("absent"), "does not exist");
+        Directory.CreateDirectory(cli.File("folder"));
+        Refused(cli, ["predict", "--model", model, "--input", input, "--output", cli.File("folder")], "--output", "is a folder");
+        Assert.Equal(["in.csv", "m.safetensors"], cli.Dir.Names());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cli.File("folder")));
+        cli.Ok("predict", "--model", model, "--input", input, "--output", cli.File("out.csv"));
+        Assert.Equal(3, File.ReadAllLines(cli.File("out.csv")).Length);
     }
 }
