@@ -73,6 +73,8 @@ internal sealed class TrainCommand
             var added = a.Options.Where(o => o.Name != "resume").ToArray();
             if (added.Any(o => o.Name is not ("device" or "json")))
                 throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
+            if (File.Exists(resumeDir))
+                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
             var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
             var original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null")
                 ?? throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
@@ -159,7 +161,9 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
-        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(Arguments.Format(a.Options.Where(o => o.Name != "resume"))) };
+        // Checkpoints record the options with absolute paths, so that a resume from another folder uses the same files.
+        string recordedData = Recorded(data, dataSpec);
+        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(RecordedArguments(recordedData, modelPath)) };
         using var device = Gpu.Open(OptionChecks.Device(a));
 
         // ---- data
@@ -222,7 +226,7 @@ internal sealed class TrainCommand
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
                 Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.Epoch - 1}.safetensors");
             using var good = net.ExtractCopy(keep);
-            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, dataSpec, seed, e.Epoch - 1, batch, optimizerKind, lr, restarts, keep));
+            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, recordedData, seed, e.Epoch - 1, batch, optimizerKind, lr, restarts, keep));
             throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
         }
         view.Done();
@@ -238,7 +242,7 @@ internal sealed class TrainCommand
         // ---- the best network, its model file and the summary
         int best = result.BestCopy;
         using var bestNet = net.ExtractCopy(best);
-        var info = Info(output, loss, task, train, scaler, dataSpec, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
+        var info = Info(output, loss, task, train, scaler, recordedData, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
         ModelFile.Save(modelPath, bestNet, info);
         using var predictor = new Predictor(bestNet, info);
         var testReport = hasTest ? predictor.Evaluate(test) : null;
@@ -355,6 +359,30 @@ internal sealed class TrainCommand
     }
 
     private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+
+    /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
+    /// spec cannot).</summary>
+    private static string Recorded(DataSpec data, string spec)
+    {
+        if (data.Path == null) return spec;
+        static string Full(string p) => Path.GetFullPath(p) is var f && !f.Contains(',') ? f : p;
+        return (data with { Path = Full(data.Path), TestPath = data.TestPath == null ? null : Full(data.TestPath) }).ToString();
+    }
+
+    /// <summary>The options as checkpoints record them, with absolute paths (the model's too when it was left to the
+    /// default), so that a resume from any folder reads and writes the files this run does.</summary>
+    private string[] RecordedArguments(string recordedData, string modelPath)
+    {
+        (string Name, string? Value) Absolute((string Name, string? Value) o) => o.Name switch
+        {
+            "data" => (o.Name, recordedData),
+            "model" or "metrics" or "plot" or "checkpoint" or "init" or "data-dir" => (o.Name, Path.GetFullPath(o.Value!)),
+            _ => o,
+        };
+        var options = a.Options.Where(o => o.Name != "resume").Select(Absolute);
+        if (!a.Has("model")) options = options.Append(("model", Path.GetFullPath(modelPath)));
+        return Arguments.Format(options);
+    }
 
     private T ParseOr<T>(string option, string fallback, Func<string, T> parse) => ParseStatic(option, a.String(option, fallback), parse);
 

@@ -187,6 +187,54 @@ public class OptionCheckTests
     }
 
     [Fact]
+    public void ResumeOfAFileSaysThatItIsAFile()
+    {
+        using var cli = new CliRunner();
+        string file = cli.Dir.WriteText("checkpoint-e000001-r000000000.safetensors", "not a folder");
+        Refused(cli, ["train", "--resume", file], "--resume", file, "is a file", "folder");
+        Refused(cli, ["train", $"--resume={file}"], "--resume", file, "is a file", "folder");
+    }
+
+    /// <summary>Started in one folder with relative paths, resumed from another: the files are read and written where
+    /// the first run would have. Runs the executable, whose working directory can be chosen without disturbing other tests.</summary>
+    [Fact]
+    public void AResumedRunReadsAndWritesWhereTheRunStarted()
+    {
+        using var cli = new CliRunner();
+        string started = cli.File("started"), elsewhere = cli.File("elsewhere");
+        Directory.CreateDirectory(started);
+        Directory.CreateDirectory(elsewhere);
+        File.WriteAllText(Path.Combine(started, "xor.csv"), XorCsv);
+        Gpunet(started, "train", "--data", "csv:xor.csv,test=xor.csv", "--hidden", "2", "--epochs", "2", "--batch", "4", "--device", "cpu",
+            "--model", "rx.safetensors", "--metrics", "rx.csv", "--plot", "rx.png", "--checkpoint", "ck");
+        var first = File.ReadAllBytes(Path.Combine(started, "rx.safetensors"));
+        foreach (var f in new[] { "rx.safetensors", "rx.csv", "rx.png" }) File.Delete(Path.Combine(started, f));
+
+        Gpunet(elsewhere, "train", "--resume", Path.Combine(started, "ck"));
+        Assert.Equal(first, File.ReadAllBytes(Path.Combine(started, "rx.safetensors")));
+        Assert.True(File.Exists(Path.Combine(started, "rx.csv")));
+        Assert.True(File.Exists(Path.Combine(started, "rx.png")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(elsewhere));
+        // the checkpoint records absolute paths
+        var args = JsonSerializer.Deserialize<string[]>(Checkpoint.LoadLatest(Path.Combine(started, "ck")).Metadata["cli_args"])!;
+        Assert.Contains($"--data=csv:{Path.Combine(started, "xor.csv")},test={Path.Combine(started, "xor.csv")}", args);
+        Assert.Contains($"--checkpoint={Path.Combine(started, "ck")}", args);
+    }
+
+    private static void Gpunet(string workingDirectory, params string[] args)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"gpunet {string.Join(' ', args)} in {workingDirectory} exited {p.ExitCode}: {err}{output.Result}");
+    }
+
+    [Fact]
     public void OptionsThatWouldBeIgnoredOrDoNothingAreUsageErrors()
     {
         using var cli = new CliRunner();
