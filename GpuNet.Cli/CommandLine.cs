@@ -14,7 +14,7 @@ public static class CommandLine
           eval    --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
           predict --model FILE --input FILE.csv [--output FILE.csv] [--labels]
 
-        every command takes --device auto|cpu|cuda|opencl|INDEX and --verbose (stack traces on errors)
+        train, eval and predict take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose (stack traces on errors)
         """;
 
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
@@ -22,10 +22,15 @@ public static class CommandLine
     {
         bool verbose = args.Contains("--verbose");
         var rest = args.Where(a => a != "--verbose").ToArray();
-        if (rest.Length == 0 || rest[0] is "--help" or "-h" or "help")
+        if (rest.Length == 0)
+        {
+            stderr.Write(Usage); // a mistake, exit 2: on stderr, so that it is not taken for output
+            return 2;
+        }
+        if (rest[0] is "--help" or "-h" or "help")
         {
             stdout.Write(Usage);
-            return rest.Length == 0 ? 2 : 0;
+            return 0;
         }
         try
         {

@@ -22,7 +22,9 @@ internal static class PredictCommand
         string model = a.String("model") ?? throw new UsageException("predict needs --model FILE");
         string input = a.String("input") ?? throw new UsageException("predict needs --input FILE.csv");
         string? output = a.String("output");
-        using var device = Gpu.Open(a.String("device", "auto"));
+        if (output != null) OptionChecks.Writable("--output", output);
+        OptionChecks.Distinct(("--model", model, false), ("--input", input, false), ("--output", output, true));
+        using var device = Gpu.Open(OptionChecks.Device(a));
         using var predictor = Predictor.Load(model, device);
         var (cells, looksLikeHeader) = Csv.PeekFirstRecord(input);
         if (cells != predictor.InputSize)

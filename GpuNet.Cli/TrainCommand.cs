@@ -59,27 +59,32 @@ internal sealed class TrainCommand
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
     private readonly Arguments a;
-    private readonly string[] args;
     private readonly TextWriter stdout, stderr;
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
+    private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
-        this.args = args.ToArray();
-        a = new Arguments("train", this.args, Valued, Flags);
+        a = new Arguments("train", args, Valued, Flags);
         string? resumeDir = a.String("resume");
         if (resumeDir != null)
         {
-            // The run's own options come from the checkpoint; only the device may be chosen anew.
-            var extra = this.args.Where((x, i) => x != "--resume" && (i == 0 || this.args[i - 1] != "--resume")).ToArray();
-            if (extra.Any(x => x.StartsWith("--", StringComparison.Ordinal) && x != "--device" && x != "--json"))
+            // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
+            var added = a.Options.Where(o => o.Name != "resume").ToArray();
+            if (added.Any(o => o.Name is not ("device" or "json")))
                 throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
+            if (File.Exists(resumeDir))
+                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
             var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
-            var original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null")
-                ?? throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            this.args = [.. original, .. extra];
-            a = new Arguments("train", this.args, Valued, Flags);
+            string[]? original;
+            try { original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null"); }
+            catch (JsonException e) { throw new GpuNetException($"checkpoint '{path}': cli_args is not a JSON list of strings ({e.Message})", e); }
+            if (original == null || original.Any(x => x == null))
+                throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
+            dataAsGiven = meta.GetValueOrDefault("data_as_given");
+            var started = new Arguments("train", original, Valued, Flags);
+            a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
             resume = state;
             resumedFrom = path;
         }
@@ -95,6 +100,11 @@ internal sealed class TrainCommand
 
         // ---- options (all checked before any data is loaded)
         string dataSpec = a.String("data", "digits");
+        DataSpec data;
+        try { data = DataSpec.Parse(dataSpec); }
+        catch (GpuNetException e) { throw new UsageException($"--data: {e.Message}"); }
+        string? dataDir = a.String("data-dir");
+        if (dataDir != null && !Directory.Exists(dataDir)) throw new UsageException($"--data-dir: folder '{dataDir}' does not exist");
         var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
         {
             "adam" => OptimizerKind.Adam,
@@ -102,13 +112,13 @@ internal sealed class TrainCommand
             "momentum" => OptimizerKind.Momentum,
             var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
         };
-        float lr = (float)a.Double("lr", optimizerKind == OptimizerKind.Adam ? 1e-3 : 1e-2, 0, double.PositiveInfinity, minExclusive: true);
+        float lr = a.Float("lr", optimizerKind == OptimizerKind.Adam ? 1e-3f : 1e-2f, 0, double.PositiveInfinity, minExclusive: true);
         var optimizer = new OptimizerOptions
         {
             Kind = optimizerKind,
-            Momentum = (float)a.Double("momentum", 0.9, 0, 1, maxExclusive: true),
+            Momentum = a.Float("momentum", 0.9f, 0, 1, maxExclusive: true),
             Nesterov = a.Has("nesterov"),
-            WeightDecay = (float)a.Double("weight-decay", 0, 0, double.PositiveInfinity),
+            WeightDecay = a.Float("weight-decay", 0, 0, double.PositiveInfinity),
         };
         int epochs = a.Int("epochs", 30, 1);
         int batch = a.Int("batch", 32, 1);
@@ -125,39 +135,58 @@ internal sealed class TrainCommand
             "cosine" => new CosineRate(),
             var s => throw new UsageException($"--lr-schedule: unknown '{s}', use constant, inverse, step or cosine"),
         };
+        string? init = a.String("init");
+        if (init != null)
+        {
+            if (restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+            foreach (var o in new[] { "hidden", "activation", "output" })
+                if (a.Has(o)) throw new UsageException($"--{o}: the network's layers, activations and output come from the --init file; leave out --{o}");
+            OptionChecks.Readable("--init", init);
+        }
         var hidden = ParseHidden(a.String("hidden", "64"));
         Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
         string outputName = a.String("output", "auto").ToLowerInvariant();
         string lossName = a.String("loss", "auto").ToLowerInvariant();
-        string? init = a.String("init");
-        if (init != null && restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+        if (outputName != "auto") ParseStatic("output", outputName, OutputFunctions.Parse); // how they fit the data is checked later
+        if (lossName != "auto") ParseStatic("loss", lossName, LossFunctions.Parse);
         string modelPath = a.String("model", "model.safetensors");
-        CheckWritable(modelPath, "--model");
+        OptionChecks.Writable("--model", modelPath);
         string? metricsPath = a.String("metrics");
-        if (metricsPath != null) CheckWritable(metricsPath, "--metrics");
+        if (metricsPath != null) OptionChecks.Writable("--metrics", metricsPath);
         string? plotPath = a.String("plot");
-        if (plotPath != null) CheckWritable(plotPath, "--plot");
+        if (plotPath != null) OptionChecks.Writable("--plot", plotPath);
         string? checkpointDir = a.String("checkpoint");
-        int checkpointEvery = a.Int("checkpoint-every", checkpointDir == null ? 0 : 1, 0);
-        if (checkpointEvery > 0 && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
+        if (checkpointDir != null) OptionChecks.WritableFolder("--checkpoint", checkpointDir);
+        if (a.Has("checkpoint-every") && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
+        int checkpointEvery = checkpointDir == null ? 0 : a.Int("checkpoint-every", 1, 1);
+        // Writing the model over its --init file continues that model: the one overlap allowed.
+        OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
+            ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
+            ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        // Checkpoints record the options with absolute paths, so that a resume from another folder uses the same files.
+        // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
+        // spec as typed, so the model file does not depend on the folder the command ran in.
+        string recordedData = Recorded(data, dataSpec), modelData = dataAsGiven ?? dataSpec;
+        var meta = new Dictionary<string, string>
+        {
+            ["cli_args"] = JsonSerializer.Serialize(RecordedArguments(recordedData, modelPath)), ["data_as_given"] = modelData,
+        };
+        using var device = Gpu.Open(OptionChecks.Device(a));
 
         // ---- data
-        var loaded = DataSpec.Load(dataSpec, a.String("data-dir"));
+        ModelInfo? initInfo = null;
+        NetworkSpec? initSpec = null;
+        float[]? initParams = null;
+        if (init != null) (initSpec, initParams, initInfo) = ModelFile.Read(init);
+        var loaded = data.Load(dataDir);
         log.WriteLine($"data: {loaded.Description}");
         Dataset train = loaded.Train, test = loaded.Test ?? loaded.Train;
         bool hasTest = loaded.Test != null;
         Standardizer? scaler = null;
-        ModelInfo? initInfo = null;
-        NetworkSpec? initSpec = null;
-        float[]? initParams = null;
-        if (init != null)
-        {
-            (initSpec, initParams, initInfo) = ModelFile.Read(init);
-            if (initInfo.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
-        }
+        if (initInfo?.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
         if (scaler == null && a.Has("standardize")) scaler = Standardizer.Fit(train);
         Dataset scaledTrain = scaler?.Apply(train) ?? train;
         Dataset? val = null;
@@ -168,13 +197,12 @@ internal sealed class TrainCommand
         var (output, loss, lastActivation) = initInfo != null
             ? (initInfo.Output, lossName == "auto" ? initInfo.Loss : ParseOr("loss", lossName, LossFunctions.Parse), initSpec!.Layers[^1].Activation)
             : ResolveOutput(outputName, lossName, task, train.TargetCount);
-        NetworkSpec spec = initSpec ?? NetworkSpec.Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
+        NetworkSpec spec = initSpec ?? Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
         if (spec.InputSize != train.FeatureCount)
-            throw new DataFormatException($"the network takes {spec.InputSize} inputs but the data has {train.FeatureCount} features per row");
+            throw new DataFormatException($"the network takes {Count(spec.InputSize, "input")} but the data has {Count(train.FeatureCount, "feature")} per row");
         if (spec.OutputSize != train.TargetCount)
-            throw new DataFormatException($"the network gives {spec.OutputSize} outputs but the data has {train.TargetCount} targets per row ({(task == TaskKind.Classification ? "classes" : "values")})");
+            throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
 
-        using var device = Gpu.Open(a.String("device", "auto"));
         log.WriteLine($"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {output.Name()}, loss {loss.Name()}" +
             (restarts > 1 ? $"; {restarts} restarts side by side" : ""));
@@ -191,7 +219,6 @@ internal sealed class TrainCommand
         var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        var meta = new Dictionary<string, string> { ["cli_args"] = JsonSerializer.Serialize(args.Where((x, i) => x != "--resume" && (i == 0 || args[i - 1] != "--resume"))) };
         IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
         {
             if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
@@ -208,7 +235,7 @@ internal sealed class TrainCommand
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
                 Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
             using var good = net.ExtractCopy(e.BestCopy);
-            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, dataSpec, seed, e.GoodEpochs, batch, optimizerKind, lr, restarts, e.BestCopy));
+            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, modelData, seed, e.GoodEpochs, batch, optimizerKind, lr, restarts, e.BestCopy));
             throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
         }
         view.Done();
@@ -224,7 +251,7 @@ internal sealed class TrainCommand
         // ---- the best network, its model file and the summary
         int best = result.BestCopy;
         using var bestNet = net.ExtractCopy(best);
-        var info = Info(output, loss, task, train, scaler, dataSpec, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
+        var info = Info(output, loss, task, train, scaler, modelData, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
         ModelFile.Save(modelPath, bestNet, info);
         using var predictor = new Predictor(bestNet, info);
         var testReport = hasTest ? predictor.Evaluate(test) : null;
@@ -341,10 +368,53 @@ internal sealed class TrainCommand
 
     private static int[] ParseHidden(string s)
     {
-        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) || s.Trim().Length == 0) return [];
-        return s.Split(',').Select(p =>
+        if (s.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        if (s.Trim().Length == 0) throw new UsageException("--hidden: empty; give layer sizes (e.g. --hidden 256,128) or none for no hidden layer");
+        var sizes = s.Split(',').Select(p =>
             int.TryParse(p.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
                 : throw new UsageException($"--hidden: '{p.Trim()}' is not a positive layer size (use e.g. --hidden 256,128)")).ToArray();
+        // The weights between hidden layers alone may pass the limit; the layers next to the data are checked in Dense.
+        long between = 0;
+        for (int i = 1; i < sizes.Length; i++)
+        {
+            between += (long)sizes[i - 1] * sizes[i] + sizes[i];
+            if (between > int.MaxValue)
+                throw new UsageException($"--hidden {s}: the hidden layers alone have more than {int.MaxValue} parameters, " +
+                    "the most a network may have; use smaller layers");
+        }
+        return sizes;
+    }
+
+    private NetworkSpec Dense(int[] sizes, Activation hidden, Activation last)
+    {
+        try { return NetworkSpec.Dense(sizes, hidden, last); }
+        catch (ArgumentException e) { throw new UsageException($"--hidden {a.String("hidden", "64")}: {e.Message}; use smaller layers"); }
+    }
+
+    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+
+    /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
+    /// spec cannot).</summary>
+    private static string Recorded(DataSpec data, string spec)
+    {
+        if (data.Path == null) return spec;
+        static string Full(string p) => Path.GetFullPath(p) is var f && !f.Contains(',') ? f : p;
+        return (data with { Path = Full(data.Path), TestPath = data.TestPath == null ? null : Full(data.TestPath) }).ToString();
+    }
+
+    /// <summary>The options as checkpoints record them, with absolute paths (the model's too when it was left to the
+    /// default), so that a resume from any folder reads and writes the files this run does.</summary>
+    private string[] RecordedArguments(string recordedData, string modelPath)
+    {
+        (string Name, string? Value) Absolute((string Name, string? Value) o) => o.Name switch
+        {
+            "data" => (o.Name, recordedData),
+            "model" or "metrics" or "plot" or "checkpoint" or "init" or "data-dir" => (o.Name, Path.GetFullPath(o.Value!)),
+            _ => o,
+        };
+        var options = a.Options.Where(o => o.Name != "resume").Select(Absolute);
+        if (!a.Has("model")) options = options.Append(("model", Path.GetFullPath(modelPath)));
+        return Arguments.Format(options);
     }
 
     private T ParseOr<T>(string option, string fallback, Func<string, T> parse) => ParseStatic(option, a.String(option, fallback), parse);
@@ -353,12 +423,6 @@ internal sealed class TrainCommand
     {
         try { return parse(value); }
         catch (ArgumentException e) { throw new UsageException($"--{option}: {e.Message}"); }
-    }
-
-    private static void CheckWritable(string path, string option)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new UsageException($"{option}: folder '{dir}' does not exist");
     }
 
     private static void WriteMetrics(string path, TrainResult result, int best)

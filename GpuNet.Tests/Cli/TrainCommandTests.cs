@@ -258,7 +258,7 @@ public class TrainCommandTests
         Assert.Equal(spec1.ToString(), spec2.ToString());
         var (code, _, err) = cli.Run("train", "--data", "digits", "--init", first, "--epochs", "1", "--model", cli.File("x.safetensors"));
         Assert.Equal(1, code);
-        Assert.Contains("1 inputs", err);
+        Assert.Contains("takes 1 input but", err);
     }
 
     [Fact]
