@@ -47,6 +47,54 @@ public class EvalPredictTests
     private static string[] Lines(string text) => text.Trim().Split('\n');
 
     [Fact]
+    public void PredictNeverSkipsALineSilently()
+    {
+        using var cli = new CliRunner();
+        string model = ThreeClassModel(cli);
+
+        // a first line mixing numbers and text is data: its text is an error, with the way out
+        string mixed = cli.Dir.WriteText("mixed.csv", "1,x\n0,0\n1,1\n");
+        var (code, output, err) = cli.Run("predict", "--model", model, "--input", mixed, "--labels", "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal($"gpunet: error: {mixed}: line 1, column 2: \"x\" is not a number; if this line is a header, say so with hasHeader " +
+            "(gpunet predict: --header)", err.Trim());
+
+        // a first line of text only is a header: skipped, and stderr says so in one line
+        string named = cli.Dir.WriteText("named.csv", "a,b\n5,0\n0,5\n");
+        (code, output, err) = cli.Run("predict", "--model", model, "--input", named, "--labels", "--device", "cpu");
+        Assert.Equal(0, code);
+        Assert.Equal(["label", "0", "2"], Lines(output));
+        Assert.Equal($"gpunet: {named}: line 1 is read as a header, not predicted (none of its cells is a number); --header says so and silences this",
+            err.Trim());
+        (code, output, err) = cli.Run("predict", "--model", model, "--input", named, "--labels", "--header", "--device", "cpu");
+        Assert.Equal((0, ""), (code, err));
+        Assert.Equal(["label", "0", "2"], Lines(output));
+
+        // numbers only: one output row per input row, in order
+        string numbers = cli.Dir.WriteText("numbers.csv", "5,0\n0,5\n-5,-5\n");
+        (code, output, err) = cli.Run("predict", "--model", model, "--input", numbers, "--labels", "--device", "cpu");
+        Assert.Equal((0, ""), (code, err));
+        Assert.Equal(["label", "0", "2", "1"], Lines(output));
+        var probabilities = Lines(cli.Ok("predict", "--model", model, "--input", numbers, "--device", "cpu"));
+        Assert.Equal(4, probabilities.Length);
+        Assert.Equal("output_0,output_1,output_2", probabilities[0]);
+    }
+
+    [Fact]
+    public void PredictNamesANonFiniteInputAndAsksForFiniteOnes()
+    {
+        using var cli = new CliRunner();
+        string model = ThreeClassModel(cli);
+        string input = cli.Dir.WriteText("in.csv", "5,0\nnan,1\n");
+        var (code, output, err) = cli.Run("predict", "--model", model, "--input", input, "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains($"{input}: line 2, column 1: value \"nan\" is not finite: NaN and ±infinity are not allowed; predicting needs finite inputs", err);
+        Assert.DoesNotContain("drop", err, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void TrainRefusesBceOnTargetsOutsideZeroToOne()
     {
         using var cli = new CliRunner();

@@ -9,6 +9,68 @@ namespace GpuNet.Tests.Data;
 /// training file, labels against a model's classes, targets against the loss, paths that are folders.</summary>
 public class CsvConsistencyTests
 {
+    [Theory]
+    [InlineData("a,b\n1,2\n", true)]
+    [InlineData("\"x, y\",b\n1,2\n", true)]
+    [InlineData(",a\n1,2\n", true)] // pandas' index column has an empty header cell
+    [InlineData("1,x\n0,0\n", false)]
+    [InlineData("x,1\n0,0\n", false)]
+    [InlineData("1,2\n3,4\n", false)]
+    [InlineData("nan,2\n3,4\n", false)]
+    public void FirstLineIsAHeaderOnlyWhenNoCellIsANumber(string text, bool header)
+    {
+        using var dir = new TempDir();
+        var first = Csv.PeekFirstRecord(dir.WriteText("f.csv", text));
+        Assert.Equal(header, first.LooksLikeHeader);
+        Assert.Equal(2, first.Count);
+        Assert.Equal(1, first.Line);
+    }
+
+    [Fact]
+    public void PeekNamesTheLineOfTheFirstRecord()
+    {
+        using var dir = new TempDir();
+        var first = Csv.PeekFirstRecord(dir.WriteText("f.csv", "\n\na,\"b\"\n1,2\n"));
+        Assert.Equal(3, first.Line);
+        Assert.Equal(["a", "b"], first.Cells);
+    }
+
+    [Fact]
+    public void AMixedFirstLineIsDataAndItsTextIsAnErrorThatSuggestsTheHeaderOption()
+    {
+        using var dir = new TempDir();
+        var p = dir.WriteText("in.csv", "1,x\n0,0\n1,1\n");
+        var m = Assert.Throws<DataFormatException>(() => Csv.ReadMatrix(p, hasHeader: false));
+        Assert.Equal($"{p}: line 1, column 2: \"x\" is not a number; if this line is a header, say so with hasHeader (gpunet predict: --header)", m.Message);
+        Assert.Equal(2, Csv.ReadMatrix(p, hasHeader: true).Rows);
+
+        var l = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("t.csv", "a,1,y\n0,0,1\n1,1,0\n")));
+        Assert.Contains("line 1, column 1: \"a\" is not a number; if this line is a header, say so with HasHeader (gpunet: the csv spec's ,header)", l.Message);
+        // past line 1 the hint would mislead: a bad cell is just a bad cell
+        var later = Assert.Throws<DataFormatException>(() => Csv.ReadMatrix(dir.WriteText("l.csv", "0,0\n1,x\n"), false));
+        Assert.DoesNotContain("header", later.Message);
+    }
+
+    [Fact]
+    public void NonFiniteAdviceNamesTheApiAndTheCommandLineForm()
+    {
+        using var dir = new TempDir();
+        var feature = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("f.csv", "a,y\n1,0\nnan,1\n"), new CsvOptions { HasHeader = true }));
+        Assert.Contains("line 3, column 1 (\"a\"): feature \"nan\" is not finite: NaN and ±infinity are not allowed; " +
+            "drop such rows with DropNonFinite (gpunet: the csv spec's ,drop-nonfinite)", feature.Message);
+        var target = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("t.csv", "1,0.5\n2,inf\n")));
+        Assert.Contains("target \"inf\" is not finite", target.Message);
+        Assert.Contains(",drop-nonfinite", target.Message);
+        var overflow = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("o.csv", "1e39,0.5\n2,1.5\n")));
+        Assert.Contains("outside the float32 range (±3.4e38); drop such rows with DropNonFinite (gpunet: the csv spec's ,drop-nonfinite)", overflow.Message);
+
+        // predicting has no such option: the advice is to repair the row
+        var p = dir.WriteText("in.csv", "0,0\n1,-inf\n");
+        var input = Assert.Throws<DataFormatException>(() => Csv.ReadMatrix(p, false));
+        Assert.Equal($"{p}: line 2, column 2: value \"-inf\" is not finite: NaN and ±infinity are not allowed; " +
+            "predicting needs finite inputs: repair or remove that row", input.Message);
+    }
+
     [Fact]
     public void AFolderWhereADataFileIsExpectedIsNamedAsSuch()
     {
