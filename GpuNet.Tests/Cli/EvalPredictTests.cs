@@ -104,4 +104,19 @@ public class EvalPredictTests
         Assert.Matches(@"gpunet: error: the training data: target 1 of row \d+ is -[0-9.E-]+, but bce needs targets in \[0, 1\]", err);
         Assert.False(File.Exists(model));
     }
+
+    [Fact]
+    public void TrainRefusesATestFileWithOtherColumns()
+    {
+        using var cli = new CliRunner();
+        string train = cli.Dir.WriteText("train.csv", "a,b,y\n1,20,0\n2,10,1\n");
+        string swapped = cli.Dir.WriteText("test.csv", "b,a,y\n20,1,0\n");
+        var (code, _, err) = cli.Run("train", "--data", $"csv:{train},header,test={swapped}", "--model", cli.File("m.safetensors"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains($"{swapped}: header column 1 is \"b\" but column 1 of the training file {train} is \"a\"", err);
+        string wider = cli.Dir.WriteText("wider.csv", "1,2,3,9\n");
+        (code, _, err) = cli.Run("train", "--data", $"csv:{train},header,test={wider}", "--model", cli.File("m.safetensors"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains($"{wider}: line 1 has 4 columns; the training file {train} has 3", err);
+    }
 }

@@ -72,6 +72,48 @@ public class CsvConsistencyTests
     }
 
     [Fact]
+    public void ATestFileWithOtherColumnsFailsOnItsLayoutNotOnAMisreadCell()
+    {
+        using var dir = new TempDir();
+        var train = dir.WriteText("train.csv", "1,2,0\n3,4,1\n");
+        var test = dir.WriteText("test.csv", "1,2,3,9\n");
+        var e = Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},test={test}", null));
+        Assert.Equal($"{test}: line 1 has 4 columns; the training file {train} has 3 (the test file needs the same columns in the same order)", e.Message);
+        var one = dir.WriteText("one.csv", "\n7\n");
+        Assert.Contains($"{one}: line 2 has 1 column; the training file {train} has 3",
+            Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},test={one}", null)).Message);
+    }
+
+    [Fact]
+    public void ATestFileHeaderMustNameTheTrainingColumnsInOrder()
+    {
+        using var dir = new TempDir();
+        var train = dir.WriteText("train.csv", "a,b,y\n1,20,0\n2,10,1\n");
+        var swapped = dir.WriteText("swapped.csv", "b,a,y\n20,1,0\n");
+        var e = Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},header,test={swapped}", null));
+        Assert.Equal($"{swapped}: header column 1 is \"b\" but column 1 of the training file {train} is \"a\" " +
+            "(the test file needs the same columns in the same order)", e.Message);
+        var renamed = dir.WriteText("renamed.csv", "a,b,label\n1,20,0\n");
+        Assert.Contains("header column 3 is \"label\" but column 3 of the training file",
+            Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},header,label=-1,test={renamed}", null)).Message);
+
+        var same = dir.WriteText("same.csv", "a,b,y\n2,10,1\n");
+        var d = DataSpec.Load($"csv:{train},header,test={same}", null);
+        Assert.Equal([2f, 10f], d.Test!.Features);
+        Assert.Equal([1], d.Test.Labels!);
+    }
+
+    [Fact]
+    public void ATestLabelOutsideTheTrainingClassesNamesTheTrainingFile()
+    {
+        using var dir = new TempDir();
+        var train = dir.WriteText("train.csv", "1,cat\n2,dog\n");
+        var test = dir.WriteText("test.csv", "1,cat\n2,fish\n");
+        var e = Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},test={test}", null));
+        Assert.Equal($"{test}: line 2, column 2: label \"fish\" is not one of the 2 classes of the training file {train} (\"cat\", \"dog\")", e.Message);
+    }
+
+    [Fact]
     public void AFolderWhereADataFileIsExpectedIsNamedAsSuch()
     {
         using var dir = new TempDir();
