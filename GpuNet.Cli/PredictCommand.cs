@@ -29,7 +29,7 @@ internal static class PredictCommand
         var first = Csv.PeekFirstRecord(input);
         if (first.Count != predictor.InputSize)
             throw new DataFormatException(
-                $"{input}: line {first.Line} has {Count(first.Count, "column")}; the model takes {Count(predictor.InputSize, "feature")}" +
+                $"{input}: line {first.Line} has {Count(first.Count, "column")}; {predictor.Name} takes {Count(predictor.InputSize, "feature")}" +
                 (first.Count == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
         bool hasHeader = a.Has("header");
         if (!hasHeader && first.LooksLikeHeader)

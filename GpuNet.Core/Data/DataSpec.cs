@@ -147,6 +147,29 @@ public sealed record DataSpec
         }
     }
 
+    /// <summary>
+    /// Loads the data to evaluate a model on. CSV labels are read the way the model reads them instead of being
+    /// decided from the file: as regression targets for a regression model; for a classifier, through its classes
+    /// (integer labels compare by value), so a file may hold any subset of them in any order, and a label the model
+    /// does not know is an error naming the file, line and label. An explicit <c>task=</c> in the spec is kept.
+    /// Other sources load as <see cref="Load(string?)"/> does.
+    /// </summary>
+    /// <param name="dataDir">As for <see cref="Load(string?)"/>.</param>
+    /// <param name="task">The model's task.</param>
+    /// <param name="classes">The model's classes in output order (classification).</param>
+    /// <param name="model">Names the model in errors, e.g. "model file 'm.safetensors'".</param>
+    /// <exception cref="DataFormatException">The data is missing or malformed, or holds a label the model does not know.</exception>
+    public LoadedData LoadForModel(string? dataDir, TaskKind task, IReadOnlyList<string>? classes, string model)
+    {
+        if (Kind != DataSpecKind.Csv) return Load(dataDir);
+        var options = CsvOptionsOf();
+        if (task == TaskKind.Classification && classes != null && Task != CsvTask.Regress)
+            options = options with { ClassNames = classes, ClassNamesSource = model };
+        else if (task == TaskKind.Regression && Task == CsvTask.Auto)
+            options = options with { Task = CsvTask.Regress };
+        return LoadCsv(options);
+    }
+
     /// <summary>The spec in the form <see cref="Parse"/> reads.</summary>
     public override string ToString()
     {

@@ -114,6 +114,41 @@ public class CsvConsistencyTests
     }
 
     [Fact]
+    public void DataForAModelReadsCsvLabelsThroughTheModelsClasses()
+    {
+        using var dir = new TempDir();
+        string[] digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        var subset = dir.WriteText("37.csv", "0.5,7\n0.25,3\n0.5,07\n");
+        var d = DataSpec.Parse($"csv:{subset}").LoadForModel(null, TaskKind.Classification, digits, "model file 'm'").Train;
+        Assert.Equal(10, d.TargetCount);
+        Assert.Equal([7, 3, 7], d.Labels!);
+        Assert.Equal(digits, d.ClassNames!);
+
+        var single = DataSpec.Parse($"csv:{dir.WriteText("3.csv", "0.5,3\n")}").LoadForModel(null, TaskKind.Classification, digits, "m").Train;
+        Assert.Equal([3], single.Labels!);
+
+        var unknown = dir.WriteText("12.csv", "0.5,1\n0.5,2\n");
+        var e = Assert.Throws<DataFormatException>(() =>
+            DataSpec.Parse($"csv:{unknown}").LoadForModel(null, TaskKind.Classification, ["0", "1"], "model file 'm.safetensors'"));
+        Assert.Equal($"{unknown}: line 2, column 2: label \"2\" is not one of the 2 classes of model file 'm.safetensors' (\"0\", \"1\")", e.Message);
+
+        // names, in an order other than the training file's first appearances
+        var names = DataSpec.Parse($"csv:{dir.WriteText("n.csv", "1,dog\n2,cat\n")}").LoadForModel(null, TaskKind.Classification, ["cat", "dog"], "m").Train;
+        Assert.Equal([1, 0], names.Labels!);
+
+        // a regression model reads integer labels as targets; an explicit task= in the spec is kept
+        var ints = dir.WriteText("i.csv", "1,0\n2,1\n");
+        Assert.Equal(TaskKind.Regression, DataSpec.Parse($"csv:{ints}").LoadForModel(null, TaskKind.Regression, null, "m").Train.Task);
+        Assert.Equal(TaskKind.Classification, DataSpec.Parse($"csv:{ints},task=classify").LoadForModel(null, TaskKind.Regression, null, "m").Train.Task);
+        Assert.Equal(TaskKind.Regression, DataSpec.Parse($"csv:{ints},task=regress").LoadForModel(null, TaskKind.Classification, ["0", "1"], "m").Train.Task);
+
+        // a test file is read through the model's classes too
+        var both = DataSpec.Parse($"csv:{subset},test={dir.WriteText("t.csv", "0.5,9\n")}").LoadForModel(null, TaskKind.Classification, digits, "m");
+        Assert.Equal([9], both.Test!.Labels!);
+        Assert.Equal(10, both.Test.TargetCount);
+    }
+
+    [Fact]
     public void AFolderWhereADataFileIsExpectedIsNamedAsSuch()
     {
         using var dir = new TempDir();
