@@ -248,12 +248,20 @@ public class EvalPredictTests
         using var cli = new CliRunner();
         string model = ThreeClassModel(cli, scale: [0f, 1f]);
         string csv = cli.Dir.WriteText("d.csv", "5,0,0\n0,5,2\n");
-        var (code, _, err) = cli.Run("eval", "--model", model, "--data", $"csv:{csv}", "--device", "cpu");
-        Assert.Equal(1, code);
-        Assert.Contains($"model file '{model}': standardiser scale of feature 0 is 0, not finite and positive (feature_mean / feature_scale metadata)", err);
-        (code, _, err) = cli.Run("predict", "--model", model, "--input", csv, "--device", "cpu");
-        Assert.Equal(1, code);
-        Assert.Contains($"model file '{model}': standardiser scale", err);
+        foreach (var args in new[] { new[] { "eval", "--model", model, "--data", $"csv:{csv}" }, ["predict", "--model", model, "--input", csv] })
+        {
+            var (code, _, err) = cli.Run([.. args, "--device", "cpu"]);
+            Assert.Equal(1, code);
+            Assert.Contains($"model file '{model}'", err);
+            Assert.Contains("feature_scale of feature 0 is 0", err);
+        }
+
+        // a predictor built in code names the model it was given
+        var (spec, parameters, info) = ModelFile.Read(ThreeClassModel(cli, "plain.safetensors"));
+        using var net = new GpuNet.Model.Network(TestDevices.Cpu, spec);
+        net.SetParameters(parameters);
+        var e = Assert.Throws<ModelFormatException>(() => new Predictor(net, info with { FeatureMean = [0, 0], FeatureScale = [1, 0] }, "my model"));
+        Assert.StartsWith("my model: standardiser scale of feature 1 is 0, not finite and positive (feature_mean / feature_scale metadata)", e.Message);
     }
 
     [Fact]
