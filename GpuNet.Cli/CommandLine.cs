@@ -42,7 +42,7 @@ public static class CommandLine
                 "devices" => DevicesCommand.Run(options, stdout),
                 "train" => help ? Help(stdout, TrainCommand.Help) : new TrainCommand(options, stdout, stderr).Run(cancel),
                 "eval" => help ? Help(stdout, EvalCommand.Help) : EvalCommand.Run(options, stdout),
-                "predict" => help ? Help(stdout, PredictCommand.Help) : PredictCommand.Run(options, stdout),
+                "predict" => help ? Help(stdout, PredictCommand.Help) : PredictCommand.Run(options, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{command}': use devices, train, eval or predict"),
             };
         }

@@ -12,7 +12,9 @@ internal static class EvalCommand
         usage: gpunet eval --model FILE --data SPEC [--split train|test|all] [--data-dir DIR] [--device SPEC] [--json]
 
         Loss and accuracy (with a confusion matrix) for classification; loss, MSE and MAE for regression.
-        --split defaults to test when the data has a test split, else all.
+        --split defaults to test when the data has a test split, else all. Labels are matched to the model's classes by
+        name (integers by value), so the data may hold any subset of them; a CSV's labels are read as the model reads
+        them (classes or regression targets) unless its spec says task=.
 
         """;
 
@@ -21,8 +23,14 @@ internal static class EvalCommand
         var a = new Arguments("eval", args, ["model", "data", "split", "data-dir", "device"], ["json"]);
         string model = a.String("model") ?? throw new UsageException("eval needs --model FILE");
         string spec = a.String("data") ?? throw new UsageException("eval needs --data SPEC (the data to evaluate on)");
-        var loaded = DataSpec.Load(spec, a.String("data-dir"));
-        string split = a.String("split", loaded.Test != null ? "test" : "all").ToLowerInvariant();
+        var dataSpec = DataSpec.Parse(spec);
+        string? splitOption = a.String("split")?.ToLowerInvariant();
+        if (splitOption is not (null or "train" or "test" or "all"))
+            throw new UsageException($"--split: unknown '{splitOption}', use train, test or all");
+        using var device = Gpu.Open(a.String("device", "auto"));
+        using var predictor = Predictor.Load(model, device);
+        var loaded = dataSpec.LoadForModel(a.String("data-dir"), predictor.Info.Task, predictor.Classes, predictor.Name);
+        string split = splitOption ?? (loaded.Test != null ? "test" : "all");
         Dataset data = split switch
         {
             "train" => loaded.Train,
@@ -30,9 +38,7 @@ internal static class EvalCommand
             "all" => loaded.Test == null ? loaded.Train : loaded.Train.Concat(loaded.Test),
             _ => throw new UsageException($"--split: unknown '{split}', use train, test or all"),
         };
-        using var device = Gpu.Open(a.String("device", "auto"));
-        using var predictor = Predictor.Load(model, device);
-        var r = predictor.Evaluate(data);
+        var r = predictor.Evaluate(data, spec);
         if (a.Has("json"))
         {
             var json = new

@@ -12,11 +12,13 @@ internal static class PredictCommand
 
         One output row per input row, in input order: the model's outputs (probabilities for softmax and logistic
         models), or with --labels the predicted class name. The input holds feature columns only; --header says its
-        first line is a header (detected automatically when it is not numeric). Without --output, rows go to stdout.
+        first line is a header. Without --header, a first line none of whose cells is a number is read as a header
+        (and stderr says so); one mixing numbers and text is data, and its text is an error. Without --output, rows go
+        to stdout.
 
         """;
 
-    public static int Run(IEnumerable<string> args, TextWriter stdout)
+    public static int Run(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
         var a = new Arguments("predict", args, ["model", "input", "output", "device"], ["labels", "header"]);
         string model = a.String("model") ?? throw new UsageException("predict needs --model FILE");
@@ -26,11 +28,20 @@ internal static class PredictCommand
         OptionChecks.Distinct(("--model", model, false), ("--input", input, false), ("--output", output, true));
         using var device = Gpu.Open(OptionChecks.Device(a));
         using var predictor = Predictor.Load(model, device);
-        var (cells, looksLikeHeader) = Csv.PeekFirstRecord(input);
-        if (cells != predictor.InputSize)
-            throw new DataFormatException($"{input}: line 1 has {cells} columns; the model takes {predictor.InputSize} features" +
-                (cells == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
-        var m = Csv.ReadMatrix(input, a.Has("header") || looksLikeHeader);
+        var first = Csv.PeekFirstRecord(input);
+        if (first.Count != predictor.InputSize)
+            throw new DataFormatException(
+                $"{input}: line {first.Line} has {Count(first.Count, "column")}; {predictor.Name} takes {Count(predictor.InputSize, "feature")}" +
+                (first.Count == predictor.InputSize + 1 ? " (is the label column still in the file? predict takes features only)" : ""));
+        bool hasHeader = a.Has("header");
+        if (!hasHeader && first.LooksLikeHeader)
+        {
+            // Skipping a line is never silent: one output row per input row is the promise.
+            hasHeader = true;
+            stderr.WriteLine($"gpunet: {input}: line {first.Line} is read as a header, not predicted (none of its cells is a number); " +
+                "--header says so and silences this");
+        }
+        var m = Csv.ReadMatrix(input, hasHeader);
         List<IReadOnlyList<string>> rows;
         IReadOnlyList<string> header;
         if (a.Has("labels"))
@@ -55,4 +66,6 @@ internal static class PredictCommand
         else Csv.Write(stdout, header, rows);
         return 0;
     }
+
+    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 }

@@ -40,6 +40,10 @@ public sealed record CsvOptions
     /// "07" matches class "7").
     /// </summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>Where <see cref="ClassNames"/> come from, named when a label is not one of them
+    /// (e.g. "the training file train.csv" or "model file 'm.safetensors'"); null says "known classes".</summary>
+    public string? ClassNamesSource { get; init; }
 }
 
 /// <summary>What <see cref="Csv.Load(string, CsvOptions?)"/> read.</summary>
@@ -59,6 +63,19 @@ public sealed class CsvLoadResult
 
     /// <summary>Header names of the feature columns in feature order, when the file has a header.</summary>
     public IReadOnlyList<string>? FeatureNames { get; init; }
+}
+
+/// <summary>The first record of a CSV file, as <see cref="Csv.PeekFirstRecord"/> read it.</summary>
+/// <param name="Line">Its 1-based line.</param>
+/// <param name="Cells">Its cells.</param>
+public sealed record CsvFirstRecord(int Line, IReadOnlyList<string> Cells)
+{
+    /// <summary>Number of cells.</summary>
+    public int Count => Cells.Count;
+
+    /// <summary>True when no cell is a number: the line reads as a header. A line mixing numbers and other text is
+    /// taken for data (whose non-numeric cells are errors), never for a header.</summary>
+    public bool LooksLikeHeader => Cells.All(c => !Csv.TryNumber(c, out _));
 }
 
 /// <summary>Numbers read from a CSV file: row-major [Rows, Columns].</summary>
@@ -129,19 +146,17 @@ public static class Csv
         return Guard(path, () => ReadMatrix(reader, path, hasHeader));
     }
 
-    /// <summary>The first record of a CSV file (gzip and byte order marks handled, quoted cells honoured): how many
-    /// cells it has, and whether it looks like a header (some cell is not a number).</summary>
+    /// <summary>The first record of a CSV file (gzip and byte order marks handled, quoted cells honoured): its line,
+    /// its cells, and whether it looks like a header (<see cref="CsvFirstRecord.LooksLikeHeader"/>: no cell is a number).</summary>
     /// <exception cref="DataFormatException">The file is empty or cannot be read; the message names it.</exception>
-    public static (int Cells, bool LooksLikeHeader) PeekFirstRecord(string path)
+    public static CsvFirstRecord PeekFirstRecord(string path)
     {
         using var reader = OpenText(path);
         return Guard(path, () =>
         {
             var rr = new CsvRecordReader(reader, path);
             if (!rr.Read()) throw new DataFormatException($"{path}: the file is empty (no rows)");
-            bool header = false;
-            for (int i = 0; i < rr.Count && !header; i++) header = !TryNumber(rr[i], out _);
-            return (rr.Count, header);
+            return new CsvFirstRecord(rr.Line, rr.Cells());
         });
     }
 
@@ -188,6 +203,11 @@ public static class Csv
                 .Select(c => values[r * columns + c].ToString(CultureInfo.InvariantCulture)).ToArray()));
     }
 
+    private const string LoadHeaderHint = "if this line is a header, say so with HasHeader (gpunet: the csv spec's ,header)";
+    private const string MatrixHeaderHint = "if this line is a header, say so with hasHeader (gpunet predict: --header)";
+    private const string DropHint = "drop such rows with DropNonFinite (gpunet: the csv spec's ,drop-nonfinite)";
+    private const string FiniteInputsHint = "predicting needs finite inputs: repair or remove that row";
+
     internal static CsvLoadResult Load(TextReader text, string source, CsvOptions o)
     {
         var rr = new CsvRecordReader(text, source);
@@ -214,14 +234,15 @@ public static class Csv
         do
         {
             CheckCellCount(rr, columns, firstLine, source);
+            string? hint = header == null && rr.Line == firstLine ? LoadHeaderHint : null;
             bool nonFinite = false;
             for (int c = 0, k = 0; c < columns; c++)
             {
                 if (c == label) continue;
-                float v = Number(rr, c, source, header);
+                float v = Number(rr, c, source, header, hint);
                 if (!float.IsFinite(v))
                 {
-                    if (!o.DropNonFinite) throw NonFinite(rr, c, source, header, "feature");
+                    if (!o.DropNonFinite) throw NonFinite(rr, c, source, header, "feature", DropHint);
                     nonFinite = true;
                 }
                 row[k++] = v;
@@ -249,7 +270,7 @@ public static class Csv
         IReadOnlyList<string>? classNames = null;
         float[]? targets = null;
         if (task == TaskKind.Classification)
-            (classLabels, classNames) = MapClasses(labels, o.ClassNames, Where, source, label, header);
+            (classLabels, classNames) = MapClasses(labels, o.ClassNames, o.ClassNamesSource, Where, source, label, header);
         else
         {
             targets = new float[labels.Count];
@@ -259,7 +280,7 @@ public static class Csv
                     throw new DataFormatException($"{Where(i)}: target {Quote(labels[i])} is not a number");
                 if (!float.IsFinite(v))
                 {
-                    if (!o.DropNonFinite) throw new DataFormatException($"{Where(i)}: target {NonFiniteText(labels[i])}");
+                    if (!o.DropNonFinite) throw new DataFormatException($"{Where(i)}: target {NonFiniteText(labels[i], DropHint)}");
                     keep[i] = false;
                     dropped++;
                 }
@@ -308,10 +329,11 @@ public static class Csv
             CheckCellCount(rr, columns, firstLine, source);
             if ((long)values.Count + columns > Array.MaxLength)
                 throw new DataFormatException($"{source}: line {rr.Line}: more values than one array can hold ({Array.MaxLength})");
+            string? hint = header == null && rr.Line == firstLine ? MatrixHeaderHint : null;
             for (int c = 0; c < columns; c++)
             {
-                float v = Number(rr, c, source, header);
-                if (!float.IsFinite(v)) throw NonFinite(rr, c, source, header, "value");
+                float v = Number(rr, c, source, header, hint);
+                if (!float.IsFinite(v)) throw NonFinite(rr, c, source, header, "value", FiniteInputsHint);
                 values.Add(v);
             }
             rows++;
@@ -386,7 +408,7 @@ public static class Csv
     }
 
     private static (int[] Labels, IReadOnlyList<string> Names) MapClasses(List<string> labels, IReadOnlyList<string>? fixedNames,
-        Func<int, string> where, string source, int labelColumn, string[]? header)
+        string? namesSource, Func<int, string> where, string source, int labelColumn, string[]? header)
     {
         var result = new int[labels.Count];
         for (int i = 0; i < labels.Count; i++)
@@ -394,19 +416,11 @@ public static class Csv
 
         if (fixedNames != null)
         {
-            var index = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int c = 0; c < fixedNames.Count; c++)
-            {
-                index.TryAdd(fixedNames[c], c);
-                if (TryInteger(fixedNames[c], out long v)) index.TryAdd(Canonical(v), c);
-            }
+            var index = ClassIndex(fixedNames);
+            string known = namesSource == null ? $"{fixedNames.Count} known classes" : $"{fixedNames.Count} classes of {namesSource}";
             for (int i = 0; i < labels.Count; i++)
-            {
-                string key = TryInteger(labels[i], out long v) ? Canonical(v) : labels[i];
-                if (!index.TryGetValue(key, out result[i]) && !index.TryGetValue(labels[i], out result[i]))
-                    throw new DataFormatException(
-                        $"{where(i)}: label {Quote(labels[i])} is not one of the {fixedNames.Count} known classes ({ListNames(fixedNames)})");
-            }
+                if (!TryClass(index, labels[i], out result[i]))
+                    throw new DataFormatException($"{where(i)}: label {Quote(labels[i])} is not one of the {known} ({ListNames(fixedNames)})");
             return (result, fixedNames);
         }
 
@@ -450,6 +464,22 @@ public static class Csv
         return (result, names);
     }
 
+    /// <summary>Class names to their indices, integer names also under their canonical value ("07" finds class "7").</summary>
+    internal static Dictionary<string, int> ClassIndex(IReadOnlyList<string> names)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < names.Count; c++)
+        {
+            index.TryAdd(names[c], c);
+            if (TryInteger(names[c], out long v)) index.TryAdd(Canonical(v), c);
+        }
+        return index;
+    }
+
+    /// <summary>Looks a label up in a <see cref="ClassIndex"/>: integer labels by value, others by their text.</summary>
+    internal static bool TryClass(Dictionary<string, int> index, string label, out int c) =>
+        index.TryGetValue(TryInteger(label, out long v) ? Canonical(v) : label, out c) || index.TryGetValue(label, out c);
+
     private static int ResolveLabelColumn(string? spec, string[]? header, int columns, string source)
     {
         if (spec == null) return columns - 1;
@@ -481,24 +511,24 @@ public static class Csv
                 $"{source}: line {rr.Line}: {rr.Count} cell{(rr.Count == 1 ? "" : "s")}, expected {columns} as on line {firstLine}");
     }
 
-    private static float Number(CsvRecordReader rr, int column, string source, string[]? header)
+    // hint: advice added to the error, e.g. that a non-numeric first line may be a header.
+    private static float Number(CsvRecordReader rr, int column, string source, string[]? header, string? hint)
     {
         var cell = rr[column];
         if (TryNumber(cell, out float v)) return v;
-        throw new DataFormatException(cell.IsEmpty
-            ? $"{Locate(source, rr.Line, column, header)}: empty cell where a number is expected"
-            : $"{Locate(source, rr.Line, column, header)}: {Quote(cell.ToString())} is not a number");
+        string problem = cell.IsEmpty ? "empty cell where a number is expected" : $"{Quote(cell.ToString())} is not a number";
+        throw new DataFormatException($"{Locate(source, rr.Line, column, header)}: {problem}{(hint != null ? "; " + hint : "")}");
     }
 
-    private static DataFormatException NonFinite(CsvRecordReader rr, int column, string source, string[]? header, string what) =>
-        new($"{Locate(source, rr.Line, column, header)}: {what} {NonFiniteText(rr.Text(column))}");
+    private static DataFormatException NonFinite(CsvRecordReader rr, int column, string source, string[]? header, string what, string advice) =>
+        new($"{Locate(source, rr.Line, column, header)}: {what} {NonFiniteText(rr.Text(column), advice)}");
 
-    private static string NonFiniteText(string cell)
+    private static string NonFiniteText(string cell, string advice)
     {
         bool overflow = double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d);
         return overflow
-            ? $"{Quote(cell)} is outside the float32 range (±3.4e38); drop such rows with the DropNonFinite option"
-            : $"{Quote(cell)} is not finite (NaN and ±infinity are not allowed; drop such rows with the DropNonFinite option)";
+            ? $"{Quote(cell)} is outside the float32 range (±3.4e38); {advice}"
+            : $"{Quote(cell)} is not finite: NaN and ±infinity are not allowed; {advice}";
     }
 
     internal static bool TryNumber(ReadOnlySpan<char> cell, out float value)

@@ -4,9 +4,11 @@ namespace GpuNet.Data;
 internal static class DataFiles
 {
     /// <summary>Opens <paramref name="path"/> for reading; a missing file is a <see cref="DatasetNotFoundException"/>,
-    /// any other failure a <see cref="DataFormatException"/>, both naming the path.</summary>
+    /// a directory or any other failure a <see cref="DataFormatException"/>, all naming the path.</summary>
     public static FileStream Open(string path)
     {
+        // Opening a directory fails with "access denied", which sends people looking at permissions.
+        if (Directory.Exists(path)) throw new DataFormatException(IsDirectory(path));
         try
         {
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -20,4 +22,11 @@ internal static class DataFiles
             throw new DataFormatException($"{path}: cannot open: {e.Message}", e);
         }
     }
+
+    /// <summary>The message for a path that names a directory where a file is expected.</summary>
+    public static string IsDirectory(string path) => $"'{path}' is a directory, not a file";
+
+    /// <summary>"1 column", "2 columns", "3 classes".</summary>
+    public static string Count(long n, string noun) =>
+        $"{n} {noun}{(n == 1 ? "" : noun.EndsWith('s') ? "es" : "s")}";
 }

@@ -42,7 +42,8 @@ public sealed class LoadedData
 /// <item><c>mnist-idx:DIR</c> — the four standard MNIST-layout IDX files (plain or .gz) in DIR.</item>
 /// <item><c>csv:PATH[,label=COL][,header][,task=classify|regress|auto][,test=PATH][,drop-nonfinite]</c> — a CSV file;
 /// COL is a header name or a 0-based index (negative from the end; default: last column); test= names a test file
-/// read with the same options and the training classes. Paths cannot contain commas.</item>
+/// read with the same options and the training classes; with header, its header must equal the training file's.
+/// Paths cannot contain commas.</item>
 /// <item><c>xor</c>, <c>parity:N</c> (N in 1..20), <c>sine</c> — synthetic problems.</item>
 /// </list>
 /// </summary>
@@ -131,7 +132,7 @@ public sealed record DataSpec
                 return Loaded($"mnist-idx ({Path})", train, test);
             }
             case DataSpecKind.Csv:
-                return LoadCsv();
+                return LoadCsv(CsvOptionsOf());
             case DataSpecKind.Xor:
                 return Loaded("xor", BuiltIn.Xor(), null);
             case DataSpecKind.Parity:
@@ -144,6 +145,29 @@ public sealed record DataSpec
             default:
                 throw new InvalidOperationException($"unknown data kind {Kind}");
         }
+    }
+
+    /// <summary>
+    /// Loads the data to evaluate a model on. CSV labels are read the way the model reads them instead of being
+    /// decided from the file: as regression targets for a regression model; for a classifier, through its classes
+    /// (integer labels compare by value), so a file may hold any subset of them in any order, and a label the model
+    /// does not know is an error naming the file, line and label. An explicit <c>task=</c> in the spec is kept.
+    /// Other sources load as <see cref="Load(string?)"/> does.
+    /// </summary>
+    /// <param name="dataDir">As for <see cref="Load(string?)"/>.</param>
+    /// <param name="task">The model's task.</param>
+    /// <param name="classes">The model's classes in output order (classification).</param>
+    /// <param name="model">Names the model in errors, e.g. "model file 'm.safetensors'".</param>
+    /// <exception cref="DataFormatException">The data is missing or malformed, or holds a label the model does not know.</exception>
+    public LoadedData LoadForModel(string? dataDir, TaskKind task, IReadOnlyList<string>? classes, string model)
+    {
+        if (Kind != DataSpecKind.Csv) return Load(dataDir);
+        var options = CsvOptionsOf();
+        if (task == TaskKind.Classification && classes != null && Task != CsvTask.Regress)
+            options = options with { ClassNames = classes, ClassNamesSource = model };
+        else if (task == TaskKind.Regression && Task == CsvTask.Auto)
+            options = options with { Task = CsvTask.Regress };
+        return LoadCsv(options);
     }
 
     /// <summary>The spec in the form <see cref="Parse"/> reads.</summary>
@@ -220,23 +244,42 @@ public sealed record DataSpec
         };
     }
 
-    private LoadedData LoadCsv()
+    private CsvOptions CsvOptionsOf() =>
+        new() { LabelColumn = LabelColumn, HasHeader = HasHeader, Task = Task, DropNonFinite = DropNonFinite };
+
+    private LoadedData LoadCsv(CsvOptions options)
     {
-        var options = new CsvOptions { LabelColumn = LabelColumn, HasHeader = HasHeader, Task = Task, DropNonFinite = DropNonFinite };
         var train = Csv.Load(Path!, options);
         CsvLoadResult? test = null;
         if (TestPath != null)
         {
-            var testOptions = train.Dataset.Task == TaskKind.Classification
-                ? options with { ClassNames = train.Dataset.ClassNames }
-                : options with { Task = CsvTask.Regress };
+            // Columns first: a test file laid out differently fails on its layout, not on whatever cell it misreads.
+            CheckTestColumns(train);
+            var testOptions = options.ClassNames != null ? options // fixed classes (a model's) hold for both files
+                : train.Dataset.Task == TaskKind.Classification
+                    ? options with { ClassNames = train.Dataset.ClassNames, ClassNamesSource = $"the training file {Path}" }
+                    : options with { Task = CsvTask.Regress };
             test = Csv.Load(TestPath, testOptions);
-            if (test.Dataset.FeatureCount != train.Dataset.FeatureCount)
-                throw new DataFormatException(
-                    $"{TestPath}: {test.Dataset.FeatureCount} feature columns but the training file {Path} has {train.Dataset.FeatureCount}");
         }
         string dropped = train.DroppedRows + (test?.DroppedRows ?? 0) is var d && d > 0 ? $"; dropped {d} rows holding NaN or ±infinity" : "";
         return Loaded($"csv ({Path}{(TestPath != null ? ", test " + TestPath : "")}){dropped}", train.Dataset, test?.Dataset);
+    }
+
+    /// <summary>The test file has the training file's columns: as many, and with a header the same names in the same order.</summary>
+    private void CheckTestColumns(CsvLoadResult train)
+    {
+        var first = Csv.PeekFirstRecord(TestPath!);
+        int columns = train.Dataset.FeatureCount + 1;
+        if (first.Count != columns)
+            throw new DataFormatException(
+                $"{TestPath}: line {first.Line} has {DataFiles.Count(first.Count, "column")}; the training file {Path} has {columns} " +
+                "(the test file needs the same columns in the same order)");
+        if (train.Header == null) return;
+        for (int c = 0; c < columns; c++)
+            if (first.Cells[c] != train.Header[c])
+                throw new DataFormatException(
+                    $"{TestPath}: header column {c + 1} is \"{first.Cells[c]}\" but column {c + 1} of the training file {Path} is \"{train.Header[c]}\" " +
+                    "(the test file needs the same columns in the same order)");
     }
 
     private static LoadedData Loaded(string what, Dataset train, Dataset? test)

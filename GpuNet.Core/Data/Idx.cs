@@ -118,9 +118,14 @@ public static class Idx
     /// splits have different image sizes, a split is empty, or a label is outside the given classes.</exception>
     public static (Dataset Train, Dataset Test) LoadDirectory(string directory, IReadOnlyList<string>? classNames = null)
     {
+        if (File.Exists(directory))
+            throw new DatasetNotFoundException($"IDX data directory {directory} is a file, not a directory; name the folder holding the four IDX files", [directory]);
         if (!Directory.Exists(directory))
             throw new DatasetNotFoundException($"IDX data directory {directory} does not exist", [directory]);
         var missing = StandardFileNames.Where(n => FindStandardFile(directory, n) == null).ToArray();
+        if (missing.Length == StandardFileNames.Count)
+            throw new DatasetNotFoundException(
+                $"IDX data directory {directory} holds none of the files it needs: {string.Join(", ", StandardFileNames)} (each plain or .gz)", [directory]);
         if (missing.Length > 0)
             throw new DatasetNotFoundException(
                 $"IDX data directory {directory} lacks {string.Join(", ", missing)} (plain or .gz); it needs all of " +

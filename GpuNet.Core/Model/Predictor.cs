@@ -12,7 +12,7 @@ namespace GpuNet.Model;
 /// <param name="MeanSquaredError">Regression: mean over rows and outputs of (y − f(x))².</param>
 /// <param name="MeanAbsoluteError">Regression: mean over rows and outputs of |y − f(x)|.</param>
 /// <param name="Confusion">Classification: [true class, predicted class] counts.</param>
-/// <param name="ClassNames">Class names in class-index order.</param>
+/// <param name="ClassNames">The model's class names in class-index order (the confusion matrix's rows and columns).</param>
 public sealed record EvaluationReport(int Rows, double Loss, double? Accuracy, double? MeanSquaredError,
     double? MeanAbsoluteError, int[,]? Confusion, IReadOnlyList<string>? ClassNames);
 
@@ -22,18 +22,44 @@ public sealed class Predictor : IDisposable
     private readonly Standardizer? scaler;
 
     /// <summary>Wraps a single-copy network and its model info.</summary>
-    public Predictor(Network network, ModelInfo info)
+    /// <param name="network">The network (one copy).</param>
+    /// <param name="info">How to use it.</param>
+    /// <param name="name">Names the model in errors, e.g. "model file 'm.safetensors'"; null for "the model".</param>
+    /// <exception cref="ModelFormatException">The feature scaling in <paramref name="info"/> is unusable.</exception>
+    public Predictor(Network network, ModelInfo info, string? name = null)
     {
         Network = network;
         Info = info;
-        if (info.FeatureMean != null && info.FeatureScale != null) scaler = new Standardizer(info.FeatureMean, info.FeatureScale);
+        Name = name ?? "the model";
+        Classes = info.Task != TaskKind.Classification ? null
+            : info.ClassNames ?? Enumerable.Range(0, Math.Max(2, network.Spec.OutputSize))
+                .Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (info.FeatureMean != null && info.FeatureScale != null)
+        {
+            try { scaler = new Standardizer(info.FeatureMean, info.FeatureScale); }
+            catch (DataFormatException e)
+            {
+                throw new ModelFormatException($"{Name}: {e.Message} (feature_mean / feature_scale metadata); the file is damaged or was not written by GpuNet", e);
+            }
+        }
     }
 
     /// <summary>Reads a model file onto a device.</summary>
+    /// <exception cref="ModelFormatException">The file is a directory, malformed, or not a GpuNet model.</exception>
     public static Predictor Load(string path, Device device)
     {
+        // Opening a directory fails with "access denied", which sends people looking at permissions.
+        if (Directory.Exists(path)) throw new ModelFormatException(DataFiles.IsDirectory(path) + "; give the model file");
         var (net, info) = ModelFile.Load(path, device);
-        return new Predictor(net, info);
+        try
+        {
+            return new Predictor(net, info, $"model file '{path}'");
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The network (one copy).</summary>
@@ -41,8 +67,19 @@ public sealed class Predictor : IDisposable
     /// <summary>How to use it.</summary>
     public ModelInfo Info { get; }
 
+    /// <summary>Names the model in errors: "model file '…'" when loaded from a file.</summary>
+    public string Name { get; }
+
     /// <summary>Features per row the model takes.</summary>
     public int InputSize => Network.Spec.InputSize;
+
+    /// <summary>A classifier's classes in output order: its stored names, or "0".."C-1" when it has none
+    /// (integer labels then name classes by index). Null for a regression model.</summary>
+    public IReadOnlyList<string>? Classes { get; }
+
+    /// <summary>"classification, 10 classes" or "regression, 1 output".</summary>
+    public string Kind => Classes is { } c ? $"classification, {DataFiles.Count(c.Count, "class")}"
+        : $"regression, {DataFiles.Count(Network.Spec.OutputSize, "output")}";
 
     /// <summary>Model outputs [rows, O] for raw (unscaled) features [rows, InputSize]: scaling, network, output function.</summary>
     public float[] Predict(float[] features, int rows)
@@ -53,9 +90,9 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>Predicted class per row: arg-max of the outputs (first on ties), or output &gt; 0.5 for one output.</summary>
-    public int[] PredictClasses(float[] features, int rows) => Classes(Predict(features, rows), rows);
+    public int[] PredictClasses(float[] features, int rows) => PredictedClasses(Predict(features, rows), rows);
 
-    private int[] Classes(float[] outputs, int rows)
+    private int[] PredictedClasses(float[] outputs, int rows)
     {
         int o = Network.Spec.OutputSize;
         var classes = new int[rows];
@@ -70,12 +107,31 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>Loss and accuracy (on the device) and, for classification, the confusion matrix; MSE and MAE for regression.</summary>
-    public EvaluationReport Evaluate(Dataset data)
+    /// <remarks>For a classifier the data's classes are matched to the model's by name (integer names by value,
+    /// <see cref="Classes"/>): the data may hold any subset of them, in any order, and accuracy and the confusion
+    /// matrix are over the model's classes.</remarks>
+    /// <param name="data">Labelled examples of the model's kind.</param>
+    /// <param name="dataName">Names the data in errors, e.g. the data spec; null for "the data".</param>
+    /// <exception cref="DataFormatException">The data does not fit the model: feature count, task, a class the model
+    /// does not know, or (bce) a target outside [0, 1].</exception>
+    public EvaluationReport Evaluate(Dataset data, string? dataName = null)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        string what = dataName ?? "the data";
+        string dataKind = data.Task == TaskKind.Classification
+            ? $"classification, {DataFiles.Count(data.TargetCount, "class")}"
+            : $"regression, {DataFiles.Count(data.TargetCount, "target")}";
+        string kinds = $"(the model: {Kind}; the data: {dataKind})";
         if (data.FeatureCount != InputSize)
-            throw new DataFormatException($"the data has {data.FeatureCount} features per row; the model takes {InputSize}");
+            throw new DataFormatException(
+                $"{what} has {DataFiles.Count(data.FeatureCount, "feature")} per row; {Name} takes {InputSize} {kinds}");
+        if (data.Task != Info.Task)
+            throw new DataFormatException($"{Name} and {what} differ in kind {kinds}: evaluate a model on data of its own kind");
+        if (Classes != null) data = ToModelClasses(data, what);
         if (data.TargetCount != Network.Spec.OutputSize)
-            throw new DataFormatException($"the data has {data.TargetCount} targets per row; the model gives {Network.Spec.OutputSize} outputs");
+            throw new DataFormatException(
+                $"{what} has {DataFiles.Count(data.TargetCount, "target")} per row; {Name} gives {DataFiles.Count(Network.Spec.OutputSize, "output")} {kinds}");
+        Trainer.CheckTargets(Info.Loss, data, what);
         var scaled = scaler == null ? data : scaler.Apply(data);
         using var device = DeviceDataset.Upload(Network.Device, scaled);
         Evaluation Eval(LossFunction loss)
@@ -91,12 +147,35 @@ public sealed class Predictor : IDisposable
                 plain ? Eval(LossFunction.MeanSquaredError).Loss[0] : null,
                 plain ? Eval(LossFunction.MeanAbsoluteError).Loss[0] : null, null, null);
         }
-        int classes = data.TargetCount == 1 ? 2 : data.TargetCount;
-        var confusion = new int[classes, classes];
+        var names = Classes!;
+        var confusion = new int[names.Count, names.Count];
         // The features are scaled already: straight to the network, no second pass of the scaler.
-        var predicted = Classes(Network.Predict(scaled.Features, data.Count, 0, Info.Output), data.Count);
+        var predicted = PredictedClasses(Network.Predict(scaled.Features, data.Count, 0, Info.Output), data.Count);
         for (int r = 0; r < data.Count; r++) confusion[data.Labels[r], predicted[r]]++;
-        return new EvaluationReport(data.Count, own.Loss[0], own.Accuracy?[0], null, null, confusion, Info.ClassNames ?? data.ClassNames);
+        return new EvaluationReport(data.Count, own.Loss[0], own.Accuracy?[0], null, null, confusion, names);
+    }
+
+    /// <summary>The data relabelled with the model's class indices, matching class names.</summary>
+    private Dataset ToModelClasses(Dataset data, string what)
+    {
+        var model = Classes!;
+        var dataNames = data.ClassNames!;
+        if (dataNames.SequenceEqual(model)) return data;
+        var index = Csv.ClassIndex(model);
+        var map = new int[dataNames.Count];
+        for (int c = 0; c < map.Length; c++) map[c] = Csv.TryClass(index, dataNames[c], out int m) ? m : -1;
+        var labels = new int[data.Count];
+        for (int r = 0; r < data.Count; r++)
+        {
+            labels[r] = map[data.Labels![r]];
+            if (labels[r] < 0)
+            {
+                string list = string.Join(", ", model.Take(20).Select(n => $"\"{n}\"")) + (model.Count > 20 ? $", … ({model.Count} in all)" : "");
+                throw new DataFormatException(
+                    $"{what}, row {r + 1}: class \"{dataNames[data.Labels[r]]}\" is not one of the {model.Count} classes of {Name} ({list})");
+            }
+        }
+        return Dataset.Classification(data.Features, data.FeatureCount, labels, model.Count, model);
     }
 
     private void CheckFeatures(float[] features, int rows)

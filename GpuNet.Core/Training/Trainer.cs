@@ -55,6 +55,8 @@ public sealed class Trainer : IDisposable
     public TrainResult Fit(Dataset train, Dataset? validation = null, IProgress<EpochReport>? progress = null,
         CancellationToken cancellation = default, IProgress<TickReport>? ticks = null, TrainingState? resume = null)
     {
+        CheckTargets(Options.Loss, train, "the training data");
+        if (validation != null) CheckTargets(Options.Loss, validation, "the validation data");
         using var t = DeviceDataset.Upload(net.Device, train);
         using var v = validation == null ? null : DeviceDataset.Upload(net.Device, validation);
         return Fit(t, v, progress, cancellation, ticks, resume);
@@ -304,6 +306,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Loss (and accuracy) of every copy on a host dataset.</summary>
     public Evaluation Evaluate(Dataset data)
     {
+        CheckTargets(Options.Loss, data, "the evaluation data");
         using var d = DeviceDataset.Upload(net.Device, data);
         return Evaluate(d);
     }
@@ -397,6 +400,25 @@ public sealed class Trainer : IDisposable
         var p = new float[net.ParameterView.Length];
         net.ParameterView.CopyToCPU(p);
         return p;
+    }
+
+    /// <summary>Refuses targets <paramref name="loss"/> cannot take: bce reads each target as a probability, so one
+    /// outside [0, 1] gives a meaningless (even negative) loss. <see cref="Fit(Dataset, Dataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?, TrainingState?)"/>
+    /// checks its data; call this before uploading a <see cref="DeviceDataset"/> yourself.</summary>
+    /// <param name="loss">The loss to train or evaluate with.</param>
+    /// <param name="data">The examples.</param>
+    /// <param name="what">Names the data in the error, e.g. "the training data".</param>
+    /// <exception cref="DataFormatException">A target is outside [0, 1] for bce; the message names its row, target and value.</exception>
+    public static void CheckTargets(LossFunction loss, Dataset data, string what)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (loss != LossFunction.BinaryCrossEntropy) return;
+        var y = data.Targets;
+        for (long i = 0; i < y.Length; i++)
+            if (y[i] < 0 || y[i] > 1) // NaN passes here: the finite check names it better
+                throw new DataFormatException(
+                    $"{what}: target {i % data.TargetCount + 1} of row {i / data.TargetCount + 1} is {y[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
+                    "but bce needs targets in [0, 1] (probabilities or 0/1 labels); use mse or mae for other values (gpunet: --loss mse --output identity)");
     }
 
     private void CheckData(DeviceDataset d, string what)

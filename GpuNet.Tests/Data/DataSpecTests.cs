@@ -95,11 +95,11 @@ public class DataSpecTests
 
         var unknown = dir.WriteText("unknown.csv", "f,kind\n4,fish\n");
         var e = Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},header,test={unknown}", null));
-        Assert.Contains($"{unknown}: line 2, column 2 (\"kind\"): label \"fish\" is not one of the 3 known classes", e.Message);
+        Assert.Contains($"{unknown}: line 2, column 2 (\"kind\"): label \"fish\" is not one of the 3 classes of the training file {train}", e.Message);
 
         var wide = dir.WriteText("wide.csv", "f,g,kind\n4,5,cat\n");
         var w = Assert.Throws<DataFormatException>(() => DataSpec.Load($"csv:{train},header,test={wide}", null));
-        Assert.Contains($"{wide}: 2 feature columns but the training file {train} has 1", w.Message);
+        Assert.Contains($"{wide}: line 1 has 3 columns; the training file {train} has 2", w.Message);
 
         var regTrain = dir.WriteText("rt.csv", "1,0.5\n2,1.5\n");
         var regTest = dir.WriteText("rs.csv", "1,1\n2,1\n");
