@@ -158,6 +158,7 @@ public static class SafeTensors
     public static SafeTensorsFile Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new IOException($"'{path}' is a directory, not a safetensors file");
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         return Read(file, path);
     }

@@ -119,6 +119,7 @@ public class ModelFileTests
         ex = Assert.Throws<ModelFormatException>(() => ModelFile.Read(scale));
         Assert.Contains("g.safetensors", ex.Message);
         Assert.Contains("feature_scale of feature 1 is 0", ex.Message);
+        Assert.Contains("is a directory, not a safetensors file", Assert.Throws<IOException>(() => ModelFile.Read(dir.Path)).Message);
         var mean = Rewrite("h.safetensors", m => { m["feature_mean"] = "[0,1e39]"; return m; }, t => t);
         Assert.Contains("feature_mean of feature 1", Assert.Throws<ModelFormatException>(() => ModelFile.Read(mean)).Message);
     }
