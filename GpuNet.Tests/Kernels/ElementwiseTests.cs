@@ -18,7 +18,7 @@ public class ElementwiseTests
     {
         var data = new TheoryData<string, Activation>();
         foreach (var d in TestDevices.Devices)
-            foreach (var a in Enum.GetValues<Activation>()) data.Add(d.Info.Name, a);
+            foreach (var a in Enum.GetValues<Activation>()) data.Add(TestDevices.Name(d), a);
         return data;
     }
 
@@ -86,11 +86,11 @@ public class ElementwiseTests
         {
             foreach (var a in Enum.GetValues<Activation>())
             {
-                data.Add(d.Info.Name, LossKernel.SquaredError, a);
-                data.Add(d.Info.Name, LossKernel.AbsoluteError, a);
+                data.Add(TestDevices.Name(d), LossKernel.SquaredError, a);
+                data.Add(TestDevices.Name(d), LossKernel.AbsoluteError, a);
             }
-            data.Add(d.Info.Name, LossKernel.SoftmaxCrossEntropy, Activation.Identity);
-            data.Add(d.Info.Name, LossKernel.BinaryCrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossKernel.SoftmaxCrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossKernel.BinaryCrossEntropy, Activation.Identity);
         }
         return data;
     }
@@ -158,10 +158,10 @@ public class ElementwiseTests
         var data = new TheoryData<string, ReductionVariant>();
         foreach (var d in TestDevices.Devices)
         {
-            data.Add(d.Info.Name, ReductionVariant.Direct);
-            data.Add(d.Info.Name, ReductionVariant.Tree);
+            data.Add(TestDevices.Name(d), ReductionVariant.Direct);
+            data.Add(TestDevices.Name(d), ReductionVariant.Tree);
         }
-        data.Add(TestDevices.GpuShaped.Info.Name, ReductionVariant.Tree);
+        data.Add(TestDevices.Name(TestDevices.GpuShaped), ReductionVariant.Tree);
         return data;
     }
 
@@ -169,7 +169,7 @@ public class ElementwiseTests
     [MemberData(nameof(ReductionCases))]
     public void ColumnSumsMatchReference(string device, ReductionVariant variant)
     {
-        var d = device == TestDevices.GpuShaped.Info.Name ? TestDevices.GpuShaped : TestDevices.Get(device);
+        var d = TestDevices.Get(device);
         var rng = new Random(3);
         foreach (var (k, b, o) in Shapes.Append((2, 1031, 37)))
         {

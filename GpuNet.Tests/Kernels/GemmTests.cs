@@ -17,10 +17,10 @@ public class GemmTests
         var data = new TheoryData<string, GemmVariant>();
         foreach (var d in TestDevices.Devices)
         {
-            data.Add(d.Info.Name, GemmVariant.Naive);
-            data.Add(d.Info.Name, GemmVariant.Blocked);
-            data.Add(d.Info.Name, GemmVariant.Tiled8);
-            if (d.Accelerator.MaxNumThreadsPerGroup >= 256) data.Add(d.Info.Name, GemmVariant.Tiled64);
+            data.Add(TestDevices.Name(d), GemmVariant.Naive);
+            data.Add(TestDevices.Name(d), GemmVariant.Blocked);
+            data.Add(TestDevices.Name(d), GemmVariant.Tiled8);
+            if (d.Accelerator.MaxNumThreadsPerGroup >= 256) data.Add(TestDevices.Name(d), GemmVariant.Tiled64);
         }
         return data;
     }

@@ -15,10 +15,10 @@ public class GradientTests
         foreach (var d in TestDevices.Devices)
         {
             foreach (var act in Enum.GetValues<Activation>())
-                data.Add(d.Info.Name, act, LossFunction.MeanSquaredError);
-            data.Add(d.Info.Name, Activation.Tanh, LossFunction.MeanAbsoluteError);
-            data.Add(d.Info.Name, Activation.Logistic, LossFunction.CrossEntropy);
-            data.Add(d.Info.Name, Activation.Relu, LossFunction.BinaryCrossEntropy);
+                data.Add(TestDevices.Name(d), act, LossFunction.MeanSquaredError);
+            data.Add(TestDevices.Name(d), Activation.Tanh, LossFunction.MeanAbsoluteError);
+            data.Add(TestDevices.Name(d), Activation.Logistic, LossFunction.CrossEntropy);
+            data.Add(TestDevices.Name(d), Activation.Relu, LossFunction.BinaryCrossEntropy);
         }
         return data;
     }
