@@ -206,54 +206,100 @@ public class ElementwiseTests
         }
     }
 
+    public enum OptimizerKernel { Sgd, Momentum, Nesterov, Adam, AdamW }
+
+    public static TheoryData<string, OptimizerKernel, bool> OptimizerCases()
+    {
+        var data = new TheoryData<string, OptimizerKernel, bool>();
+        foreach (var d in TestDevices.Devices)
+            foreach (var kind in Enum.GetValues<OptimizerKernel>())
+                foreach (bool hasMask in new[] { false, true })
+                    data.Add(TestDevices.Name(d), kind, hasMask);
+        return data;
+    }
+
+    /// <summary>Two consecutive steps on the same buffers, so the carried moments matter, against the float64
+    /// optimizers of <see cref="Reference"/>: parameters and every moment buffer are downloaded and compared after
+    /// each step. With a mask, masked parameters must become exactly 0 and their moments keep their bits; without
+    /// one (HasMask 0), the very same mask buffer, zeros included, must be ignored.</summary>
     [Theory]
-    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
-    public void OptimizersMatchReferenceAndKeepMaskedParametersAtZero(string device)
+    [MemberData(nameof(OptimizerCases))]
+    public void OptimizersMatchReferenceOverTwoStepsAndHonourTheMask(string device, OptimizerKernel kind, bool hasMask)
     {
         var d = TestDevices.Get(device);
-        var rng = new Random(12);
-        const int k = 3, p = 17;
-        var mask = Enumerable.Range(0, p).Select(i => i % 5 == 2 ? 0f : 1f).ToArray();
-        foreach (int kind in new[] { 0, 1, 2, 3 })
+        var rng = new Random(12 + 2 * (int)kind + (hasMask ? 1 : 0));
+        // (K networks, P parameters): 1s, primes, and more parameters than the CPU launch has threads (8), so
+        // the grid-stride loop runs more than once.
+        foreach (var (k, p) in new[] { (1, 1), (1, 7), (3, 17), (5, 13) })
         {
+            // Random non-zero moments and parameters everywhere, masked ones included, so that "left alone" and
+            // "set to 0" are both visible. The mask has at least one 0 whenever P > 1.
+            var mask = Enumerable.Range(0, p).Select(i => i % 5 == 2 || (p > 1 && i == p - 1) ? 0f : 1f).ToArray();
             var w = TestData.Uniform(rng, k * p);
-            var g = TestData.Uniform(rng, k * p);
-            var m0 = TestData.Uniform(rng, k * p, -0.1f, 0.1f);
-            var v0 = TestData.Uniform(rng, k * p, 0f, 0.1f);
+            var m = TestData.Uniform(rng, k * p, -0.1f, 0.1f);
+            var v = TestData.Uniform(rng, k * p, 0.01f, 0.1f);
             using var dw = TestData.Upload(d, w);
-            using var dg = TestData.Upload(d, g);
-            using var dm = TestData.Upload(d, m0);
-            using var dv = TestData.Upload(d, v0);
+            using var dm = TestData.Upload(d, m);
+            using var dv = TestData.Upload(d, v);
             using var dmask = TestData.Upload(d, mask);
-            var s = new OptimizerStep
+            double[] rw = TestData.ToDouble(w), rm = TestData.ToDouble(m), rv = TestData.ToDouble(v);
+            float[]? refMask = hasMask ? mask : null;
+            const float beta1 = 0.9f, beta2 = 0.99f;
+            float wd = kind is OptimizerKernel.Adam ? 0f : 0.05f;
+            for (int t = 1; t <= 2; t++)
             {
-                LearningRate = 0.1f, Beta1 = 0.9f, Beta2 = 0.99f, Epsilon = 1e-8f, WeightDecay = 0.01f,
-                Correction1 = 0.19f, Correction2 = 0.0199f, Nesterov = kind == 2 ? 1 : 0, ParamsPerNet = p, HasMask = 1,
-            };
-            if (kind == 0) d.Kernels.Sgd(dw.View, dg.View, dmask.View, s);
-            else if (kind <= 2) d.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
-            else d.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
-            var got = TestData.Download(dw, w.Length);
-            var exp = new double[w.Length];
-            for (int i = 0; i < w.Length; i++)
-            {
-                if (mask[i % p] == 0f) { exp[i] = 0; continue; }
-                double wi = w[i], gi = g[i], lr = 0.1, wd = 0.01;
+                var g = TestData.Uniform(rng, k * p);
+                using var dg = TestData.Upload(d, g);
+                var s = new OptimizerStep
+                {
+                    LearningRate = t == 1 ? 0.1f : 0.05f, Beta1 = beta1, Beta2 = beta2, Epsilon = 1e-8f, WeightDecay = wd,
+                    // As the engine computes them for step t.
+                    Correction1 = (float)(1 - Math.Pow(beta1, t)), Correction2 = (float)(1 - Math.Pow(beta2, t)),
+                    Nesterov = kind == OptimizerKernel.Nesterov ? 1 : 0, ParamsPerNet = p, HasMask = hasMask ? 1 : 0,
+                };
+                var rg = TestData.ToDouble(g);
                 switch (kind)
                 {
-                    case 0: exp[i] = wi - lr * (gi + wd * wi); break;
-                    case 1: { double vi = 0.9 * m0[i] + gi + wd * wi; exp[i] = wi - lr * vi; break; }
-                    case 2: { double gg = gi + wd * wi, vi = 0.9 * m0[i] + gg; exp[i] = wi - lr * (gg + 0.9 * vi); break; }
+                    case OptimizerKernel.Sgd:
+                        d.Kernels.Sgd(dw.View, dg.View, dmask.View, s);
+                        Reference.Sgd(rw, rg, refMask, p, s.LearningRate, s.WeightDecay);
+                        break;
+                    case OptimizerKernel.Momentum or OptimizerKernel.Nesterov:
+                        d.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
+                        Reference.Momentum(rw, rg, rm, refMask, p, s.LearningRate, s.Beta1, s.WeightDecay, s.Nesterov != 0);
+                        break;
                     default:
-                        {
-                            double mi = 0.9 * m0[i] + 0.1 * gi, vi = 0.99 * v0[i] + 0.01 * gi * gi;
-                            exp[i] = wi - lr * wd * wi - lr * (mi / 0.19) / (Math.Sqrt(vi / 0.0199) + 1e-8);
-                            break;
-                        }
+                        d.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
+                        Reference.Adam(rw, rg, rm, rv, refMask, p, s.LearningRate, s.Beta1, s.Beta2, s.Epsilon, s.WeightDecay,
+                            s.Correction1, s.Correction2);
+                        break;
                 }
+                string what = $"{kind} step {t} K={k} P={p} mask={hasMask}";
+                var gotW = TestData.Download(dw, w.Length);
+                var gotM = TestData.Download(dm, m.Length);
+                var gotV = TestData.Download(dv, v.Length);
+                // Each updated value is at most ~8 float32 operations (Adam: two products and a sum per moment, a
+                // quotient, a square root, a quotient and two subtractions) on operands of size ≤ 1 (v ≥ 0.01 keeps
+                // Adam's √v far from ε), each rounding by ≤ u of its operands, and two steps compound it: ≈ 16u ≈ 1e-6
+                // of the operands. A sum like 0.9m + 0.1g may cancel, so that is 1e-6 · √n absolute (n values) besides
+                // 1e-6 relative. A wrong or missing term (λw = 0.05w, a factor β or 1 − β, the old moment) is ≥ 1e-3.
+                double abs = Tolerances.ElementWise * Math.Sqrt(w.Length);
+                Tolerances.AssertClose(gotW, rw, Tolerances.ElementWise, abs, $"{what}: w");
+                // Moments: momentum's buffer is m (v unused); Adam's m and v. A buffer a kernel must not use is
+                // compared with its untouched start.
+                Tolerances.AssertClose(gotM, rm, Tolerances.ElementWise, abs, $"{what}: first moment");
+                Tolerances.AssertClose(gotV, rv, Tolerances.ElementWise, abs, $"{what}: second moment");
+                for (int i = 0; i < w.Length; i++)
+                {
+                    if (!hasMask || mask[i % p] != 0f) continue;
+                    Assert.True(gotW[i] == 0f, $"{what}: masked parameter {i} is {gotW[i]}, not 0");
+                    Assert.True(BitConverter.SingleToInt32Bits(gotM[i]) == BitConverter.SingleToInt32Bits(m[i]), $"{what}: masked first moment {i} changed");
+                    Assert.True(BitConverter.SingleToInt32Bits(gotV[i]) == BitConverter.SingleToInt32Bits(v[i]), $"{what}: masked second moment {i} changed");
+                }
+                if (!hasMask && p > 1)
+                    for (int i = 0; i < w.Length; i++)
+                        if (mask[i % p] == 0f) Assert.True(gotW[i] != 0f, $"{what}: without a mask, parameter {i} was zeroed");
             }
-            Tolerances.AssertClose(got, exp, Tolerances.ElementWise * 10, $"optimizer {kind}");
-            for (int i = 0; i < w.Length; i++) if (mask[i % p] == 0f) Assert.Equal(0f, got[i]);
         }
     }
 
