@@ -57,6 +57,33 @@ public class ElementwiseTests
         }
     }
 
+    /// <summary>The output function applied in place at prediction time (<c>Network.Predict</c> with a logistic
+    /// output): the first n elements become σ(z), the rest of the buffer is left alone, NaN stays NaN.</summary>
+    [Theory]
+    [MemberData(nameof(DeviceActivations))]
+    public void ApplyMatchesReferenceOnTheFirstNElementsOnly(string device, Activation act)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(41 + (int)act);
+        // 1, primes, more than the 8 threads of the CPU launch (grid-stride loop) and the whole buffer.
+        foreach (var (n, spare) in new[] { (1, 0), (1, 2), (7, 3), (37, 1), (221, 0) })
+        {
+            var z = TestData.Uniform(rng, n + spare, -6f, 6f);
+            z[0] = 0f; // ReLU's kink and the logistic's centre
+            if (n > 2) { z[1] = 100f; z[2] = -100f; } // saturated: exp(∓100) must not turn into NaN
+            if (n > 3) z[3] = float.NaN;
+            for (int i = n; i < z.Length; i++) z[i] = -1000f - i; // past n: must keep these values (σ would change them)
+            using var dz = TestData.Upload(d, z);
+            d.Kernels.Apply(act, dz.View, n);
+            var got = TestData.Download(dz, z.Length);
+            for (int i = n; i < z.Length; i++) Assert.Equal(z[i], got[i]);
+            if (n > 3) { Assert.True(float.IsNaN(got[3]), $"{act} of NaN gave {got[3]}"); got[3] = 0f; }
+            var expected = new double[n];
+            for (int i = 0; i < n; i++) expected[i] = i == 3 ? 0.0 : Reference.Activate(act, z[i]);
+            Tolerances.AssertClose(got[..n], expected, Tolerances.ElementWise, $"{act} applied to {n} of {n + spare}");
+        }
+    }
+
     /// <summary>(rows, width) of the softmax test: the standard shapes' K·B rows of width O, one row of one, and
     /// many rows (1031 is more than any device's launch covers at once on the CPU accelerator, 8 threads on the
     /// 2x2x2 device, so the grid-stride loop takes many turns).</summary>
@@ -171,6 +198,113 @@ public class ElementwiseTests
             // ≤ (u/2)·2z²/(1 − z²) ≈ 100u for tanh (z = tanh 3) and ≤ (u/2)·z/(1 − z) ≈ 10u for the logistic, on
             // top of the loss's own few ulps: ≤ 1e-5 per element, so twice Tolerances.Loss for the norm.
             Tolerances.AssertClose(gotDelta, expDelta, Tolerances.Loss * 2, $"{what}: delta");
+        }
+    }
+
+    /// <summary>The accuracy kernel against a plain count: arg-max of the outputs against arg-max of the targets
+    /// (first index on ties, in either) for O &gt; 1, both sides thresholded for O = 1 (output &gt; threshold, target
+    /// &gt; 0.5; an output exactly at the threshold is class 0), for 0.5 (probabilities) and 0 (logits), with
+    /// shared and per-network targets.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void CorrectCountsHitsLikeTheReference(string device)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(8);
+        static int ArgMax(float[] a, int start, int width)
+        {
+            int best = 0;
+            for (int o = 1; o < width; o++) if (a[start + o] > a[start + best]) best = o;
+            return best;
+        }
+        foreach (var (k, b, o) in Shapes.Append((2, 11, 2)).Append((4, 9, 1)))
+        foreach (float threshold in o == 1 ? new[] { 0.5f, 0f } : new[] { 0f })
+        foreach (bool perNetTargets in new[] { false, true })
+        {
+            int yCopies = perNetTargets ? k : 1;
+            var y = new float[yCopies * b * o];
+            var z = TestData.Uniform(rng, k * b * o, threshold - 1f, threshold + 1f);
+            for (int row = 0; row < k * b; row++)
+            {
+                int zb = row * o, yb = ((perNetTargets ? row / b * b : 0) + row % b) * o;
+                if (o == 1)
+                {
+                    if (row % 3 == 1) z[zb] = threshold; // on the threshold: predicts class 0
+                    if (!perNetTargets && row >= b) continue; // shared targets: drawn for the first network
+                    y[yb] = rng.Next(2);
+                    continue;
+                }
+                if (row % 4 == 1)
+                {
+                    // A tie at the top of the outputs between i < j: the prediction is i.
+                    int i = rng.Next(o - 1), j = i + 1 + rng.Next(o - 1 - i);
+                    z[zb + i] = z[zb + j] = threshold + 2f;
+                }
+                if (!perNetTargets && row >= b) continue;
+                int label = rng.Next(2) == 0 ? ArgMax(z, zb, o) : rng.Next(o); // about half the rows are hits
+                if (row % 5 == 3)
+                {
+                    // Tied targets (say 0.5 and 0.5): the label is the first of them.
+                    int other = rng.Next(o);
+                    y[yb + label] = y[yb + other] = 0.5f;
+                }
+                else y[yb + label] = 1f;
+            }
+            using var dz = TestData.Upload(d, z);
+            using var dy = TestData.Upload(d, y);
+            using var hits = TestData.Poisoned(d, k * b + 2);
+            d.Kernels.Correct(dz.View, dy.View, hits.View, k, b, o, perNetTargets ? (long)b * o : 0, threshold);
+            var got = TestData.Download(hits, k * b + 2);
+            string what = $"{k}×{b}×{o} threshold {threshold} per-network targets={perNetTargets}";
+            int expectedHits = 0;
+            for (int row = 0; row < k * b; row++)
+            {
+                int zb = row * o, yb = ((perNetTargets ? row / b * b : 0) + row % b) * o;
+                bool hit = o == 1 ? (z[zb] > threshold) == (y[yb] > 0.5f) : ArgMax(z, zb, o) == ArgMax(y, yb, o);
+                expectedHits += hit ? 1 : 0;
+                Assert.True(got[row] == (hit ? 1f : 0f), $"{what}: row {row} is {got[row]}, expected {(hit ? 1 : 0)}");
+            }
+            Assert.True(float.IsNaN(got[k * b]) && float.IsNaN(got[k * b + 1]), $"{what}: written past the rows");
+            // Both outcomes occur, so a kernel answering always 1 or always 0 cannot pass.
+            if (k * b >= 6) Assert.InRange(expectedHits, 1, k * b - 1);
+        }
+    }
+
+    /// <summary>The divergence watch: a network whose loss sum is NaN or ±∞ gets the step number, once; a network
+    /// already flagged keeps its first step, and a finite sum (however large) is never flagged.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void FlagNonFiniteRecordsOnlyTheFirstBadStep(string device)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(9);
+        double[] bad = [double.NaN, double.PositiveInfinity, double.NegativeInfinity];
+        double[] good = [0.0, -0.0, 1.5, -3e300, double.MaxValue, double.Epsilon];
+        foreach (int n in new[] { 1, 7, 37 })
+        {
+            var sums = new double[n];
+            var first = new long[n + 2];
+            for (int i = 0; i < n; i++)
+            {
+                sums[i] = rng.Next(2) == 0 ? bad[rng.Next(bad.Length)] : good[rng.Next(good.Length)];
+                first[i] = rng.Next(3) == 0 ? 3 : -1; // some flagged at step 3 already
+            }
+            if (n > 1) { sums[0] = double.NaN; first[0] = -1; sums[1] = double.PositiveInfinity; first[1] = 3; }
+            first[n] = first[n + 1] = -7; // past the networks: must stay
+            using var dSums = d.Accelerator.Allocate1D(sums);
+            using var dFirst = d.Accelerator.Allocate1D(first);
+            var expected = (long[])first.Clone();
+            foreach (long step in new long[] { 5, 9 })
+            {
+                d.Kernels.FlagNonFinite(dSums.View, dFirst.View, step);
+                for (int i = 0; i < n; i++)
+                    if (expected[i] < 0 && !double.IsFinite(sums[i])) expected[i] = step;
+                Assert.Equal(expected, dFirst.GetAsArray1D());
+                // Between the steps, more sums go bad; earlier flags must not move.
+                for (int i = 0; i < n; i += 3) sums[i] = double.NegativeInfinity;
+                dSums.CopyFromCPU(sums);
+            }
+            if (n > 1) Assert.Equal(5, dFirst.GetAsArray1D()[0]);
         }
     }
 
