@@ -65,7 +65,8 @@ public class ElementwiseTests
     {
         var d = TestDevices.Get(device);
         var rng = new Random(41 + (int)act);
-        // 1, primes, more than the 8 threads of the CPU launch (grid-stride loop) and the whole buffer.
+        // (n, elements past n): 1, primes and more than the 8 threads of a CPU launch (grid-stride loop), with and
+        // without a tail that must be left alone.
         foreach (var (n, spare) in new[] { (1, 0), (1, 2), (7, 3), (37, 1), (221, 0) })
         {
             var z = TestData.Uniform(rng, n + spare, -6f, 6f);
@@ -84,9 +85,8 @@ public class ElementwiseTests
         }
     }
 
-    /// <summary>(rows, width) of the softmax test: the standard shapes' K·B rows of width O, one row of one, and
-    /// many rows (1031 is more than any device's launch covers at once on the CPU accelerator, 8 threads on the
-    /// 2x2x2 device, so the grid-stride loop takes many turns).</summary>
+    /// <summary>(rows, width) of the softmax test: the standard shapes' K·B rows of width O, one row of one, and 1031
+    /// rows, far more than the 8 threads of a launch on the 2x2x2 CPU device, so the grid-stride loop takes many turns.</summary>
     public static IEnumerable<(int Rows, int Width)> SoftmaxShapes() =>
         Shapes.Select(s => (s.K * s.B, s.O)).Append((1, 1)).Append((1031, 3));
 
