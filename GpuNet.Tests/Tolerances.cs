@@ -61,4 +61,20 @@ public static class Tolerances
         double err = RelativeError(actual, reference);
         Xunit.Assert.True(err <= tolerance, $"{what}: relative error {err:E3} > tolerance {tolerance:E3}");
     }
+
+    /// <summary>‖actual − reference‖₂ ≤ abs + rel · ‖reference‖₂: for results that may cancel (a − b with a ≈ b), whose
+    /// float32 rounding is relative to the operands' size rather than to the result's.</summary>
+    public static void AssertClose(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference, double rel, double abs, string what)
+    {
+        if (actual.Length != reference.Length) throw new ArgumentException($"lengths differ: {actual.Length} vs {reference.Length}");
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = actual[i] - reference[i];
+            num += double.IsNaN(d) ? double.PositiveInfinity : d * d;
+            den += reference[i] * reference[i];
+        }
+        double err = Math.Sqrt(num), bound = abs + rel * Math.Sqrt(den);
+        Xunit.Assert.True(err <= bound, $"{what}: error {err:E3} > {abs:E3} + {rel:E3} · ‖reference‖ = {bound:E3}");
+    }
 }

@@ -18,7 +18,7 @@ public class ElementwiseTests
     {
         var data = new TheoryData<string, Activation>();
         foreach (var d in TestDevices.Devices)
-            foreach (var a in Enum.GetValues<Activation>()) data.Add(d.Info.Name, a);
+            foreach (var a in Enum.GetValues<Activation>()) data.Add(TestDevices.Name(d), a);
         return data;
     }
 
@@ -57,26 +57,70 @@ public class ElementwiseTests
         }
     }
 
+    /// <summary>The output function applied in place at prediction time (<c>Network.Predict</c> with a logistic
+    /// output): the first n elements become σ(z), the rest of the buffer is left alone, NaN stays NaN.</summary>
+    [Theory]
+    [MemberData(nameof(DeviceActivations))]
+    public void ApplyMatchesReferenceOnTheFirstNElementsOnly(string device, Activation act)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(41 + (int)act);
+        // (n, elements past n): 1, primes and more than the 8 threads of a CPU launch (grid-stride loop), with and
+        // without a tail that must be left alone.
+        foreach (var (n, spare) in new[] { (1, 0), (1, 2), (7, 3), (37, 1), (221, 0) })
+        {
+            var z = TestData.Uniform(rng, n + spare, -6f, 6f);
+            z[0] = 0f; // ReLU's kink and the logistic's centre
+            if (n > 2) { z[1] = 100f; z[2] = -100f; } // saturated: exp(∓100) must not turn into NaN
+            if (n > 3) z[3] = float.NaN;
+            for (int i = n; i < z.Length; i++) z[i] = -1000f - i; // past n: must keep these values (σ would change them)
+            using var dz = TestData.Upload(d, z);
+            d.Kernels.Apply(act, dz.View, n);
+            var got = TestData.Download(dz, z.Length);
+            for (int i = n; i < z.Length; i++) Assert.Equal(z[i], got[i]);
+            if (n > 3) { Assert.True(float.IsNaN(got[3]), $"{act} of NaN gave {got[3]}"); got[3] = 0f; }
+            var expected = new double[n];
+            for (int i = 0; i < n; i++) expected[i] = i == 3 ? 0.0 : Reference.Activate(act, z[i]);
+            Tolerances.AssertClose(got[..n], expected, Tolerances.ElementWise, $"{act} applied to {n} of {n + spare}");
+        }
+    }
+
+    /// <summary>(rows, width) of the softmax test: the standard shapes' K·B rows of width O, one row of one, and 1031
+    /// rows, far more than the 8 threads of a launch on the 2x2x2 CPU device, so the grid-stride loop takes many turns.</summary>
+    public static IEnumerable<(int Rows, int Width)> SoftmaxShapes() =>
+        Shapes.Select(s => (s.K * s.B, s.O)).Append((1, 1)).Append((1031, 3));
+
     [Theory]
     [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
     public void SoftmaxRowsMatchesReferenceEvenForHugeLogits(string device)
     {
         var d = TestDevices.Get(device);
         var rng = new Random(5);
-        int rows = 7, width = 11;
-        var z = TestData.Uniform(rng, rows * width, -5f, 5f);
-        z[3] = 1e4f; z[width + 2] = -1e4f;
-        using var dz = TestData.Upload(d, z);
-        d.Kernels.SoftmaxRows(dz.View, rows, width);
-        var got = TestData.Download(dz, z.Length);
-        var expected = new double[z.Length];
-        for (int r = 0; r < rows; r++)
+        foreach (var (rows, width) in SoftmaxShapes())
         {
-            double max = Enumerable.Range(0, width).Max(o => (double)z[r * width + o]);
-            double sum = Enumerable.Range(0, width).Sum(o => Math.Exp(z[r * width + o] - max));
-            for (int o = 0; o < width; o++) expected[r * width + o] = Math.Exp(z[r * width + o] - max) / sum;
+            const int spare = 3; // past the matrix: must be left alone
+            var z = TestData.Uniform(rng, rows * width + spare, -5f, 5f);
+            for (int i = rows * width; i < z.Length; i++) z[i] = float.NaN;
+            // Logits of ±1e4 in the first and last rows: exp would overflow or underflow without the max shift.
+            z[rng.Next(width)] = 1e4f;
+            z[(rows - 1) * width + rng.Next(width)] = -1e4f;
+            using var dz = TestData.Upload(d, z);
+            d.Kernels.SoftmaxRows(dz.View, rows, width);
+            var all = TestData.Download(dz, z.Length);
+            for (int i = rows * width; i < z.Length; i++) Assert.True(float.IsNaN(all[i]), $"softmax {rows}×{width} wrote element {i} past the matrix");
+            var got = all[..(rows * width)];
+            var expected = new double[rows * width];
+            for (int r = 0; r < rows; r++)
+            {
+                double max = Enumerable.Range(0, width).Max(o => (double)z[r * width + o]);
+                double sum = Enumerable.Range(0, width).Sum(o => Math.Exp(z[r * width + o] - max));
+                for (int o = 0; o < width; o++) expected[r * width + o] = Math.Exp(z[r * width + o] - max) / sum;
+            }
+            // Per element: the float32 shift x = z − max is off by ≤ u·|x| (|x| ≤ 10 here, or the exp is 0 in both),
+            // which exp turns into a relative error ≤ 10u; exp itself, the width-term sum and the reciprocal and
+            // product add ≤ (width + 3)u. So (width + 13)u ≥ every element's relative error, hence the norm's.
+            Tolerances.AssertClose(got, expected, (width + 13) * Tolerances.U, $"softmax {rows}×{width}");
         }
-        Tolerances.AssertClose(got, expected, Tolerances.ElementWise * 4, "softmax");
     }
 
     public static TheoryData<string, LossKernel, Activation> LossCases()
@@ -86,11 +130,11 @@ public class ElementwiseTests
         {
             foreach (var a in Enum.GetValues<Activation>())
             {
-                data.Add(d.Info.Name, LossKernel.SquaredError, a);
-                data.Add(d.Info.Name, LossKernel.AbsoluteError, a);
+                data.Add(TestDevices.Name(d), LossKernel.SquaredError, a);
+                data.Add(TestDevices.Name(d), LossKernel.AbsoluteError, a);
             }
-            data.Add(d.Info.Name, LossKernel.SoftmaxCrossEntropy, Activation.Identity);
-            data.Add(d.Info.Name, LossKernel.BinaryCrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossKernel.SoftmaxCrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossKernel.BinaryCrossEntropy, Activation.Identity);
         }
         return data;
     }
@@ -102,13 +146,13 @@ public class ElementwiseTests
         var d = TestDevices.Get(device);
         var rng = new Random(77 + (int)loss * 10 + (int)output);
         foreach (var (k, b, o0) in Shapes)
+        foreach (bool perNetTargets in new[] { false, true }) // shared targets (stride 0) and one set per network
         {
             int o = loss == LossKernel.SoftmaxCrossEntropy ? Math.Max(o0, 2) : o0;
             // z holds what the output layer produced: σ(a) for a random a.
             var a = TestData.Uniform(rng, k * b * o, -3f, 3f);
             if (loss is LossKernel.SoftmaxCrossEntropy or LossKernel.BinaryCrossEntropy && a.Length > 2) { a[0] = 1e4f; a[1] = -1e4f; }
             var z = Array.ConvertAll(a, v => (float)Reference.Activate(output, v));
-            bool perNetTargets = k > 1 && rng.Next(2) == 0;
             int yCopies = perNetTargets ? k : 1;
             var y = new float[yCopies * b * o];
             for (int r = 0; r < yCopies * b; r++)
@@ -148,8 +192,119 @@ public class ElementwiseTests
                     expLoss[row] = l;
                     for (int j = 0; j < o; j++) expDelta[row * o + j] = dl[j] * scale;
                 }
-            Tolerances.AssertClose(gotLoss, expLoss, Tolerances.Loss, $"{loss}/{output} row loss {k}×{b}×{o}");
-            Tolerances.AssertClose(gotDelta, expDelta, Tolerances.Loss * 10, $"{loss}/{output} delta {k}×{b}×{o}");
+            string what = $"{loss}/{output} {k}×{b}×{o} per-network targets={perNetTargets}";
+            Tolerances.AssertClose(gotLoss, expLoss, Tolerances.Loss, $"{what}: row loss");
+            // The kernel forms σ' from the float32 z (z rounded by ≤ u/2), the reference from a: for |a| ≤ 3 that costs
+            // ≤ (u/2)·2z²/(1 − z²) ≈ 100u for tanh (z = tanh 3) and ≤ (u/2)·z/(1 − z) ≈ 10u for the logistic, on
+            // top of the loss's own few ulps: ≤ 1e-5 per element, so twice Tolerances.Loss for the norm.
+            Tolerances.AssertClose(gotDelta, expDelta, Tolerances.Loss * 2, $"{what}: delta");
+        }
+    }
+
+    /// <summary>The accuracy kernel against a plain count: arg-max of the outputs against arg-max of the targets
+    /// (first index on ties, in either) for O &gt; 1, both sides thresholded for O = 1 (output &gt; threshold, target
+    /// &gt; 0.5; an output exactly at the threshold is class 0), for 0.5 (probabilities) and 0 (logits), with
+    /// shared and per-network targets.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void CorrectCountsHitsLikeTheReference(string device)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(8);
+        static int ArgMax(float[] a, int start, int width)
+        {
+            int best = 0;
+            for (int o = 1; o < width; o++) if (a[start + o] > a[start + best]) best = o;
+            return best;
+        }
+        foreach (var (k, b, o) in Shapes.Append((2, 11, 2)).Append((4, 9, 1)))
+        foreach (float threshold in o == 1 ? new[] { 0.5f, 0f } : new[] { 0f })
+        foreach (bool perNetTargets in new[] { false, true })
+        {
+            int yCopies = perNetTargets ? k : 1;
+            var y = new float[yCopies * b * o];
+            var z = TestData.Uniform(rng, k * b * o, threshold - 1f, threshold + 1f);
+            for (int row = 0; row < k * b; row++)
+            {
+                int zb = row * o, yb = ((perNetTargets ? row / b * b : 0) + row % b) * o;
+                if (o == 1)
+                {
+                    if (row % 3 == 1) z[zb] = threshold; // on the threshold: predicts class 0
+                    if (!perNetTargets && row >= b) continue; // shared targets: drawn for the first network
+                    y[yb] = rng.Next(2);
+                    continue;
+                }
+                if (row % 4 == 1)
+                {
+                    // A tie at the top of the outputs between i < j: the prediction is i.
+                    int i = rng.Next(o - 1), j = i + 1 + rng.Next(o - 1 - i);
+                    z[zb + i] = z[zb + j] = threshold + 2f;
+                }
+                if (!perNetTargets && row >= b) continue;
+                int label = rng.Next(2) == 0 ? ArgMax(z, zb, o) : rng.Next(o); // about half the rows are hits
+                if (row % 5 == 3)
+                {
+                    // Tied targets (say 0.5 and 0.5): the label is the first of them.
+                    int other = rng.Next(o);
+                    y[yb + label] = y[yb + other] = 0.5f;
+                }
+                else y[yb + label] = 1f;
+            }
+            using var dz = TestData.Upload(d, z);
+            using var dy = TestData.Upload(d, y);
+            using var hits = TestData.Poisoned(d, k * b + 2);
+            d.Kernels.Correct(dz.View, dy.View, hits.View, k, b, o, perNetTargets ? (long)b * o : 0, threshold);
+            var got = TestData.Download(hits, k * b + 2);
+            string what = $"{k}×{b}×{o} threshold {threshold} per-network targets={perNetTargets}";
+            int expectedHits = 0;
+            for (int row = 0; row < k * b; row++)
+            {
+                int zb = row * o, yb = ((perNetTargets ? row / b * b : 0) + row % b) * o;
+                bool hit = o == 1 ? (z[zb] > threshold) == (y[yb] > 0.5f) : ArgMax(z, zb, o) == ArgMax(y, yb, o);
+                expectedHits += hit ? 1 : 0;
+                Assert.True(got[row] == (hit ? 1f : 0f), $"{what}: row {row} is {got[row]}, expected {(hit ? 1 : 0)}");
+            }
+            Assert.True(float.IsNaN(got[k * b]) && float.IsNaN(got[k * b + 1]), $"{what}: written past the rows");
+            // Both outcomes occur, so a kernel answering always 1 or always 0 cannot pass.
+            if (k * b >= 6) Assert.InRange(expectedHits, 1, k * b - 1);
+        }
+    }
+
+    /// <summary>The divergence watch: a network whose loss sum is NaN or ±∞ gets the step number, once; a network
+    /// already flagged keeps its first step, and a finite sum (however large) is never flagged.</summary>
+    [Theory]
+    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
+    public void FlagNonFiniteRecordsOnlyTheFirstBadStep(string device)
+    {
+        var d = TestDevices.Get(device);
+        var rng = new Random(9);
+        double[] bad = [double.NaN, double.PositiveInfinity, double.NegativeInfinity];
+        double[] good = [0.0, -0.0, 1.5, -3e300, double.MaxValue, double.Epsilon];
+        foreach (int n in new[] { 1, 7, 37 })
+        {
+            var sums = new double[n];
+            var first = new long[n + 2];
+            for (int i = 0; i < n; i++)
+            {
+                sums[i] = rng.Next(2) == 0 ? bad[rng.Next(bad.Length)] : good[rng.Next(good.Length)];
+                first[i] = rng.Next(3) == 0 ? 3 : -1; // some flagged at step 3 already
+            }
+            if (n > 1) { sums[0] = double.NaN; first[0] = -1; sums[1] = double.PositiveInfinity; first[1] = 3; }
+            first[n] = first[n + 1] = -7; // past the networks: must stay
+            using var dSums = d.Accelerator.Allocate1D(sums);
+            using var dFirst = d.Accelerator.Allocate1D(first);
+            var expected = (long[])first.Clone();
+            foreach (long step in new long[] { 5, 9 })
+            {
+                d.Kernels.FlagNonFinite(dSums.View, dFirst.View, step);
+                for (int i = 0; i < n; i++)
+                    if (expected[i] < 0 && !double.IsFinite(sums[i])) expected[i] = step;
+                Assert.Equal(expected, dFirst.GetAsArray1D());
+                // Between the steps, more sums go bad; earlier flags must not move.
+                for (int i = 0; i < n; i += 3) sums[i] = double.NegativeInfinity;
+                dSums.CopyFromCPU(sums);
+            }
+            if (n > 1) Assert.Equal(5, dFirst.GetAsArray1D()[0]);
         }
     }
 
@@ -158,10 +313,10 @@ public class ElementwiseTests
         var data = new TheoryData<string, ReductionVariant>();
         foreach (var d in TestDevices.Devices)
         {
-            data.Add(d.Info.Name, ReductionVariant.Direct);
-            data.Add(d.Info.Name, ReductionVariant.Tree);
+            data.Add(TestDevices.Name(d), ReductionVariant.Direct);
+            data.Add(TestDevices.Name(d), ReductionVariant.Tree);
         }
-        data.Add(TestDevices.GpuShaped.Info.Name, ReductionVariant.Tree);
+        data.Add(TestDevices.Name(TestDevices.GpuShaped), ReductionVariant.Tree);
         return data;
     }
 
@@ -169,7 +324,7 @@ public class ElementwiseTests
     [MemberData(nameof(ReductionCases))]
     public void ColumnSumsMatchReference(string device, ReductionVariant variant)
     {
-        var d = device == TestDevices.GpuShaped.Info.Name ? TestDevices.GpuShaped : TestDevices.Get(device);
+        var d = TestDevices.Get(device);
         var rng = new Random(3);
         foreach (var (k, b, o) in Shapes.Append((2, 1031, 37)))
         {
@@ -206,54 +361,100 @@ public class ElementwiseTests
         }
     }
 
+    public enum OptimizerKernel { Sgd, Momentum, Nesterov, Adam, AdamW }
+
+    public static TheoryData<string, OptimizerKernel, bool> OptimizerCases()
+    {
+        var data = new TheoryData<string, OptimizerKernel, bool>();
+        foreach (var d in TestDevices.Devices)
+            foreach (var kind in Enum.GetValues<OptimizerKernel>())
+                foreach (bool hasMask in new[] { false, true })
+                    data.Add(TestDevices.Name(d), kind, hasMask);
+        return data;
+    }
+
+    /// <summary>Two consecutive steps on the same buffers, so the carried moments matter, against the float64
+    /// optimizers of <see cref="Reference"/>: parameters and every moment buffer are downloaded and compared after
+    /// each step. With a mask, masked parameters must become exactly 0 and their moments keep their bits; without
+    /// one (HasMask 0), the very same mask buffer, zeros included, must be ignored.</summary>
     [Theory]
-    [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
-    public void OptimizersMatchReferenceAndKeepMaskedParametersAtZero(string device)
+    [MemberData(nameof(OptimizerCases))]
+    public void OptimizersMatchReferenceOverTwoStepsAndHonourTheMask(string device, OptimizerKernel kind, bool hasMask)
     {
         var d = TestDevices.Get(device);
-        var rng = new Random(12);
-        const int k = 3, p = 17;
-        var mask = Enumerable.Range(0, p).Select(i => i % 5 == 2 ? 0f : 1f).ToArray();
-        foreach (int kind in new[] { 0, 1, 2, 3 })
+        var rng = new Random(12 + 2 * (int)kind + (hasMask ? 1 : 0));
+        // (K networks, P parameters): 1s, primes, and more parameters than the CPU launch has threads (8), so
+        // the grid-stride loop runs more than once.
+        foreach (var (k, p) in new[] { (1, 1), (1, 7), (3, 17), (5, 13) })
         {
+            // Random non-zero moments and parameters everywhere, masked ones included, so that "left alone" and
+            // "set to 0" are both visible. The mask has at least one 0 whenever P > 1.
+            var mask = Enumerable.Range(0, p).Select(i => i % 5 == 2 || (p > 1 && i == p - 1) ? 0f : 1f).ToArray();
             var w = TestData.Uniform(rng, k * p);
-            var g = TestData.Uniform(rng, k * p);
-            var m0 = TestData.Uniform(rng, k * p, -0.1f, 0.1f);
-            var v0 = TestData.Uniform(rng, k * p, 0f, 0.1f);
+            var m = TestData.Uniform(rng, k * p, -0.1f, 0.1f);
+            var v = TestData.Uniform(rng, k * p, 0.01f, 0.1f);
             using var dw = TestData.Upload(d, w);
-            using var dg = TestData.Upload(d, g);
-            using var dm = TestData.Upload(d, m0);
-            using var dv = TestData.Upload(d, v0);
+            using var dm = TestData.Upload(d, m);
+            using var dv = TestData.Upload(d, v);
             using var dmask = TestData.Upload(d, mask);
-            var s = new OptimizerStep
+            double[] rw = TestData.ToDouble(w), rm = TestData.ToDouble(m), rv = TestData.ToDouble(v);
+            float[]? refMask = hasMask ? mask : null;
+            const float beta1 = 0.9f, beta2 = 0.99f;
+            float wd = kind is OptimizerKernel.Adam ? 0f : 0.05f;
+            for (int t = 1; t <= 2; t++)
             {
-                LearningRate = 0.1f, Beta1 = 0.9f, Beta2 = 0.99f, Epsilon = 1e-8f, WeightDecay = 0.01f,
-                Correction1 = 0.19f, Correction2 = 0.0199f, Nesterov = kind == 2 ? 1 : 0, ParamsPerNet = p, HasMask = 1,
-            };
-            if (kind == 0) d.Kernels.Sgd(dw.View, dg.View, dmask.View, s);
-            else if (kind <= 2) d.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
-            else d.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
-            var got = TestData.Download(dw, w.Length);
-            var exp = new double[w.Length];
-            for (int i = 0; i < w.Length; i++)
-            {
-                if (mask[i % p] == 0f) { exp[i] = 0; continue; }
-                double wi = w[i], gi = g[i], lr = 0.1, wd = 0.01;
+                var g = TestData.Uniform(rng, k * p);
+                using var dg = TestData.Upload(d, g);
+                var s = new OptimizerStep
+                {
+                    LearningRate = t == 1 ? 0.1f : 0.05f, Beta1 = beta1, Beta2 = beta2, Epsilon = 1e-8f, WeightDecay = wd,
+                    // As the engine computes them for step t.
+                    Correction1 = (float)(1 - Math.Pow(beta1, t)), Correction2 = (float)(1 - Math.Pow(beta2, t)),
+                    Nesterov = kind == OptimizerKernel.Nesterov ? 1 : 0, ParamsPerNet = p, HasMask = hasMask ? 1 : 0,
+                };
+                var rg = TestData.ToDouble(g);
                 switch (kind)
                 {
-                    case 0: exp[i] = wi - lr * (gi + wd * wi); break;
-                    case 1: { double vi = 0.9 * m0[i] + gi + wd * wi; exp[i] = wi - lr * vi; break; }
-                    case 2: { double gg = gi + wd * wi, vi = 0.9 * m0[i] + gg; exp[i] = wi - lr * (gg + 0.9 * vi); break; }
+                    case OptimizerKernel.Sgd:
+                        d.Kernels.Sgd(dw.View, dg.View, dmask.View, s);
+                        Reference.Sgd(rw, rg, refMask, p, s.LearningRate, s.WeightDecay);
+                        break;
+                    case OptimizerKernel.Momentum or OptimizerKernel.Nesterov:
+                        d.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
+                        Reference.Momentum(rw, rg, rm, refMask, p, s.LearningRate, s.Beta1, s.WeightDecay, s.Nesterov != 0);
+                        break;
                     default:
-                        {
-                            double mi = 0.9 * m0[i] + 0.1 * gi, vi = 0.99 * v0[i] + 0.01 * gi * gi;
-                            exp[i] = wi - lr * wd * wi - lr * (mi / 0.19) / (Math.Sqrt(vi / 0.0199) + 1e-8);
-                            break;
-                        }
+                        d.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
+                        Reference.Adam(rw, rg, rm, rv, refMask, p, s.LearningRate, s.Beta1, s.Beta2, s.Epsilon, s.WeightDecay,
+                            s.Correction1, s.Correction2);
+                        break;
                 }
+                string what = $"{kind} step {t} K={k} P={p} mask={hasMask}";
+                var gotW = TestData.Download(dw, w.Length);
+                var gotM = TestData.Download(dm, m.Length);
+                var gotV = TestData.Download(dv, v.Length);
+                // Each updated value is at most ~8 float32 operations (Adam: two products and a sum per moment, a
+                // quotient, a square root, a quotient and two subtractions) on operands of size ≤ 1 (v ≥ 0.01 keeps
+                // Adam's √v far from ε), each rounding by ≤ u of its operands, and two steps compound it: ≈ 16u ≈ 1e-6
+                // of the operands. A sum like 0.9m + 0.1g may cancel, so that is 1e-6 · √n absolute (n values) besides
+                // 1e-6 relative. A wrong or missing term (λw = 0.05w, a factor β or 1 − β, the old moment) is ≥ 1e-3.
+                double abs = Tolerances.ElementWise * Math.Sqrt(w.Length);
+                Tolerances.AssertClose(gotW, rw, Tolerances.ElementWise, abs, $"{what}: w");
+                // Moments: momentum's buffer is m (v unused); Adam's m and v. A buffer a kernel must not use is
+                // compared with its untouched start.
+                Tolerances.AssertClose(gotM, rm, Tolerances.ElementWise, abs, $"{what}: first moment");
+                Tolerances.AssertClose(gotV, rv, Tolerances.ElementWise, abs, $"{what}: second moment");
+                for (int i = 0; i < w.Length; i++)
+                {
+                    if (!hasMask || mask[i % p] != 0f) continue;
+                    Assert.True(gotW[i] == 0f, $"{what}: masked parameter {i} is {gotW[i]}, not 0");
+                    Assert.True(BitConverter.SingleToInt32Bits(gotM[i]) == BitConverter.SingleToInt32Bits(m[i]), $"{what}: masked first moment {i} changed");
+                    Assert.True(BitConverter.SingleToInt32Bits(gotV[i]) == BitConverter.SingleToInt32Bits(v[i]), $"{what}: masked second moment {i} changed");
+                }
+                if (!hasMask && p > 1)
+                    for (int i = 0; i < w.Length; i++)
+                        if (mask[i % p] == 0f) Assert.True(gotW[i] != 0f, $"{what}: without a mask, parameter {i} was zeroed");
             }
-            Tolerances.AssertClose(got, exp, Tolerances.ElementWise * 10, $"optimizer {kind}");
-            for (int i = 0; i < w.Length; i++) if (mask[i % p] == 0f) Assert.Equal(0f, got[i]);
         }
     }
 
