@@ -276,9 +276,10 @@ internal sealed class Engine : IDisposable
         hitSum.View.CopyFromCPU(hits);
     }
 
-    /// <summary>Copies the gradient block of one copy to the host (for tests and tools).</summary>
+    /// <summary>Copies the gradient block of one copy to the host (for tests and tools; a synchronising read).</summary>
     public float[] Gradients(int copy)
     {
+        kernels.CountSync();
         var r = new float[paramsPerNet];
         grads.View.SubView(copy * paramsPerNet, paramsPerNet).CopyToCPU(r);
         return r;

@@ -394,6 +394,7 @@ public sealed class Trainer : IDisposable
 
     private float[] ReadAllParameters()
     {
+        net.Device.Kernels.CountSync(); // a synchronising read (early stopping's best epoch, CaptureState)
         var p = new float[net.ParameterView.Length];
         net.ParameterView.CopyToCPU(p);
         return p;
