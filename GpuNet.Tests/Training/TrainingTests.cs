@@ -207,6 +207,73 @@ public class TrainingTests(ITestOutputHelper output)
         Assert.Equal(full.History.Select(r => r.TrainLoss[0]), result.History.Select(r => r.TrainLoss[0]));
     }
 
+    /// <summary>64 rows of 2 features in 3 classes, for the tick tests.</summary>
+    private static Dataset ThreeClasses()
+    {
+        var rng = new Random(21);
+        var labels = Enumerable.Range(0, 64).Select(_ => rng.Next(3)).ToArray();
+        return Dataset.Classification(TestData.Uniform(rng, 64 * 2), 2, labels, 3);
+    }
+
+    /// <summary>Ticks inside each epoch report the running means of the rows seen so far. With a step size far below one
+    /// ulp of any weight (so the weights never move, which is checked), the running means after R rows are the loss and
+    /// accuracy of the first R rows (no shuffle) under the initial weights, for the copy whose running loss is lowest.</summary>
+    [Fact]
+    public void TicksReportTheRunningMeansOfTheRowsSeenSoFar()
+    {
+        var d = TestDevices.Cpu;
+        var data = ThreeClasses();
+        var spec = NetworkSpec.Dense([2, 5, 3], Activation.Tanh, Activation.Identity);
+        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        for (int k = 0; k < 2; k++) // biases start at 0, which any step would move; these are ulps away from a step
+            for (int l = 1; l <= 2; l++) net.SetBias(l, Enumerable.Range(1, spec.Layers[l - 1].Size).Select(j => 0.1f * j * (k + 1)).ToArray(), k);
+        var initial = new[] { net.GetParameters(0), net.GetParameters(1) };
+        // 16 steps an epoch, a tick every 4 steps; none at the epoch's end, where the epoch report comes instead.
+        using var trainer = new Trainer(net, new TrainOptions
+        {
+            Epochs = 2, BatchSize = 4, LearningRate = 1e-30f, Shuffle = false, Loss = LossFunction.CrossEntropy, TicksPerEpoch = 4,
+        });
+        var ticks = new List<TickReport>();
+        trainer.Fit(data, ticks: new SynchronousProgress<TickReport>(ticks.Add));
+        Assert.Equal(initial[0], net.GetParameters(0));
+        Assert.Equal(initial[1], net.GetParameters(1));
+
+        Assert.Equal([(1, 16), (1, 32), (1, 48), (2, 16), (2, 32), (2, 48)], ticks.Select(t => (t.Epoch, t.RowsDone)));
+        foreach (var t in ticks)
+        {
+            Assert.Equal((2, 64), (t.Epochs, t.Rows));
+            Assert.True(t.SamplesPerSecond > 0 && double.IsFinite(t.SamplesPerSecond), $"samples/s {t.SamplesPerSecond}");
+            var seen = trainer.Evaluate(data.Subset(Enumerable.Range(0, t.RowsDone).ToArray()));
+            int best = CopyRanking.Best(seen.Loss);
+            Assert.True(Math.Abs(t.RunningLoss - seen.Loss[best]) <= 1e-6 * seen.Loss[best],
+                $"epoch {t.Epoch}, {t.RowsDone} rows: running loss {t.RunningLoss}, the rows' loss {seen.Loss[best]}");
+            Assert.Equal(seen.Accuracy![best], t.RunningAccuracy!.Value, 12);
+        }
+    }
+
+    /// <summary>A tick reads the running sums (one synchronisation) and nothing else: the network trained with ticks is,
+    /// bit for bit, the one trained without.</summary>
+    [Fact]
+    public void AskingForTicksDoesNotChangeTheTrainedWeights()
+    {
+        var d = TestDevices.Cpu;
+        var data = ThreeClasses();
+        var spec = NetworkSpec.Dense([2, 5, 3], Activation.Tanh, Activation.Identity);
+        var options = new TrainOptions
+        {
+            Epochs = 3, BatchSize = 4, LearningRate = 0.05f, Optimizer = OptimizerOptions.Adam(), Loss = LossFunction.CrossEntropy, ShuffleSeed = 2,
+        };
+        using var plain = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        using (var t = new Trainer(plain, options)) t.Fit(data);
+        using var ticked = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        int ticks = 0;
+        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 })) t.Fit(data, ticks: new SynchronousProgress<TickReport>(_ => ticks++));
+        Assert.Equal(3 * 7, ticks); // every 2 of the 16 steps, bar the last
+        for (int k = 0; k < 2; k++) Assert.Equal(plain.GetParameters(k), ticked.GetParameters(k));
+        using var untrained = new GpuNet.Model.Network(d, spec, copies: 1, seed: 4);
+        Assert.NotEqual(untrained.GetParameters(0), plain.GetParameters(0));
+    }
+
     [Fact]
     public void OptionsOutOfRangeAreRejectedByName()
     {
