@@ -88,4 +88,16 @@ public static class Optimizers
             w[i] = wi - s.LearningRate * (mi / s.Correction1) / (XMath.Sqrt(vi / s.Correction2) + s.Epsilon);
         }
     }
+
+    /// <summary>g[i] ← 0 wherever the mask marks a missing edge (g is the flat [K, P] gradient buffer). The backward
+    /// GEMM computes a missing edge's entry like any other (the gradient the edge would have if it existed); the
+    /// optimizers ignore it, and this kernel clears it where the gradient itself is wanted.</summary>
+    public static void ZeroMasked(ArrayView<float> g, ArrayView<float> mask, long paramsPerNet)
+    {
+        long start = Grid.GlobalIndex.X;
+        long stride = (long)Grid.DimX * Group.DimX;
+        long n = g.Length;
+        for (long i = start; i < n; i += stride)
+            if (mask[i % paramsPerNet] == 0f) g[i] = 0f;
+    }
 }

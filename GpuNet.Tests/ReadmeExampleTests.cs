@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using GpuNet.Data;
 using GpuNet.Devices;
 using GpuNet.Model;
@@ -6,13 +7,18 @@ using Xunit;
 
 namespace GpuNet.Tests;
 
-/// <summary>The README's C# example, verbatim (bar the device and the assertions), so it stays true.</summary>
+/// <summary>The README's C# example runs here as written, bar the device (the CPU accelerator, as every test uses), and
+/// a second test checks that the code here is still the README's.</summary>
 public class ReadmeExampleTests
 {
+    private const string Begin = "// README example begins", End = "// README example ends";
+    private const string ReadmeDevice = "using var device = Gpu.Open(\"auto\");", TestDevice = "var device = TestDevices.Cpu;";
+
     [Fact]
     public void ReadmeExampleTrainsDigits()
     {
-        var device = TestDevices.Cpu; // README: using var device = Gpu.Open("auto");
+        // README example begins
+        var device = TestDevices.Cpu;
         var (train, test) = BuiltIn.Digits();                            // 8×8 digits: 64 features, 10 classes
         var spec = NetworkSpec.Dense([64, 64, 10], Activation.Relu, Activation.Identity);
         using var net = new Network(device, spec, copies: 4, seed: 1);   // 4 restarts, side by side
@@ -26,10 +32,54 @@ public class ReadmeExampleTests
         var eval = trainer.Evaluate(test);
         Console.WriteLine($"best restart {result.BestCopy}: test accuracy {eval.Accuracy![result.BestCopy]:P2}");
         float[] probabilities = net.Predict(test.Features, test.Count, result.BestCopy, OutputFunction.Softmax);
+        // README example ends
 
         Assert.True(eval.Accuracy[result.BestCopy] > 0.95, $"test accuracy {eval.Accuracy[result.BestCopy]}");
         Assert.Equal(test.Count * 10, probabilities.Length);
-        Assert.Equal(1.0, probabilities.Take(10).Sum(), 5);
-        _ = Gpu.List();
+        for (int r = 0; r < test.Count; r++)
+        {
+            var row = probabilities.AsSpan(r * 10, 10).ToArray();
+            Assert.All(row, p => Assert.InRange(p, 0f, 1f));
+            Assert.Equal(1.0, row.Sum(p => (double)p), 5);
+        }
+    }
+
+    [Fact]
+    public void ReadmeExampleIsTheCodeTheTestRuns()
+    {
+        string readme = File.ReadAllText(RepoFiles.Path("README.md"));
+        var block = Regex.Match(readme, "```csharp\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(block.Success, "README.md has no ```csharp block");
+        var readmeLines = block.Groups[1].Value.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var usings = readmeLines.TakeWhile(l => l.StartsWith("using ", StringComparison.Ordinal) && !l.StartsWith("using var", StringComparison.Ordinal)).ToList();
+        var readmeCode = readmeLines.Skip(usings.Count).ToList();
+
+        string source = File.ReadAllText(RepoFiles.Path("GpuNet.Tests/ReadmeExampleTests.cs"));
+        int from = source.IndexOf(Begin + "\n", StringComparison.Ordinal), to = source.IndexOf(End + "\n", StringComparison.Ordinal);
+        Assert.True(from >= 0 && to > from, "the example's markers are missing from this file");
+        var testCode = source[(from + Begin.Length)..to].Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+
+        // The one difference: the device.
+        Assert.Equal(ReadmeDevice, WithoutComment(readmeCode[0]));
+        Assert.Equal(TestDevice, WithoutComment(testCode[0]));
+        Assert.Equal(Normalised(readmeCode.Skip(1)), Normalised(testCode.Skip(1)));
+        // The README's using directives are this file's, so its code compiles as this does.
+        foreach (var u in usings) Assert.Contains("\n" + u + "\n", source);
+    }
+
+    /// <summary>The lines' code with comments dropped and every run of whitespace made one space.</summary>
+    private static string Normalised(IEnumerable<string> lines) =>
+        Regex.Replace(string.Join(" ", lines.Select(WithoutComment)), @"\s+", " ").Trim();
+
+    /// <summary>A line without its trailing // comment (a // inside a string literal is kept).</summary>
+    private static string WithoutComment(string line)
+    {
+        bool inString = false;
+        for (int i = 0; i < line.Length - 1; i++)
+        {
+            if (line[i] == '"' && (i == 0 || line[i - 1] != '\\')) inString = !inString;
+            else if (!inString && line[i] == '/' && line[i + 1] == '/') return line[..i].TrimEnd();
+        }
+        return line.TrimEnd();
     }
 }

@@ -75,6 +75,7 @@ public sealed class DeviceKernels
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? momentum;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? adam;
     private Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>? gather;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>? zeroMasked;
 
     internal DeviceKernels(Device device)
     {
@@ -423,6 +424,15 @@ public sealed class DeviceKernels
         if (m.Length != w.Length || v.Length != w.Length) throw new ArgumentException("Adam moment buffers differ in length from the parameters");
         adam ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Adam);
         adam(Linear("Adam", w.Length), w, g, m, v, mask, s);
+    }
+
+    /// <summary>Sets the entries of missing edges to 0 in a flat [K, P] gradient buffer (mask [P]); see <see cref="Optimizers.ZeroMasked"/>.</summary>
+    public void ZeroMasked(ArrayView<float> g, ArrayView<float> mask, long paramsPerNet)
+    {
+        if (paramsPerNet <= 0 || g.Length % paramsPerNet != 0) throw new ArgumentException($"gradients ({g.Length}) are not a whole number of networks of {paramsPerNet}");
+        if (mask.Length != paramsPerNet) throw new ArgumentException($"mask holds {mask.Length} entries, a network {paramsPerNet}");
+        zeroMasked ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long>(Optimizers.ZeroMasked);
+        zeroMasked(Linear("ZeroMasked", g.Length), g, mask, paramsPerNet);
     }
 
     private static void CheckOptimizer(ArrayView<float> w, ArrayView<float> g, ArrayView<float> mask, in OptimizerStep s)

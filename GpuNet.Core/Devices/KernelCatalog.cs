@@ -58,6 +58,7 @@ public static class KernelCatalog
         Add(typeof(Optimizers), nameof(Optimizers.Sgd));
         Add(typeof(Optimizers), nameof(Optimizers.Momentum));
         Add(typeof(Optimizers), nameof(Optimizers.Adam));
+        Add(typeof(Optimizers), nameof(Optimizers.ZeroMasked));
         Add(typeof(Gather), nameof(Gather.Rows));
         return list;
     }

@@ -51,9 +51,10 @@ public sealed class Network : IDisposable
     internal ArrayView<float> MaskView => mask.View;
     internal bool HasMask => hostMask != null;
 
-    /// <summary>The flat parameter block of one copy (P floats).</summary>
+    /// <summary>The flat parameter block of one copy (P floats; a synchronising read).</summary>
     public float[] GetParameters(int copy = 0)
     {
+        Device.Kernels.CountSync();
         var p = new float[Spec.ParameterCount];
         ((ArrayView<float>)parameters.View).SubView(Block(copy), p.Length).CopyToCPU(p);
         return p;
@@ -166,6 +167,7 @@ public sealed class Network : IDisposable
             var o = engine.Output(n);
             if (output == OutputFunction.Softmax) Device.Kernels.SoftmaxRows(o, (long)Copies * n, Spec.OutputSize);
             else if (output == OutputFunction.Logistic) Device.Kernels.Apply(Activation.Logistic, o, o.Length);
+            Device.Kernels.CountSync();
             o.SubView((long)copy * n * Spec.OutputSize, (long)n * Spec.OutputSize)
                 .CopyToCPU(result.AsSpan(start * Spec.OutputSize, n * Spec.OutputSize));
         }

@@ -153,6 +153,13 @@ internal sealed class Engine : IDisposable
         }
     }
 
+    /// <summary>Clears the gradients of missing edges on the device (one launch; nothing to do without a mask). The
+    /// backward pass leaves there what the edge's gradient would be if it existed, which the optimizers ignore.</summary>
+    public void MaskGradients()
+    {
+        if (net.HasMask) kernels.ZeroMasked(grads.View, net.MaskView, paramsPerNet);
+    }
+
     /// <summary>One optimizer update of every copy's parameters from the current gradients.</summary>
     public void Update(OptimizerOptions opt, float learningRate)
     {
@@ -269,9 +276,10 @@ internal sealed class Engine : IDisposable
         hitSum.View.CopyFromCPU(hits);
     }
 
-    /// <summary>Copies the gradient block of one copy to the host (for tests and tools).</summary>
+    /// <summary>Copies the gradient block of one copy to the host (for tests and tools; a synchronising read).</summary>
     public float[] Gradients(int copy)
     {
+        kernels.CountSync();
         var r = new float[paramsPerNet];
         grads.View.SubView(copy * paramsPerNet, paramsPerNet).CopyToCPU(r);
         return r;

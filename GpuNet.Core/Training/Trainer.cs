@@ -338,7 +338,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Gradients of the batch loss with respect to every parameter of every copy, for the given rows
-    /// (one forward and backward pass, no update). Returns [copy][P]; missing edges report 0.</summary>
+    /// (one forward and backward pass, no update). Returns [copy][P], as the device computed them: the entries of
+    /// missing edges are set to 0 on the device (the backward pass alone would leave there the gradient the edge
+    /// would have if it existed).</summary>
     public (double[] Loss, float[][] Gradients) Gradients(DeviceDataset data)
     {
         CheckData(data, "gradient");
@@ -347,14 +349,9 @@ public sealed class Trainer : IDisposable
         engine.Forward(data.Features, 0, data.Count);
         engine.Loss(Options.Loss, data.Targets, data.TargetStride, data.Count, false);
         engine.Backward(data.Features, 0, data.Count);
-        var mask = net.Spec.HasMask ? net.Spec.FlatMask() : null;
+        engine.MaskGradients();
         var grads = new float[net.Copies][];
-        for (int k = 0; k < net.Copies; k++)
-        {
-            grads[k] = engine.Gradients(k);
-            if (mask != null)
-                for (int i = 0; i < mask.Length; i++) if (mask[i] == 0f) grads[k][i] = 0f;
-        }
+        for (int k = 0; k < net.Copies; k++) grads[k] = engine.Gradients(k);
         var (loss, _) = engine.ReadSums();
         return (Array.ConvertAll(loss, s => s / data.Count), grads);
     }
@@ -397,6 +394,7 @@ public sealed class Trainer : IDisposable
 
     private float[] ReadAllParameters()
     {
+        net.Device.Kernels.CountSync(); // a synchronising read (early stopping's best epoch, CaptureState)
         var p = new float[net.ParameterView.Length];
         net.ParameterView.CopyToCPU(p);
         return p;

@@ -313,4 +313,79 @@ public class EvalPredictTests
         Assert.Equal(1, code);
         Assert.Contains($"{wider}: line 1 has 4 columns; the training file {train} has 3", err);
     }
+
+    private static double Logistic(double a) => 1 / (1 + Math.Exp(-a));
+
+    /// <summary>A bce model's file holds the logit layer (identity last layer) and names logistic as its output: predict
+    /// applies the logistic to the logits on the device, and eval reports bce of the logits. Both are checked against
+    /// float64 arithmetic on the weights read back from the file.</summary>
+    [Fact]
+    public void PredictAndEvalOfABceModelApplyTheLogisticToItsLogits()
+    {
+        using var cli = new CliRunner();
+        string model = cli.File("xor.safetensors");
+        cli.Ok("train", "--data", "xor", "--hidden", "4", "--activation", "tanh", "--output", "logistic", "--loss", "bce",
+            "--epochs", "40", "--batch", "2", "--lr", "0.05", "--model", model, "--device", "cpu");
+        var (spec, parameters, info) = ModelFile.Read(model);
+        Assert.Equal((OutputFunction.Logistic, LossFunction.BinaryCrossEntropy, Activation.Identity),
+            (info.Output, info.Loss, spec.Layers[^1].Activation));
+        var reference = new GpuNet.Tests.Networks.ReferenceNet(spec, Array.ConvertAll(parameters, v => (double)v));
+        double Logit(double[] x) => reference.Forward(x).A[^1][0];
+
+        // predict: one probability per row, the logistic of the logit (exact binary fractions, so the CSV is read exactly)
+        var inputs = new[] { new[] { 0.0, 0.0 }, new[] { 0.0, 1.0 }, new[] { 1.0, 0.0 }, new[] { 1.0, 1.0 }, new[] { 0.5, 0.25 },
+            new[] { -2.0, 3.0 }, new[] { 4.0, -1.5 } };
+        string input = cli.Dir.WriteText("in.csv", string.Join("\n", inputs.Select(x => string.Join(",", x.Select(v => v.ToString(CultureInfo.InvariantCulture))))) + "\n");
+        var lines = Lines(cli.Ok("predict", "--model", model, "--input", input, "--device", "cpu"));
+        Assert.Equal("output_0", lines[0]);
+        Assert.Equal(inputs.Length + 1, lines.Length);
+        for (int r = 0; r < inputs.Length; r++)
+        {
+            double logit = Logit(inputs[r]), expected = Logistic(logit);
+            double got = double.Parse(lines[r + 1], CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(got - expected) <= 1e-5, $"row {r}: predicted {got}, logistic of the logit {logit} is {expected}");
+        }
+        // the raw logits would not pass for probabilities: some are far from their logistic
+        Assert.Contains(inputs, x => Math.Abs(Logit(x) - Logistic(Logit(x))) > 0.5);
+
+        // eval: bce of the logits against the xor targets; no mse or mae for a model on logits, no accuracy for regression
+        var e = cli.Json("eval", "--model", model, "--data", "xor", "--device", "cpu");
+        double[] targets = [0, 1, 1, 0];
+        double bce = inputs.Take(4).Select((x, r) =>
+        {
+            double p = Logistic(Logit(x));
+            return -(targets[r] * Math.Log(p) + (1 - targets[r]) * Math.Log(1 - p));
+        }).Average();
+        Assert.True(Math.Abs(e.GetProperty("loss").GetDouble() - bce) <= 1e-5 * bce, $"eval loss {e.GetProperty("loss").GetDouble()}, bce of the logits {bce}");
+        Assert.Equal(4, e.GetProperty("rows").GetInt32());
+        Assert.All(new[] { "accuracy", "mse", "mae" }, name => Assert.Equal(JsonValueKind.Null, e.GetProperty(name).ValueKind));
+
+        // --labels needs classes
+        var (code, output, err) = cli.Run("predict", "--model", model, "--input", input, "--labels", "--device", "cpu");
+        Assert.Equal((2, ""), (code, output));
+        Assert.Equal("gpunet: --labels needs a classification model; this one does regression", err.Trim());
+    }
+
+    /// <summary>A one-output classifier with logistic output (logit = x, classes "no" and "yes") labels a row "yes" when
+    /// the probability is above 0.5: from x &gt; 0 on, not from a logit above 0.5, and not at exactly 0.5.</summary>
+    [Fact]
+    public void PredictLabelsOfAOneOutputLogisticClassifierThresholdTheProbabilityAtOneHalf()
+    {
+        using var cli = new CliRunner();
+        var spec = NetworkSpec.Dense([1, 1], Activation.Relu, Activation.Identity);
+        var p = new float[spec.ParameterCount];
+        p[spec.WeightOffset(1)] = 1; // logit = x
+        string model = cli.File("sign.safetensors");
+        ModelFile.Save(model, spec, p, new ModelInfo
+        {
+            Output = OutputFunction.Logistic, Loss = LossFunction.BinaryCrossEntropy, Task = TaskKind.Classification, ClassNames = ["no", "yes"],
+        });
+        string input = cli.Dir.WriteText("x.csv", "-3\n-0.25\n0\n0.125\n0.375\n3\n");
+        Assert.Equal(["label", "no", "no", "no", "yes", "yes", "yes"], Lines(cli.Ok("predict", "--model", model, "--input", input, "--labels", "--device", "cpu")));
+        var probabilities = Lines(cli.Ok("predict", "--model", model, "--input", input, "--device", "cpu")).Skip(1)
+            .Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+        double[] x = [-3, -0.25, 0, 0.125, 0.375, 3];
+        for (int r = 0; r < x.Length; r++)
+            Assert.True(Math.Abs(probabilities[r] - Logistic(x[r])) <= 1e-6, $"x = {x[r]}: {probabilities[r]}, logistic {Logistic(x[r])}");
+    }
 }

@@ -67,12 +67,13 @@ public class ModelFileTests
                 data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan((int)(8 + (long)n + off[0] + 4 * i)));
             return data;
         }
-        var w0 = Tensor("layers.0.weight", [4, 3]);
-        var w = net.GetWeights(1);
-        for (int j = 0; j < 4; j++) for (int i = 0; i < 3; i++) Assert.Equal(w[j, i], w0[j * 3 + i]);
+        // nn.Linear's layout: weight [out, in] row-major, as GetWeights returns it; bias [out]
+        static float[] RowMajor(float[,] w) => Enumerable.Range(0, w.GetLength(0))
+            .SelectMany(j => Enumerable.Range(0, w.GetLength(1)).Select(i => w[j, i])).ToArray();
+        Assert.Equal(RowMajor(net.GetWeights(1)), Tensor("layers.0.weight", [4, 3]));
+        Assert.Equal(net.GetBias(1), Tensor("layers.0.bias", [4]));
+        Assert.Equal(RowMajor(net.GetWeights(2)), Tensor("layers.1.weight", [2, 4]));
         Assert.Equal(net.GetBias(2), Tensor("layers.1.bias", [2]));
-        Tensor("layers.1.weight", [2, 4]);
-        Tensor("layers.0.bias", [4]);
     }
 
     [Fact]

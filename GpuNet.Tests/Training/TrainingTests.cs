@@ -2,6 +2,7 @@ using System.Diagnostics;
 using GpuNet.Data;
 using GpuNet.Model;
 using GpuNet.Training;
+using ILGPU.Runtime;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -100,13 +101,30 @@ public class TrainingTests(ITestOutputHelper output)
             Optimizer = OptimizerOptions.Adam(), Loss = LossFunction.BinaryCrossEntropy,
         };
         using var trainer = new Trainer(net, options);
+        using var engine = new Engine(net, 8);
+        // Accuracy as the device counts it agrees with the host reading the outputs (logit > 0 means 1), for every
+        // function: one forward pass of the 256 copies, outputs [copy, row].
+        void AssertAccuracyIsWhatTheOutputsSay(double[] acc, string when)
+        {
+            engine.Forward(data.Features, 0, 8);
+            var outs = new float[256 * 8];
+            engine.Output(8).CopyToCPU(outs);
+            for (int f = 0; f < 256; f++)
+            {
+                int right = Enumerable.Range(0, 8).Count(r => (targets[f][r] == 1f) == (outs[f * 8 + r] > 0f));
+                Assert.True(right / 8.0 == acc[f], $"{when}, function {f}: the device counted accuracy {acc[f]}, the outputs give {right}/8");
+            }
+        }
+        // Untrained, the accuracies spread out, so the count is checked on more than "all right".
+        var before = trainer.Evaluate(data).Accuracy!;
+        Assert.True(before.Distinct().Count() >= 4, $"untrained accuracies: {string.Join(", ", before.Distinct())}");
+        AssertAccuracyIsWhatTheOutputsSay(before, "untrained");
+
         var result = trainer.Fit(data);
         var acc = result.FinalTrain.Accuracy!;
         var failed = Enumerable.Range(0, 256).Where(f => acc[f] < 1.0).ToArray();
         Assert.True(failed.Length == 0, $"functions not learned: {string.Join(", ", failed)}");
-        // Accuracy as the device counted it agrees with the host reading the outputs (logit > 0 means 1).
-        var outs = net.Predict(x, 8, 150);
-        for (int r = 0; r < 8; r++) Assert.Equal(targets[150][r] == 1f, outs[r] > 0f);
+        AssertAccuracyIsWhatTheOutputsSay(acc, "trained");
     }
 
     /// <summary>sin(x) on [−π, π] regressed by 1-16-1 (tanh, identity output) to mean squared error &lt; 1e-3
@@ -166,18 +184,94 @@ public class TrainingTests(ITestOutputHelper output)
         Assert.All(Enumerable.Range(0, 1000), k => Assert.Equal(0f, net.GetWeights(2, k)[1, 0]));
     }
 
+    /// <summary>Cancelled after epoch 3 of 1000: the run stops before the next step and keeps exactly the network of an
+    /// uncancelled 3-epoch run from the same seed (constant step size, so the planned length changes nothing).</summary>
     [Fact]
     public void CancellationStopsBetweenStepsAndKeepsWhatWasDone()
     {
         var d = TestDevices.Cpu;
-        using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity));
+        var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);
+        var data = Dataset.Regression(XorX, 2, XorY, 1);
+        using var net = new GpuNet.Model.Network(d, spec, seed: 6);
         using var cts = new CancellationTokenSource();
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 1000, BatchSize = 1 });
-        var result = trainer.Fit(Dataset.Regression(XorX, 2, XorY, 1), null,
-            new SynchronousProgress<EpochReport>(r => { if (r.Epoch == 3) cts.Cancel(); }), cts.Token);
+        var result = trainer.Fit(data, null, new SynchronousProgress<EpochReport>(r => { if (r.Epoch == 3) cts.Cancel(); }), cts.Token);
         Assert.True(result.Cancelled);
         Assert.Equal(3, result.EpochsCompleted);
         Assert.Equal(12, result.Steps);
+
+        using var straight = new GpuNet.Model.Network(d, spec, seed: 6);
+        using var straightTrainer = new Trainer(straight, new TrainOptions { Epochs = 3, BatchSize = 1 });
+        var full = straightTrainer.Fit(data);
+        Assert.Equal(straight.GetParameters(), net.GetParameters()); // bit for bit: the CPU accelerator is deterministic
+        Assert.Equal(full.History.Select(r => r.TrainLoss[0]), result.History.Select(r => r.TrainLoss[0]));
+    }
+
+    /// <summary>64 rows of 2 features in 3 classes, for the tick tests.</summary>
+    private static Dataset ThreeClasses()
+    {
+        var rng = new Random(21);
+        var labels = Enumerable.Range(0, 64).Select(_ => rng.Next(3)).ToArray();
+        return Dataset.Classification(TestData.Uniform(rng, 64 * 2), 2, labels, 3);
+    }
+
+    /// <summary>Ticks inside each epoch report the running means of the rows seen so far. With a step size far below one
+    /// ulp of any weight (so the weights never move, which is checked), the running means after R rows are the loss and
+    /// accuracy of the first R rows (no shuffle) under the initial weights, for the copy whose running loss is lowest.</summary>
+    [Fact]
+    public void TicksReportTheRunningMeansOfTheRowsSeenSoFar()
+    {
+        var d = TestDevices.Cpu;
+        var data = ThreeClasses();
+        var spec = NetworkSpec.Dense([2, 5, 3], Activation.Tanh, Activation.Identity);
+        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        for (int k = 0; k < 2; k++) // biases start at 0, which any step would move; these are ulps away from a step
+            for (int l = 1; l <= 2; l++) net.SetBias(l, Enumerable.Range(1, spec.Layers[l - 1].Size).Select(j => 0.1f * j * (k + 1)).ToArray(), k);
+        var initial = new[] { net.GetParameters(0), net.GetParameters(1) };
+        // 16 steps an epoch, a tick every 4 steps; none at the epoch's end, where the epoch report comes instead.
+        using var trainer = new Trainer(net, new TrainOptions
+        {
+            Epochs = 2, BatchSize = 4, LearningRate = 1e-30f, Shuffle = false, Loss = LossFunction.CrossEntropy, TicksPerEpoch = 4,
+        });
+        var ticks = new List<TickReport>();
+        trainer.Fit(data, ticks: new SynchronousProgress<TickReport>(ticks.Add));
+        Assert.Equal(initial[0], net.GetParameters(0));
+        Assert.Equal(initial[1], net.GetParameters(1));
+
+        Assert.Equal([(1, 16), (1, 32), (1, 48), (2, 16), (2, 32), (2, 48)], ticks.Select(t => (t.Epoch, t.RowsDone)));
+        foreach (var t in ticks)
+        {
+            Assert.Equal((2, 64), (t.Epochs, t.Rows));
+            Assert.True(t.SamplesPerSecond > 0 && double.IsFinite(t.SamplesPerSecond), $"samples/s {t.SamplesPerSecond}");
+            var seen = trainer.Evaluate(data.Subset(Enumerable.Range(0, t.RowsDone).ToArray()));
+            int best = CopyRanking.Best(seen.Loss);
+            Assert.True(Math.Abs(t.RunningLoss - seen.Loss[best]) <= 1e-6 * seen.Loss[best],
+                $"epoch {t.Epoch}, {t.RowsDone} rows: running loss {t.RunningLoss}, the rows' loss {seen.Loss[best]}");
+            Assert.Equal(seen.Accuracy![best], t.RunningAccuracy!.Value, 12);
+        }
+    }
+
+    /// <summary>A tick reads the running sums (one synchronisation) and nothing else: the network trained with ticks is,
+    /// bit for bit, the one trained without.</summary>
+    [Fact]
+    public void AskingForTicksDoesNotChangeTheTrainedWeights()
+    {
+        var d = TestDevices.Cpu;
+        var data = ThreeClasses();
+        var spec = NetworkSpec.Dense([2, 5, 3], Activation.Tanh, Activation.Identity);
+        var options = new TrainOptions
+        {
+            Epochs = 3, BatchSize = 4, LearningRate = 0.05f, Optimizer = OptimizerOptions.Adam(), Loss = LossFunction.CrossEntropy, ShuffleSeed = 2,
+        };
+        using var plain = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        using (var t = new Trainer(plain, options)) t.Fit(data);
+        using var ticked = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        int ticks = 0;
+        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 })) t.Fit(data, ticks: new SynchronousProgress<TickReport>(_ => ticks++));
+        Assert.Equal(3 * 7, ticks); // every 2 of the 16 steps, bar the last
+        for (int k = 0; k < 2; k++) Assert.Equal(plain.GetParameters(k), ticked.GetParameters(k));
+        using var untrained = new GpuNet.Model.Network(d, spec, copies: 1, seed: 4);
+        Assert.NotEqual(untrained.GetParameters(0), plain.GetParameters(0));
     }
 
     [Fact]
