@@ -18,12 +18,8 @@ internal sealed class ProgressView(TextWriter writer, bool interactive) : IProgr
         barShown = true;
     }
 
-    /// <summary>The last epoch reported.</summary>
-    public EpochReport? LastReport { get; private set; }
-
     public void Report(EpochReport r)
     {
-        LastReport = r;
         int best = r.BestCopy;
         string line = $"epoch {r.Epoch}/{r.Epochs}  lr {r.LearningRate:G3}  loss {r.TrainLoss[best]:F4}" +
             (r.TrainAccuracy == null ? "" : $"  acc {r.TrainAccuracy[best] * 100:F2}%") +

@@ -22,9 +22,16 @@ public sealed class Trainer : IDisposable
     // Last good weights: device-side copies taken at the start of this epoch and of the one before, with the step that
     // followed each copy and the epochs completed then. The older copy is needed when the very first loss after the
     // newer one is bad: then the newer copy itself is bad, though finite (its loss overflowed).
-    private MemoryBuffer1D<float, Stride1D.Dense>? snapshot, olderSnapshot;
-    private long snapshotStep, olderSnapshotStep = -1;
-    private int snapshotEpochs, olderSnapshotEpochs;
+    private Snapshot? snapshot, olderSnapshot;
+
+    /// <summary>A device copy of the weights, the run step that followed it (−1: not usable) and the epochs completed then.</summary>
+    private sealed class Snapshot(MemoryBuffer1D<float, Stride1D.Dense> weights) : IDisposable
+    {
+        public MemoryBuffer1D<float, Stride1D.Dense> Weights { get; } = weights;
+        public long Step { get; set; } = -1;
+        public int Epochs { get; set; }
+        public void Dispose() => Weights.Dispose();
+    }
 
     // Where the run stands, kept in fields so CaptureState can record it between steps.
     private int epochsCompleted, rowsDone;
@@ -244,13 +251,11 @@ public sealed class Trainer : IDisposable
     private void TakeSnapshot(int epochsDone, bool firstOfRun)
     {
         (snapshot, olderSnapshot) = (olderSnapshot, snapshot);
-        (snapshotStep, olderSnapshotStep) = (olderSnapshotStep, snapshotStep);
-        (snapshotEpochs, olderSnapshotEpochs) = (olderSnapshotEpochs, snapshotEpochs);
-        if (firstOfRun) olderSnapshotStep = -1;
-        snapshot ??= net.Device.Allocate(net.ParameterView.Length);
-        net.ParameterView.CopyTo((ArrayView<float>)snapshot.View);
-        snapshotStep = runSteps;
-        snapshotEpochs = epochsDone;
+        if (firstOfRun && olderSnapshot != null) olderSnapshot.Step = -1;
+        snapshot ??= new Snapshot(net.Device.Allocate(net.ParameterView.Length));
+        net.ParameterView.CopyTo((ArrayView<float>)snapshot.Weights.View);
+        snapshot.Step = runSteps;
+        snapshot.Epochs = epochsDone;
     }
 
     /// <summary>Puts back the last weights whose loss was seen finite, given the first step whose loss was not (or the
@@ -259,10 +264,10 @@ public sealed class Trainer : IDisposable
     {
         // The loss of step s is taken with the weights before its update. If the first step after the newest copy was bad,
         // that copy gave the bad loss; the older copy's next loss was finite.
-        bool older = firstBadStep == snapshotStep && olderSnapshotStep >= 0;
-        ((ArrayView<float>)(older ? olderSnapshot! : snapshot!).View).CopyTo(net.ParameterView);
+        var good = firstBadStep == snapshot!.Step && olderSnapshot is { Step: >= 0 } older ? older : snapshot;
+        ((ArrayView<float>)good.Weights.View).CopyTo(net.ParameterView);
         net.Device.Synchronize();
-        return older ? olderSnapshotEpochs : snapshotEpochs;
+        return good.Epochs;
     }
 
     /// <summary>The copy with the lowest finite training loss after <paramref name="epochs"/> epochs (0 if none).</summary>
