@@ -182,10 +182,10 @@ public class ElementwiseTests
                     var yr = y.Skip(yRow * o).Take(o).Select(v => (double)v).ToArray();
                     var fn = loss switch
                     {
-                        LossKernel.SquaredError => GpuNet.Training.LossFunction.MeanSquaredError,
-                        LossKernel.AbsoluteError => GpuNet.Training.LossFunction.MeanAbsoluteError,
-                        LossKernel.SoftmaxCrossEntropy => GpuNet.Training.LossFunction.CrossEntropy,
-                        _ => GpuNet.Training.LossFunction.BinaryCrossEntropy,
+                        LossKernel.SquaredError => GpuNet.LossFunction.MeanSquaredError,
+                        LossKernel.AbsoluteError => GpuNet.LossFunction.MeanAbsoluteError,
+                        LossKernel.SoftmaxCrossEntropy => GpuNet.LossFunction.CrossEntropy,
+                        _ => GpuNet.LossFunction.BinaryCrossEntropy,
                     };
                     // The kernel sees the float32 z; the reference recomputes σ' from a, so feed it z's own a.
                     var (l, dl) = Networks.ReferenceNet.RowLoss(fn, output, aRow, zRow, yr);
