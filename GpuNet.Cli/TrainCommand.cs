@@ -63,31 +63,30 @@ internal sealed class TrainCommand
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
+    private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
         a = new Arguments("train", args, Valued, Flags);
         string? resumeDir = a.String("resume");
+        string? resumedRun = null;
         if (resumeDir != null)
         {
             // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
             var added = a.Options.Where(o => o.Name != "resume").ToArray();
             if (added.Any(o => o.Name is not ("device" or "json")))
                 throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
-            if (File.Exists(resumeDir))
-                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
-            var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
-            string[]? original;
-            try { original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null"); }
-            catch (JsonException e) { throw new GpuNetException($"checkpoint '{path}': cli_args is not a JSON list of strings ({e.Message})", e); }
-            if (original == null || original.Any(x => x == null))
-                throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            dataAsGiven = meta.GetValueOrDefault("data_as_given");
+            var checkpoint = CheckpointFolder.Resolve(resumeDir);
+            var original = checkpoint.Strings("cli_args")
+                ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
+            dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
             var started = new Arguments("train", original, Valued, Flags);
             a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
-            resume = state;
-            resumedFrom = path;
+            resume = checkpoint.State;
+            resumedFrom = checkpoint.Path;
+            resumedRun = checkpoint.RunId;
         }
+        runId = resumedRun ?? Checkpoint.NewRunId();
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -166,6 +165,7 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
         // Checkpoints record the options with absolute paths, so that a resume from another folder uses the same files.
         // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
         // spec as typed, so the model file does not depend on the folder the command ran in.
@@ -212,6 +212,8 @@ internal sealed class TrainCommand
             Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)seed, EarlyStopPatience = patience,
             TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20,
         };
+        resume?.CheckFits(spec, restarts, options, scaledTrain.Count, task == TaskKind.Classification, val != null,
+            $"checkpoint '{resumedFrom}'", init != null ? $"model '{init}'" : "the options");
         Trainer.CheckDeviceMemory(device, spec, restarts, options, scaledTrain.Count, val?.Count ?? 0); // before the weights are made
         using var net = new Network(device, spec, restarts, (ulong)seed);
         if (initParams != null) net.SetParameters(initParams);
@@ -221,7 +223,7 @@ internal sealed class TrainCommand
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
         IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
         {
-            if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
+            if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, runId, trainer.CaptureState(), meta);
         });
         TrainResult result;
         try
@@ -242,9 +244,9 @@ internal sealed class TrainCommand
         if (result.Cancelled)
         {
             var state = trainer.CaptureState();
-            string saved = Checkpoint.Save(interruptDir, state, meta);
+            string saved = Checkpoint.Save(interruptDir, runId, state, meta);
             log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-            log.WriteLine($"resume with: gpunet train --resume {interruptDir}");
+            log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(interruptDir, runId, saved)}");
             return 130;
         }
 

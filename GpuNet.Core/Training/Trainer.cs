@@ -40,6 +40,8 @@ public sealed class Trainer : IDisposable
     private int bestEpoch;
     private float[]? bestParameters;
     private List<EpochReport> history = [];
+    private TimeSpan elapsedBefore; // a resumed run's training time before this session
+    private Stopwatch runClock = new();
 
     /// <summary>A trainer for <paramref name="network"/> with validated <paramref name="options"/>.</summary>
     public Trainer(Network network, TrainOptions options)
@@ -109,12 +111,13 @@ public sealed class Trainer : IDisposable
             yBatch = net.Device.Allocate((long)batch * outW * train.TargetCopies);
         }
 
-        var clock = Stopwatch.StartNew();
+        var clock = runClock = Stopwatch.StartNew();
         long firstStep = Steps;
         bool cancelled = false, stoppedEarly = false;
         epochsCompleted = 0; rowsDone = 0; runSteps = 0;
         bestValidation = double.PositiveInfinity; bestEpoch = 0; bestParameters = null;
         history = [];
+        elapsedBefore = TimeSpan.Zero;
         if (resume != null) Restore(resume, engine, n);
         long tickEvery = o.TicksPerEpoch > 0 && ticks != null ? Math.Max(1, stepsPerEpoch / o.TicksPerEpoch) : 0;
         int firstEpoch = epochsCompleted + 1;
@@ -189,7 +192,7 @@ public sealed class Trainer : IDisposable
             Evaluation? val = validation == null ? null : Evaluate(validation);
             epochClock.Stop();
             var report = new EpochReport(epoch, o.Epochs, rate, trainLoss, trainAcc, val?.Loss, val?.Accuracy,
-                clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
+                elapsedBefore + clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
             history.Add(report);
             bool stop = false;
             if (o.EarlyStopPatience > 0 && val != null)
@@ -374,6 +377,7 @@ public sealed class Trainer : IDisposable
             EpochsCompleted = epochsCompleted, RowsDone = rowsDone, Steps = runSteps,
             Parameters = ReadAllParameters(), Moment1 = m1, Moment2 = m2, LossSums = loss, HitSums = hits,
             BestValidation = bestValidation, BestEpoch = bestEpoch, BestParameters = bestParameters, History = history.ToArray(),
+            Elapsed = elapsedBefore + runClock.Elapsed,
         };
     }
 
@@ -395,6 +399,7 @@ public sealed class Trainer : IDisposable
         bestEpoch = s.BestEpoch;
         bestParameters = s.BestParameters;
         history = s.History.ToList();
+        elapsedBefore = s.Elapsed;
     }
 
     private float[] ReadAllParameters()

@@ -231,7 +231,7 @@ public class ModelFileTests
     }
 
     /// <summary>A FIFO nobody writes to, a device and a folder given as the model: refused by name, at once, by eval,
-    /// predict and train --init.</summary>
+    /// predict, train --init and train --resume.</summary>
     [Fact]
     public void SpecialFilesGivenAsTheModelAreRefusedByName()
     {
@@ -252,6 +252,9 @@ public class ModelFileTests
                 Assert.Equal($"gpunet: error: model file '{path}' is {kind}, not a regular file; GpuNet reads a model file from a file on disk " +
                              "(save it to one first)\n", err);
             }
+            var (rc, _, e) = SpecialFiles.WithoutHanging(() => cli.Run("train", "--resume", path));
+            Assert.Equal(1, rc);
+            Assert.Equal($"gpunet: error: '{path}' is {kind}, not a checkpoint folder or file\n", e);
         }
     }
 

@@ -1,5 +1,6 @@
 using GpuNet.IO;
 using GpuNet.Model;
+using GpuNet.Training;
 using Xunit;
 
 namespace GpuNet.Tests.IO;
@@ -31,6 +32,7 @@ public class FileKindTests
         {
             ("safetensors file", p => SafeTensors.Read(p)),
             ("model file", p => ModelFile.Read(p)),
+            ("checkpoint", p => Checkpoint.Read(p)),
         };
         foreach (var path in new[] { fifo, "/dev/zero" })
             foreach (var (what, read) in readers)
@@ -43,6 +45,15 @@ public class FileKindTests
         Assert.Contains($"model file '{dir.Path}' is a folder, not a regular file", folder.Message);
         var missing = Assert.IsType<FileNotFoundException>(Record.Exception(() => ModelFile.Read(dir.File("none.safetensors"))));
         Assert.Equal($"model file '{dir.File("none.safetensors")}' does not exist", missing.Message);
+    }
+
+    [Fact]
+    public void ResumeRefusesAFifoByName()
+    {
+        using var dir = new TempDir();
+        string fifo = SpecialFiles.Fifo(dir.File("ck"));
+        var e = SpecialFiles.WithoutHanging(() => Record.Exception(() => CheckpointFolder.Resolve(fifo)));
+        Assert.Equal($"'{fifo}' is a pipe (FIFO), not a checkpoint folder or file", Assert.IsType<GpuNetException>(e).Message);
     }
 
     /// <summary>A write to a FIFO (or a device) is refused before anything is created: the rename that makes writes
