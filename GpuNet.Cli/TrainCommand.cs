@@ -39,6 +39,7 @@ internal sealed class TrainCommand
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
+          --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
           --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
@@ -54,7 +55,7 @@ internal sealed class TrainCommand
     [
         "data", "data-dir", "validation", "hidden", "activation", "output", "loss", "init", "optimizer", "lr", "momentum",
         "weight-decay", "lr-schedule", "batch", "epochs", "seed", "restarts", "early-stop", "device", "model", "metrics", "plot",
-        "checkpoint", "checkpoint-every", "resume",
+        "checkpoint", "checkpoint-every", "resume", "step",
     ];
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
@@ -127,7 +128,7 @@ internal sealed class TrainCommand
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(plan.ModelPath), result.StoppedEarly);
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!);
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -209,7 +210,7 @@ internal sealed class TrainCommand
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
             Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
             ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
-            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20,
+            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20, Step = ParseStep(a.String("step", "auto")),
         };
     }
 
@@ -262,6 +263,12 @@ internal sealed class TrainCommand
         log.WriteLine($"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {OutputPolicy.OutputFor(loss).Name()}, loss {loss.Name()}" +
             (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : ""));
+        try
+        {
+            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count));
+            log.WriteLine($"step: {kind.Name()} ({why})");
+        }
+        catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
@@ -344,7 +351,7 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step);
 
     private void PrintSummary(Summary s)
     {
@@ -367,6 +374,10 @@ internal sealed class TrainCommand
     }
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
+
+    private static StepKind ParseStep(string name) =>
+        Enum.GetValues<StepKind>().FirstOrDefault(k => k.Name() == name.Trim().ToLowerInvariant(), (StepKind)(-1)) is var k && Enum.IsDefined(k) ? k
+            : throw new UsageException($"--step: unknown '{name}', use {string.Join(", ", Enum.GetValues<StepKind>().Select(v => v.Name()))}");
 
     private static int[] ParseHidden(string s)
     {

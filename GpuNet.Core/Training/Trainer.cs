@@ -156,7 +156,7 @@ public sealed class Trainer : IDisposable
         {
             step?.Dispose();
             step = null;
-            step = TrainingSteps.Create(net, run.Train, loss, optimizer, plan.BatchSize);
+            step = TrainingSteps.Create(net, run.Train, loss, optimizer, plan.BatchSize, Options.Step);
             stepData = run.Train;
         }
         guard ??= new DivergenceGuard(net);
