@@ -54,7 +54,8 @@ public static class CommandLine
         catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
                                       or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
         {
-            stderr.WriteLine($"gpunet: error: {e.Message}");
+            // bce's target check speaks the library's words; here the options that change the loss are named too.
+            stderr.WriteLine($"gpunet: error: {Message(e)}");
             if (verbose) stderr.WriteLine(e);
             else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
                          or UnauthorizedAccessException))
@@ -62,6 +63,15 @@ public static class CommandLine
             return 1;
         }
     }
+
+    /// <summary>The error's message, with the command's option names where the library names its own settings.</summary>
+    private static string Message(Exception e) => e switch
+    {
+        DeviceMemoryException m => m.MessageNaming("--batch", "--restarts"),
+        // bce's target check speaks the library's words; here the options that change the loss are named too.
+        GpuNet.Model.TargetRangeException => e.Message + " (--loss mse --output identity)",
+        _ => e.Message,
+    };
 
     private static int Help(TextWriter stdout, string text)
     {

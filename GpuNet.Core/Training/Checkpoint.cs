@@ -9,7 +9,7 @@ namespace GpuNet.Training;
 
 /// <summary>
 /// Training checkpoints: a <see cref="TrainingState"/> as a safetensors file (parameters, optimizer moments and the
-/// early-stopping snapshot as [K, P] tensors; the run's identity, position, sums, history and the caller's strings as
+/// early-stopping snapshot as [R, P] tensors; the run's identity, position, sums, history and the caller's strings as
 /// metadata), written atomically as <c>checkpoint-{run id}-e{epochs}-r{rows}.safetensors</c>. Every checkpoint names
 /// the run that wrote it, so that a run prunes and resumes only its own (see <see cref="CheckpointFolder"/>); the
 /// newest two of each run are kept.
@@ -65,7 +65,7 @@ public static class Checkpoint
             throw new ArgumentException($"metadata key '{reserved}' is one of the checkpoint's own", nameof(metadata));
         int k = state.Restarts;
         if (k < 1 || state.Parameters.Length == 0 || state.Parameters.Length % k != 0 || state.HitSums.Length != k)
-            throw new ArgumentException($"the state holds {state.Parameters.Length} parameters and {state.LossSums.Length} and {state.HitSums.Length} sums: not [K, P] for K restarts", nameof(state));
+            throw new ArgumentException($"the state holds {state.Parameters.Length} parameters and {state.LossSums.Length} and {state.HitSums.Length} sums: not [R, P] for R restarts", nameof(state));
         long[] shape = [k, state.Parameters.Length / k];
         var tensors = new List<TensorEntry> { new("parameters", shape, state.Parameters) };
         if (state.Moment1 != null) tensors.Add(new("moment1", shape, state.Moment1));

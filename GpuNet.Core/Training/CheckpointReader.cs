@@ -6,8 +6,8 @@ namespace GpuNet.Training;
 
 /// <summary>
 /// Reads a checkpoint as strictly as a model file: every field is checked for its kind, its range and its agreement
-/// with the others (the history has one row per completed epoch, every per-restart list has K items, the tensors are
-/// [K, P]), and the weights and moments must be finite for at least one restart, so that nothing a damaged or edited
+/// with the others (the history has one row per completed epoch, every per-restart list has R items, the tensors are
+/// [R, P]), and the weights and moments must be finite for at least one restart, so that nothing a damaged or edited
 /// file says can crash, overflow or mislead the run that continues from it.
 /// </summary>
 internal sealed class CheckpointReader
@@ -53,7 +53,7 @@ internal sealed class CheckpointReader
             EpochsCompleted = epochs, RowsDone = rows, Steps = steps,
             Parameters = parameters.Weights, Moment1 = parameters.Moment1, Moment2 = parameters.Moment2, BestParameters = parameters.Best,
             LossSums = lossSums, HitSums = hitSums, BestEpoch = bestEpoch, BestValidation = bestValidation,
-            History = history, Elapsed = TimeSpan.FromSeconds(seconds),
+            History = history, Elapsed = TimeSpan.FromSeconds(seconds), Source = $"checkpoint '{name}'",
         };
         var own = meta.Where(kv => !Checkpoint.ReservedKeys.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return new CheckpointFile(name, runId, state, own);
@@ -61,8 +61,8 @@ internal sealed class CheckpointReader
 
     private sealed record Blocks(float[] Weights, float[]? Moment1, float[]? Moment2, float[]? Best);
 
-    /// <summary>parameters [K, P], optional moment1, moment2 (only with moment1) and best_parameters of the same shape,
-    /// nothing else; K and P come from here, so every later count is checked against real data.</summary>
+    /// <summary>parameters [R, P], optional moment1, moment2 (only with moment1) and best_parameters of the same shape,
+    /// nothing else; R and P come from here, so every later count is checked against real data.</summary>
     private Blocks Tensors()
     {
         var weights = file.Find("parameters") ?? throw Fail("tensor 'parameters' is missing");
@@ -117,7 +117,7 @@ internal sealed class CheckpointReader
 
     private long Integer(string key, long max) => JsonValues.Integer(Need(key), key, 0, max, Fail);
 
-    /// <summary>loss_sums and hit_sums: K values each; zero at an epoch boundary; hits are whole counts up to the rows done.</summary>
+    /// <summary>loss_sums and hit_sums: R values each; zero at an epoch boundary; hits are whole counts up to the rows done.</summary>
     private (double[] Loss, double[] Hits) Sums(int rows)
     {
         using var lossDoc = JsonValues.Parse(Need("loss_sums"), "loss_sums", Fail);

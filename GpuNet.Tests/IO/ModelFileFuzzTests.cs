@@ -52,11 +52,12 @@ public class ModelFileFuzzTests(ITestOutputHelper output)
         var spec = new NetworkSpec(3, [new LayerSpec(4, Activation.Tanh, mask), new LayerSpec(2, Activation.Identity)]);
         using var net = new Network(TestDevices.Cpu, spec, seed: 9);
         string path = dir.File("base.safetensors");
-        ModelFile.Save(path, net, new ModelInfo
+        net.Info = new ModelInfo
         {
             Output = OutputFunction.Softmax, Loss = LossFunction.CrossEntropy, Task = TaskKind.Classification, ClassNames = ["a", "b"],
             FeatureMean = [0, 1, 2], FeatureScale = [1, 1, 3], Training = new Dictionary<string, string> { ["seed"] = "9" },
-        });
+        };
+        net.Save(path);
         var file = SafeTensors.Read(path);
         return (file.Metadata.ToDictionary(), file.Tensors.ToList());
     }
