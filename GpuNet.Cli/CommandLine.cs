@@ -17,6 +17,10 @@ public static class CommandLine
         train, eval and predict take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose (stack traces on errors)
         """;
 
+    /// <summary>The exit code of a run that stopped because it was asked to (the executable reports 130 or 143 by the
+    /// signal that asked).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
     {

@@ -115,9 +115,13 @@ public sealed class Predictor : IDisposable
     /// matrix are over the model's classes.</remarks>
     /// <param name="data">Labelled examples of the model's kind.</param>
     /// <param name="dataName">Names the data in errors, e.g. the data spec; null for "the data".</param>
+    /// <param name="progress">Told the rows evaluated so far, about 20 times along the model's own loss pass.</param>
+    /// <param name="cancellationToken">Checked between chunks of rows.</param>
     /// <exception cref="DataFormatException">The data does not fit the model: feature count, task, a class the model
     /// does not know, or (bce) a target outside [0, 1].</exception>
-    public EvaluationReport Evaluate(Dataset data, string? dataName = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public EvaluationReport Evaluate(Dataset data, string? dataName = null, IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         string what = dataName ?? "the data";
@@ -140,8 +144,9 @@ public sealed class Predictor : IDisposable
         using var evaluator = new Evaluator(Network, Evaluator.ChunkRows(data.Count, 0));
         int best = Network.BestRestart;
         var lastLayer = Network.Spec.Layers[^1].Activation;
-        Evaluation Eval(LossFunction loss) => evaluator.Run(device, Loss.Create(Network.Device, loss, lastLayer));
-        var own = Eval(Info.Loss);
+        Evaluation Eval(LossFunction loss, IProgress<int>? rows = null) =>
+            evaluator.Run(device, Loss.Create(Network.Device, loss, lastLayer), rows, cancellationToken);
+        var own = Eval(Info.Loss, progress);
         if (data.Task == TaskKind.Regression || data.Labels == null)
         {
             bool plain = !Info.Loss.TakesLogits();
