@@ -2,7 +2,7 @@ using GpuNet.Devices;
 
 namespace GpuNet.Cli;
 
-/// <summary>The `gpunet` command: dispatches to devices, train, eval and predict; turns errors into one line.</summary>
+/// <summary>The `gpunet` command: dispatches to devices, train, eval, predict, gradcheck and export; turns errors into one line.</summary>
 public static class CommandLine
 {
     public const string Usage = """
@@ -14,6 +14,7 @@ public static class CommandLine
           eval    --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
           predict --model FILE --input FILE.csv [--output FILE.csv] [--labels]
           gradcheck --model FILE --data SPEC [--rows N]  device gradients vs float64 finite differences
+          export  --onnx FILE --model FILE write the model as ONNX
           help    [COMMAND]                this text, or a command's options (as gpunet COMMAND --help)
 
         gpunet --version prints the version of gpunet and of ILGPU.
@@ -49,6 +50,7 @@ public static class CommandLine
                 "eval" => EvalCommand.Run(options, stdout),
                 "predict" => PredictCommand.Run(options, stdout, stderr),
                 "gradcheck" => GradCheckCommand.Run(options, stdout, stderr),
+                "export" => ExportCommand.Run(options, stdout),
                 _ => throw Unknown(command),
             };
         }
@@ -76,12 +78,13 @@ public static class CommandLine
         "eval" => EvalCommand.Help,
         "predict" => PredictCommand.Help,
         "gradcheck" => GradCheckCommand.Help,
+        "export" => ExportCommand.Help,
         "help" => Usage,
         _ => throw Unknown(command),
     };
 
     private static UsageException Unknown(string command) =>
-        new($"unknown command '{command}': use devices, train, eval, predict or gradcheck (gpunet help lists them)");
+        new($"unknown command '{command}': use devices, train, eval, predict, gradcheck or export (gpunet help lists them)");
 
     private static int Help(TextWriter stdout, string text)
     {
