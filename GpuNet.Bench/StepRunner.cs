@@ -56,10 +56,10 @@ internal sealed class StepRunner : IDisposable
     /// <summary>Enqueues one step (no synchronisation).</summary>
     public void Step()
     {
-        var k = device.Kernels;
+        var k = device.Gather;
         int start = (next++ % Batches) * c.Batch, inW = c.Spec.InputSize, outW = c.Spec.OutputSize;
-        k.GatherRows(data.Features, order.View, xb.View, start, c.Batch, inW);
-        k.GatherRows(data.Targets, order.View, yb.View, start, c.Batch, outW);
+        k.Rows(data.Features, order.View, xb.View, start, c.Batch, inW);
+        k.Rows(data.Targets, order.View, yb.View, start, c.Batch, outW);
         engine.Forward(xb.View, 0, c.Batch);
         engine.Loss(loss, yb.View, 0, c.Batch, c.Classification);
         engine.Backward(xb.View, 0, c.Batch);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using GpuNet;
 using GpuNet.Data;
 using GpuNet.Devices;
 using GpuNet.Model;

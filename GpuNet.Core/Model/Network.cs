@@ -54,7 +54,7 @@ public sealed class Network : IDisposable
     /// <summary>The flat parameter block of one copy (P floats; a synchronising read).</summary>
     public float[] GetParameters(int copy = 0)
     {
-        Device.Kernels.CountSync();
+        Device.Counters.Synced();
         var p = new float[Spec.ParameterCount];
         ((ArrayView<float>)parameters.View).SubView(Block(copy), p.Length).CopyToCPU(p);
         return p;
@@ -165,9 +165,9 @@ public sealed class Network : IDisposable
             ((ArrayView<float>)x.View).SubView(0, (long)n * Spec.InputSize).CopyFromCPU(inputs.AsSpan(start * Spec.InputSize, n * Spec.InputSize));
             engine.Forward(x.View, 0, n);
             var o = engine.Output(n);
-            if (output == OutputFunction.Softmax) Device.Kernels.SoftmaxRows(o, (long)Copies * n, Spec.OutputSize);
-            else if (output == OutputFunction.Logistic) Device.Kernels.Apply(Activation.Logistic, o, o.Length);
-            Device.Kernels.CountSync();
+            if (output == OutputFunction.Softmax) Device.Elementwise.SoftmaxRows(o, (long)Copies * n, Spec.OutputSize);
+            else if (output == OutputFunction.Logistic) Device.Elementwise.Apply(Activation.Logistic, o, o.Length);
+            Device.Counters.Synced();
             o.SubView((long)copy * n * Spec.OutputSize, (long)n * Spec.OutputSize)
                 .CopyToCPU(result.AsSpan(start * Spec.OutputSize, n * Spec.OutputSize));
         }

@@ -3,6 +3,7 @@ using GpuNet.Kernels;
 using GpuNet.Model;
 using ILGPU;
 using ILGPU.Runtime;
+using Device = GpuNet.Devices.Device;
 
 namespace GpuNet.Training;
 
@@ -15,7 +16,7 @@ namespace GpuNet.Training;
 internal sealed class Engine : IDisposable
 {
     private readonly Network net;
-    private readonly DeviceKernels kernels;
+    private readonly Device device;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>[] z, delta;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> grads, rowLoss, hits;
     private readonly MemoryBuffer1D<double, Stride1D.Dense> lossSum, hitSum, parameterSum;
@@ -29,7 +30,7 @@ internal sealed class Engine : IDisposable
     {
         if (maxRows < 1) throw new ArgumentOutOfRangeException(nameof(maxRows), maxRows, "batch must hold at least one row");
         this.net = net;
-        kernels = net.Device.Kernels;
+        device = net.Device;
         MaxRows = maxRows;
         layers = net.Spec.Layers.Count;
         copies = net.Copies;
@@ -79,14 +80,14 @@ internal sealed class Engine : IDisposable
             long inStride = l == 1 ? xStride : (long)rows * inW;
             var zl = z[l].View.SubView(0, (long)copies * rows * outW);
             // A_l = Z_{l-1} · W_lᵀ : [rows, in] · [in, out]
-            kernels.Gemm(new GemmArgs
+            device.Gemm.Run(new GemmArgs
             {
                 A = input, Lda = inW, StrideA = inStride,
                 B = p.From(net.Spec.WeightOffset(l)), Ldb = inW, StrideB = paramsPerNet, TransB = 1,
                 C = zl, Ldc = outW, StrideC = (long)rows * outW,
-                M = rows, N = outW, K = inW, Alpha = 1f, Beta = 0f, Batch = copies,
+                M = rows, N = outW, K = inW, Alpha = 1f, Beta = 0f, Count = copies,
             });
-            kernels.BiasActivate(net.Spec.Layers[l - 1].Activation, zl, p, net.Spec.BiasOffset(l), paramsPerNet, rows, outW);
+            device.Elementwise.BiasActivate(net.Spec.Layers[l - 1].Activation, zl, p, net.Spec.BiasOffset(l), paramsPerNet, rows, outW);
         }
     }
 
@@ -97,7 +98,7 @@ internal sealed class Engine : IDisposable
         CheckRows(rows);
         int outW = Width(layers);
         var output = Output(rows);
-        kernels.Loss(loss.Kernel(), net.Spec.Layers[^1].Activation, new LossArgs
+        device.Losses.Compute(loss, net.Spec.Layers[^1].Activation, new LossArgs
         {
             Output = output,
             Targets = targets,
@@ -109,11 +110,11 @@ internal sealed class Engine : IDisposable
             TargetStride = targetStride,
             GradScale = 1f / rows,
         });
-        kernels.ColumnSumAccumulate(rowLoss.View, lossSum.View, copies, rows, 1);
+        device.Reductions.ColumnSumAccumulate(rowLoss.View, lossSum.View, copies, rows, 1);
         if (countHits)
         {
-            kernels.Correct(output, targets, hits.View, copies, rows, outW, targetStride, loss.Threshold());
-            kernels.ColumnSumAccumulate(hits.View, hitSum.View, copies, rows, 1);
+            device.Losses.Correct(output, targets, hits.View, copies, rows, outW, targetStride, loss.AccuracyThreshold());
+            device.Reductions.ColumnSumAccumulate(hits.View, hitSum.View, copies, rows, 1);
         }
     }
 
@@ -131,25 +132,25 @@ internal sealed class Engine : IDisposable
             long inStride = l == 1 ? xStride : (long)rows * inW;
             var dl = delta[l].View;
             // dW_l = δ_lᵀ · Z_{l-1} : [out, rows] · [rows, in]
-            kernels.Gemm(new GemmArgs
+            device.Gemm.Run(new GemmArgs
             {
                 A = dl, Lda = outW, StrideA = (long)rows * outW, TransA = 1,
                 B = input, Ldb = inW, StrideB = inStride,
                 C = g.From(net.Spec.WeightOffset(l)), Ldc = inW, StrideC = paramsPerNet,
-                M = outW, N = inW, K = rows, Alpha = 1f, Beta = 0f, Batch = copies,
+                M = outW, N = inW, K = rows, Alpha = 1f, Beta = 0f, Count = copies,
             });
-            kernels.ColumnSum(dl, g, net.Spec.BiasOffset(l), paramsPerNet, copies, rows, outW);
+            device.Reductions.ColumnSum(dl, g, net.Spec.BiasOffset(l), paramsPerNet, copies, rows, outW);
             if (l == 1) break;
             // δ_{l-1} = δ_l · W_l : [rows, out] · [out, in], then ⊙ σ'(z_{l-1})
             var dPrev = delta[l - 1].View;
-            kernels.Gemm(new GemmArgs
+            device.Gemm.Run(new GemmArgs
             {
                 A = dl, Lda = outW, StrideA = (long)rows * outW,
                 B = p.From(net.Spec.WeightOffset(l)), Ldb = inW, StrideB = paramsPerNet,
                 C = dPrev, Ldc = inW, StrideC = (long)rows * inW,
-                M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Batch = copies,
+                M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Count = copies,
             });
-            kernels.ActivationBackward(net.Spec.Layers[l - 2].Activation, dPrev, z[l - 1].View, (long)copies * rows * inW);
+            device.Elementwise.ActivationBackward(net.Spec.Layers[l - 2].Activation, dPrev, z[l - 1].View, (long)copies * rows * inW);
         }
     }
 
@@ -157,7 +158,7 @@ internal sealed class Engine : IDisposable
     /// backward pass leaves there what the edge's gradient would be if it existed, which the optimizers ignore.</summary>
     public void MaskGradients()
     {
-        if (net.HasMask) kernels.ZeroMasked(grads.View, net.MaskView, paramsPerNet);
+        if (net.HasMask) device.Optimizers.ZeroMasked(grads.View, net.MaskView, paramsPerNet);
     }
 
     /// <summary>One optimizer update of every copy's parameters from the current gradients.</summary>
@@ -175,13 +176,13 @@ internal sealed class Engine : IDisposable
         switch (opt.Kind)
         {
             case OptimizerKind.Sgd:
-                kernels.Sgd(w, grads.View, net.MaskView, s);
+                device.Optimizers.Sgd(w, grads.View, net.MaskView, s);
                 break;
             case OptimizerKind.Momentum:
                 EnsureMoments(second: false);
                 s.Beta1 = opt.Momentum;
                 s.Nesterov = opt.Nesterov ? 1 : 0;
-                kernels.Momentum(w, grads.View, moment1!.View, net.MaskView, s);
+                device.Optimizers.Momentum(w, grads.View, moment1!.View, net.MaskView, s);
                 break;
             case OptimizerKind.Adam:
                 EnsureMoments(second: true);
@@ -190,7 +191,7 @@ internal sealed class Engine : IDisposable
                 s.Epsilon = opt.Epsilon;
                 s.Correction1 = (float)(1 - Math.Pow(opt.Beta1, optimizerSteps));
                 s.Correction2 = (float)(1 - Math.Pow(opt.Beta2, optimizerSteps));
-                kernels.Adam(w, grads.View, moment1!.View, moment2!.View, net.MaskView, s);
+                device.Optimizers.Adam(w, grads.View, moment1!.View, moment2!.View, net.MaskView, s);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opt), opt.Kind, "unknown optimizer");
@@ -222,19 +223,19 @@ internal sealed class Engine : IDisposable
     }
 
     /// <summary>Records <paramref name="step"/> for every copy whose loss sum just became NaN or infinite (one launch, no sync).</summary>
-    public void WatchDivergence(long step) => kernels.FlagNonFinite(lossSum.View, firstBadStep.View, step);
+    public void WatchDivergence(long step) => device.Losses.FlagNonFinite(lossSum.View, firstBadStep.View, step);
 
     /// <summary>Per copy, the first step (since the last reset) whose loss was not finite, or −1 (a synchronising read).</summary>
     public long[] ReadFirstBadSteps()
     {
-        kernels.CountSync();
+        device.Counters.Synced();
         return firstBadStep.GetAsArray1D();
     }
 
     /// <summary>Reads the sums (one synchronising copy): per-copy Σ sample loss and Σ hits.</summary>
     public (double[] Loss, double[] Hits) ReadSums()
     {
-        kernels.CountSync();
+        device.Counters.Synced();
         return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D());
     }
 
@@ -245,8 +246,8 @@ internal sealed class Engine : IDisposable
     public (double[] Loss, double[] Hits, bool[] WeightsFinite) ReadEpochSums()
     {
         parameterSum.MemSetToZero();
-        kernels.ColumnSumAccumulate(net.ParameterView, parameterSum.View, copies, checked((int)paramsPerNet), 1);
-        kernels.CountSync();
+        device.Reductions.ColumnSumAccumulate(net.ParameterView, parameterSum.View, copies, checked((int)paramsPerNet), 1);
+        device.Counters.Synced();
         var sums = parameterSum.GetAsArray1D();
         return (lossSum.GetAsArray1D(), hitSum.GetAsArray1D(), Array.ConvertAll(sums, double.IsFinite));
     }
@@ -254,7 +255,7 @@ internal sealed class Engine : IDisposable
     /// <summary>The optimizer moments (momentum or Adam's m and v), or null where the optimizer has none yet.</summary>
     public (float[]? First, float[]? Second) ReadMoments()
     {
-        kernels.CountSync();
+        device.Counters.Synced();
         return (moment1?.GetAsArray1D(), moment2?.GetAsArray1D());
     }
 
@@ -279,7 +280,7 @@ internal sealed class Engine : IDisposable
     /// <summary>Copies the gradient block of one copy to the host (for tests and tools; a synchronising read).</summary>
     public float[] Gradients(int copy)
     {
-        kernels.CountSync();
+        device.Counters.Synced();
         var r = new float[paramsPerNet];
         grads.View.SubView(copy * paramsPerNet, paramsPerNet).CopyToCPU(r);
         return r;

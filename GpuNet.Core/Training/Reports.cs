@@ -1,3 +1,5 @@
+using GpuNet.Data;
+
 namespace GpuNet.Training;
 
 /// <summary>What one epoch did, per network copy (index k). Losses are means over the rows; the training

@@ -141,8 +141,8 @@ public sealed class Trainer : IDisposable
                 long yStride;
                 if (o.Shuffle)
                 {
-                    net.Device.Kernels.GatherRows(train.Features, order!.View, xBatch!.View, start, rows, inW);
-                    net.Device.Kernels.GatherRows(train.Targets, order.View, yBatch!.View, start, rows, outW,
+                    net.Device.Gather.Rows(train.Features, order!.View, xBatch!.View, start, rows, inW);
+                    net.Device.Gather.Rows(train.Targets, order.View, yBatch!.View, start, rows, outW,
                         train.TargetCopies, train.TargetStride, (long)rows * outW);
                     x = xBatch.View;
                     y = yBatch.View;
@@ -399,7 +399,7 @@ public sealed class Trainer : IDisposable
 
     private float[] ReadAllParameters()
     {
-        net.Device.Kernels.CountSync(); // a synchronising read (early stopping's best epoch, CaptureState)
+        net.Device.Counters.Synced(); // a synchronising read (early stopping's best epoch, CaptureState)
         var p = new float[net.ParameterView.Length];
         net.ParameterView.CopyToCPU(p);
         return p;

@@ -1,3 +1,5 @@
+using GpuNet.Data;
+
 namespace GpuNet.Training;
 
 /// <summary>

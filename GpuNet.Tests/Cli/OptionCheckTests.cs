@@ -1,3 +1,5 @@
+using GpuNet.Model;
+using GpuNet.Training;
 using System.Diagnostics;
 using System.Text.Json;
 using GpuNet.Cli;

@@ -1,3 +1,4 @@
+using GpuNet.Model;
 using System.Globalization;
 using System.Text.Json;
 using GpuNet.Data;
@@ -117,7 +118,7 @@ public class TrainCommandTests
         var (spec, _, info) = ModelFile.Read(model);
         Assert.Equal(activation, spec.Layers[0].Activation.ToString().ToLowerInvariant());
         Assert.Equal(savedOutput, info.Output.ToString().ToLowerInvariant());
-        Assert.Equal(savedLoss, GpuNet.Training.LossFunctions.Name(info.Loss));
+        Assert.Equal(savedLoss, GpuNet.LossFunctions.Name(info.Loss));
     }
 
     [Theory]
@@ -183,7 +184,7 @@ public class TrainCommandTests
     private static float[] LibraryRun(GpuNet.Devices.Device device, OptimizerOptions optimizer, float lr)
     {
         var train = DataSpec.Load("sine", null).Train;
-        var spec = GpuNet.Model.NetworkSpec.Dense([1, 8, 1], GpuNet.Model.Activation.Tanh, GpuNet.Model.Activation.Identity);
+        var spec = GpuNet.Model.NetworkSpec.Dense([1, 8, 1], GpuNet.Activation.Tanh, GpuNet.Activation.Identity);
         using var net = new GpuNet.Model.Network(device, spec, copies: 1, seed: 0);
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 6, BatchSize = 16, LearningRate = lr, Optimizer = optimizer, ShuffleSeed = 0 });
         trainer.Fit(train);

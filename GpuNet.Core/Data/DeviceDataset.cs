@@ -4,7 +4,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using Device = GpuNet.Devices.Device;
 
-namespace GpuNet.Training;
+namespace GpuNet.Data;
 
 /// <summary>
 /// A dataset uploaded once to a device: features [Count, F] and targets [Count, O] — or, for K different

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using GpuNet.Data;
-using GpuNet.Model;
-using GpuNet.Training;
+using GpuNet.IO;
 using Device = GpuNet.Devices.Device;
 
-namespace GpuNet.IO;
+namespace GpuNet.Model;
 
 /// <summary>Everything besides the weights that evaluation and prediction need.</summary>
 public sealed record ModelInfo
