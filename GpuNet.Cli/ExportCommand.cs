@@ -1,4 +1,3 @@
-using GpuNet.IO;
 using GpuNet.Model;
 
 namespace GpuNet.Cli;

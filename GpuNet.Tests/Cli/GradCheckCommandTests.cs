@@ -1,6 +1,5 @@
 using System.Globalization;
 using GpuNet.Data;
-using GpuNet.IO;
 using GpuNet.Model;
 using GpuNet.Training;
 using Xunit;

@@ -1,9 +1,7 @@
 using System.Globalization;
 using GpuNet.Data;
-using GpuNet.IO;
 using GpuNet.IO.OnnxFormat;
 using GpuNet.Model;
-using GpuNet.Training;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit;

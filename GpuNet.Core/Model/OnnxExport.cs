@@ -3,11 +3,10 @@ using System.Reflection;
 using System.Text.Json;
 using Google.Protobuf;
 using GpuNet.Data;
+using GpuNet.IO;
 using GpuNet.IO.OnnxFormat;
-using GpuNet.Model;
-using GpuNet.Training;
 
-namespace GpuNet.IO;
+namespace GpuNet.Model;
 
 /// <summary>
 /// Writes a model as an ONNX file (IR version 8, operator set 17 of the standard domain) that any ONNX runtime can
