@@ -163,6 +163,7 @@ internal sealed class TrainCommand
         OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
             ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
+        if (plotPath != null) Plot.CheckPath("--plot", plotPath);
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
@@ -256,13 +257,13 @@ internal sealed class TrainCommand
         using var predictor = new Predictor(bestNet, info);
         var testReport = hasTest ? predictor.Evaluate(test) : null;
         if (metricsPath != null) WriteMetrics(metricsPath, result, best);
-        if (plotPath != null) Plot.Write(plotPath, result.History, best);
+        if (plotPath != null) Plot.Write(plotPath, result.History, best, loss.Name());
 
         var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(modelPath), result.StoppedEarly);
+            Path.GetFullPath(modelPath), result.StoppedEarly, Full(metricsPath), Full(plotPath));
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -313,7 +314,9 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string? Metrics = null, string? Plot = null);
+
+    private static string? Full(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {
@@ -333,6 +336,8 @@ internal sealed class TrainCommand
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
         if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
         stdout.WriteLine($"model written to {s.Model}");
+        if (s.Metrics != null) stdout.WriteLine($"metrics written to {s.Metrics}");
+        if (s.Plot != null) stdout.WriteLine($"plot written to {s.Plot}");
     }
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
