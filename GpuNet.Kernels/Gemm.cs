@@ -1,8 +1,8 @@
 // Shape legend for every kernel in this assembly:
-//   K  networks side by side (restarts), B batch rows, I inputs of a layer, O outputs of a layer,
-//   P  parameters of one network (its flat parameter block), N any element count.
+//   R  restarts (networks of one shape trained side by side), B rows of a batch, I inputs and O outputs of a layer,
+//   P  parameters of one network (its flat parameter block). A GEMM is M×N×K (K its inner dimension) over Count products.
 // Matrices are row-major. A GEMM operand is "stored" with a row stride (ld) and a batch stride
-// (0 = the same matrix for every batch entry, e.g. the input batch shared by K networks).
+// (0 = the same matrix for every batch entry, e.g. the input batch shared by every restart).
 using ILGPU;
 
 namespace GpuNet.Kernels;

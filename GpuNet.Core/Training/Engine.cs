@@ -104,7 +104,7 @@ internal sealed class Engine : IDisposable
             Targets = targets,
             Delta = delta[layers].View,
             RowLoss = rowLoss.View,
-            Networks = copies,
+            Restarts = copies,
             Rows = rows,
             Width = outW,
             TargetStride = targetStride,

@@ -166,7 +166,7 @@ public class ElementwiseTests
             d.Losses.Compute(loss, output, new LossArgs
             {
                 Output = dz.View, Targets = dy.View, Delta = delta.View, RowLoss = rowLoss.View,
-                Networks = k, Rows = b, Width = o, TargetStride = perNetTargets ? (long)b * o : 0, GradScale = scale,
+                Restarts = k, Rows = b, Width = o, TargetStride = perNetTargets ? (long)b * o : 0, GradScale = scale,
             });
             var gotDelta = TestData.Download(delta, z.Length);
             var gotLoss = TestData.Download(rowLoss, k * b);

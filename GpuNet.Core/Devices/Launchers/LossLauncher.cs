@@ -15,12 +15,12 @@ public sealed class LossLauncher : Launcher
     public void Compute(LossFunction loss, Activation lastLayer, in LossArgs a)
     {
         loss.CheckLastLayer(lastLayer);
-        long rows = (long)a.Networks * a.Rows;
+        long rows = (long)a.Restarts * a.Rows;
         if (rows == 0) return;
         long n = rows * a.Width;
         if (a.Output.Length < n || a.Delta.Length < n || a.RowLoss.Length < rows)
-            throw new ArgumentException($"loss over {a.Networks}×{a.Rows}×{a.Width}: output {a.Output.Length}, delta {a.Delta.Length}, row loss {a.RowLoss.Length} elements");
-        if ((a.Networks - 1) * a.TargetStride + (long)a.Rows * a.Width > a.Targets.Length)
+            throw new ArgumentException($"loss over {a.Restarts}×{a.Rows}×{a.Width}: output {a.Output.Length}, delta {a.Delta.Length}, row loss {a.RowLoss.Length} elements");
+        if ((a.Restarts - 1) * a.TargetStride + (long)a.Rows * a.Width > a.Targets.Length)
             throw new ArgumentException($"targets hold {a.Targets.Length} elements; {a.Rows}×{a.Width} per network needed");
         KernelEntry<Action<KernelConfig, LossArgs>> k = loss switch
         {
