@@ -9,17 +9,18 @@ public static class CommandLine
         usage: gpunet <command> [options]
 
         commands:
-          devices [--json]                 list the accelerators and which one 'auto' picks
-          train   [options]                train a network, write the model (gpunet train --help)
-          eval    --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
-          predict --model FILE --input FILE.csv [--output FILE.csv] [--labels]
-          gradcheck --model FILE --data SPEC [--rows N]  device gradients vs float64 finite differences
-          export  --onnx FILE --model FILE write the model as ONNX
-          help    [COMMAND]                this text, or a command's options (as gpunet COMMAND --help)
+          devices   [--json]                  list the accelerators and which one 'auto' picks
+          train     [options]                 train a network, write the model (gpunet train --help)
+          eval      --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
+          predict   --model FILE --input FILE.csv [--output FILE.csv] [--labels]
+          gradcheck --model FILE --data SPEC  the device's gradients against float64 finite differences
+          export    --onnx FILE --model FILE  the model as an ONNX file
+          help      [COMMAND]                 this text, or a command's options (as gpunet COMMAND --help)
 
-        gpunet --version prints the version of gpunet and of ILGPU.
+        gpunet --version prints the versions of gpunet, ILGPU and .NET.
         train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose
         (stack traces on errors)
+
         """;
 
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>

@@ -8,13 +8,13 @@ internal static class ExportCommand
     public static readonly string Help = $"""
         usage: gpunet export --onnx FILE --model FILE
 
-        Writes the model as an ONNX file (IR version {OnnxExport.IrVersion}, opset {OnnxExport.Opset}) for ONNX Runtime and
-        other ONNX tools. Input '{OnnxExport.InputName}': float32 [{OnnxExport.BatchDimension}, I], the raw features (the
-        model's standardisation is part of the graph, as Sub and Div). Output '{OnnxExport.OutputName}': float32
-        [{OnnxExport.BatchDimension}, O], what gpunet predict prints (softmax or logistic probabilities, or the values).
-        {OnnxExport.BatchDimension} is dynamic. Layers are Gemm nodes (z·Wᵀ + b) followed by Relu, Tanh or Sigmoid;
-        missing edges of masked layers are zero weights. The model's class names, task, loss and training facts go into
-        the file's metadata. The file is written atomically.
+        Writes the model as an ONNX file (IR version {OnnxExport.IrVersion}, opset {OnnxExport.Opset}) for ONNX Runtime and other ONNX tools:
+          input  '{OnnxExport.InputName}'  float32 [{OnnxExport.BatchDimension}, I]  the raw features (the model's standardisation is in the graph: Sub, Div)
+          output '{OnnxExport.OutputName}'   float32 [{OnnxExport.BatchDimension}, O]  what gpunet predict prints (probabilities or values)
+        The batch dimension is dynamic. Each layer is a Gemm node (z·Wᵀ + b, W as [out, in]) and a Relu, Tanh or
+        Sigmoid node; the output function is a Softmax or Sigmoid node; missing edges of masked layers are zero weights.
+        The model's class names, task, loss and training facts go into the file's metadata. The file is written
+        atomically: an interrupted export leaves no partial file.
 
         """;
 
