@@ -258,9 +258,7 @@ internal sealed class Report
             k.DefaultVariant = v;
             using var r = new StepRunner(device, c);
             r.Step();
-            var p = new float[r.Network.ParameterView.Length];
-            r.Network.ParameterView.CopyToCPU(p);
-            return p;
+            return r.Network.Parameters.ReadAll();
         }
         var reference = After(GemmVariant.Naive);
         var got = After(fast);

@@ -46,12 +46,12 @@ internal static class GradCheckCommand
             Tolerance = a.Double("tolerance", GradientCheckOptions.DeviceTolerance, 0, double.PositiveInfinity, minExclusive: true),
         };
         using var device = Gpu.Open(OptionChecks.Device(a));
-        using var predictor = Predictor.Load(model, device);
+        using var predictor = Predictor.Load(device, model);
         var loaded = dataSpec.LoadForModel(a.String("data-dir"), predictor.Info.Task, predictor.Classes, predictor.Name);
         var data = split == "train" ? loaded.Train
             : loaded.Test ?? throw new UsageException($"--split test: '{spec}' has no test split; use train");
         data = data.Subset(Enumerable.Range(0, Math.Min(rows, data.Count)).ToArray());
-        var report = GradientCheck.Run(predictor.Network, predictor.Prepare(data, spec), predictor.Info.Loss, options);
+        var report = GradientCheck.Run(predictor.Network, predictor.Prepare(data, spec), predictor.Info.Loss, options, predictor.Network.BestRestart);
         if (a.Has("json")) stdout.WriteLine(JsonSerializer.Serialize(Json(report, model, spec, split), TrainCommand.JsonOptions));
         else Print(stdout, report, $"{model} on {spec} ({split}, {report.Rows} row{(report.Rows == 1 ? "" : "s")}), loss {predictor.Info.Loss.Name()}, {device.Info.Name}");
         if (report.Passed) return 0;

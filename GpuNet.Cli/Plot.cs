@@ -24,23 +24,23 @@ internal static class Plot
             throw new UsageException($"{option} {path}: plots are written as PNG images; give a file name ending in .png");
     }
 
-    /// <summary>Writes the curves of copy <paramref name="copy"/> atomically to <paramref name="path"/>.</summary>
-    public static void Write(string path, IReadOnlyList<EpochReport> history, int copy, string lossName) =>
-        AtomicFile.Write(path, Draw(history, copy, lossName).WritePng);
+    /// <summary>Writes the curves of restart <paramref name="restart"/> atomically to <paramref name="path"/>.</summary>
+    public static void Write(string path, IReadOnlyList<EpochReport> history, int restart, string lossName) =>
+        AtomicFile.Write(path, Draw(history, restart, lossName).WritePng);
 
     /// <summary>The image <see cref="Write"/> writes.</summary>
-    internal static Raster Draw(IReadOnlyList<EpochReport> history, int copy, string lossName)
+    internal static Raster Draw(IReadOnlyList<EpochReport> history, int restart, string lossName)
     {
         if (history.Count == 0) throw new ArgumentException("there are no epochs to plot");
         bool accuracy = history[0].TrainAccuracy != null, validation = history[0].ValidationLoss != null;
         var img = new Raster(PanelWidth * (accuracy ? 2 : 1), Height);
         var epochs = PlotAxis.Epochs(history[0].Epoch, history[^1].Epoch);
         var xs = history.Select(h => (double)h.Epoch).ToArray();
-        Panel(img, 0, $"loss ({lossName})", epochs, xs, history.Select(h => h.TrainLoss[copy]).ToArray(),
-            validation ? history.Select(h => h.ValidationLoss![copy]).ToArray() : null, percent: false);
+        Panel(img, 0, $"loss ({lossName})", epochs, xs, history.Select(h => h.TrainLoss[restart]).ToArray(),
+            validation ? history.Select(h => h.ValidationLoss![restart]).ToArray() : null, percent: false);
         if (accuracy)
-            Panel(img, PanelWidth, "accuracy", epochs, xs, history.Select(h => h.TrainAccuracy![copy] * 100).ToArray(),
-                history[0].ValidationAccuracy != null ? history.Select(h => h.ValidationAccuracy![copy] * 100).ToArray() : null,
+            Panel(img, PanelWidth, "accuracy", epochs, xs, history.Select(h => h.TrainAccuracy![restart] * 100).ToArray(),
+                history[0].ValidationAccuracy != null ? history.Select(h => h.ValidationAccuracy![restart] * 100).ToArray() : null,
                 percent: true);
         Legend(img, validation);
         return img;

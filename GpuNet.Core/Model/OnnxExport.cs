@@ -49,11 +49,15 @@ public static class OnnxExport
         Write(onnxPath, spec, parameters, info);
     }
 
-    /// <summary>Writes copy <paramref name="copy"/> of <paramref name="network"/> with <paramref name="info"/> as ONNX.</summary>
-    public static void Write(string path, Network network, ModelInfo info, int copy = 0)
+    /// <summary>Writes one restart of <paramref name="network"/> (by default its <see cref="Network.BestRestart"/>) and
+    /// its <see cref="Network.Info"/> as ONNX, as <see cref="Network.Save"/> writes a model file.</summary>
+    /// <exception cref="InvalidOperationException">The network has no <see cref="Network.Info"/> (never trained or loaded).</exception>
+    public static void Write(string path, Network network, int? restart = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        Write(path, network.Spec, network.GetParameters(copy), info);
+        var info = network.Info ?? throw new InvalidOperationException(
+            "the network has not been trained or loaded, so nothing says what it is for (task, classes, output, loss): train it, or set Info");
+        Write(path, network.Spec, network.GetParameters(restart ?? network.BestRestart), info);
     }
 
     /// <summary>Writes a spec, its flat parameters [P] and <paramref name="info"/> as ONNX to <paramref name="path"/>.</summary>

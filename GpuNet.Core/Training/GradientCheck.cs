@@ -99,25 +99,26 @@ public static class GradientCheck
     }
 
     /// <summary>Checks the device's gradient (<see cref="Trainer.Gradients(DeviceDataset)"/>, the training step's own
-    /// forward and backward pass) of copy <paramref name="copy"/> of <paramref name="network"/> on <paramref name="data"/>.</summary>
+    /// forward and backward pass) of restart <paramref name="restart"/> of <paramref name="network"/> on <paramref name="data"/>.</summary>
     /// <param name="network">The network, on its device.</param>
     /// <param name="data">Rows as the network takes them (standardised where the model is); their targets must suit
     /// <paramref name="loss"/>.</param>
     /// <param name="loss">The loss.</param>
     /// <param name="options">Step, tolerance and sample size; null for the defaults.</param>
-    /// <param name="copy">Which copy (restart) of the network.</param>
-    public static GradientCheckReport Run(Network network, Dataset data, LossFunction loss, GradientCheckOptions? options = null, int copy = 0)
+    /// <param name="restart">Which of the network's restarts.</param>
+    public static GradientCheckReport Run(Network network, Dataset data, LossFunction loss, GradientCheckOptions? options = null, int restart = 0)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
-        if ((uint)copy >= (uint)network.Copies) throw new ArgumentOutOfRangeException(nameof(copy), copy, $"the network has {network.Copies} copies");
-        Trainer.CheckTargets(loss, data, "the data");
+        if ((uint)restart >= (uint)network.Restarts)
+            throw new ArgumentOutOfRangeException(nameof(restart), restart, $"the network has {network.Restarts} restarts");
+        OutputPolicy.CheckTargets(loss, data, "the data");
         using var trainer = new Trainer(network, new TrainOptions { Loss = loss });
         using var device = DeviceDataset.Upload(network.Device, data);
         var (deviceLoss, grads) = trainer.Gradients(device);
-        var gradient = Array.ConvertAll(grads[copy], v => (double)v);
-        return Compare(network.Spec, network.GetParameters(copy), loss, data.Features, data.Targets, data.Count, gradient,
-            deviceLoss[copy], options);
+        var gradient = Array.ConvertAll(grads[restart], v => (double)v);
+        return Compare(network.Spec, network.GetParameters(restart), loss, data.Features, data.Targets, data.Count, gradient,
+            deviceLoss[restart], options);
     }
 
     private static TensorCheck Tensor(string name, int[] shape, long offset, Float64Loss f, float[] mask, ReadOnlySpan<double> gradient,

@@ -121,6 +121,25 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void TheLibraryExportsANetworksBestRestart()
+    {
+        using var dir = new TempDir();
+        var spec = NetworkSpec.Dense([Inputs, 4, 3], Activation.Tanh, Activation.Identity);
+        using var net = new Network(TestDevices.Cpu, spec, restarts: 3, seed: 8);
+        string onnx = dir.File("n.onnx");
+        Assert.Throws<InvalidOperationException>(() => OnnxExport.Write(onnx, net)); // nothing says what it is for
+        Assert.False(File.Exists(onnx));
+        net.Info = new ModelInfo { Output = OutputFunction.Softmax, Loss = LossFunction.CrossEntropy, Task = TaskKind.Classification };
+        net.BestRestart = 2;
+        OnnxExport.Write(onnx, net);
+        var x = Rows(6, 8);
+        AssertClose(net.Predict(x, 6, 2, OutputFunction.Softmax), RunOnnx(onnx, x, 6, Inputs), "restart 2");
+        OnnxExport.Write(onnx, net, restart: 0);
+        AssertClose(net.Predict(x, 6, 0, OutputFunction.Softmax), RunOnnx(onnx, x, 6, Inputs), "restart 0");
+        Assert.NotEqual(net.Predict(x, 6, 2, OutputFunction.Softmax), net.Predict(x, 6, 0, OutputFunction.Softmax));
+    }
+
+    [Fact]
     public void TheGraphIsAsDocumented()
     {
         using var cli = new CliRunner();

@@ -163,7 +163,7 @@ public class ElementwiseTests
             using var delta = TestData.Poisoned(d, z.Length);
             using var rowLoss = TestData.Poisoned(d, k * b);
             float scale = 1f / b;
-            d.Losses.Compute(loss, output, new LossArgs
+            GpuNet.Compute.Loss.Create(d, loss, output).Evaluate(new LossArgs
             {
                 Output = dz.View, Targets = dy.View, Delta = delta.View, RowLoss = rowLoss.View,
                 Restarts = k, Rows = b, Width = o, TargetStride = perNetTargets ? (long)b * o : 0, GradScale = scale,

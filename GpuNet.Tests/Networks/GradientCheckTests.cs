@@ -37,12 +37,12 @@ public class GradientCheckTests
     public void DeviceGradientsPassForEveryActivationAndLoss(string device, Activation act, LossFunction loss)
     {
         var spec = Spec(act, loss);
-        using var net = new Network(TestDevices.Get(device), spec, copies: 2, seed: 3);
+        using var net = new Network(TestDevices.Get(device), spec, restarts: 2, seed: 3);
         var data = Data(loss, 7, 17);
-        for (int copy = 0; copy < 2; copy++)
+        for (int restart = 0; restart < 2; restart++)
         {
-            var report = GradientCheck.Run(net, data, loss, copy: copy);
-            Assert.True(report.Passed, $"{act} {loss} copy {copy}: " + string.Join(", ", report.Tensors.Select(t => $"{t.Name} {t.RelativeError:E2}")));
+            var report = GradientCheck.Run(net, data, loss, restart: restart);
+            Assert.True(report.Passed, $"{act} {loss} restart {restart}: " + string.Join(", ", report.Tensors.Select(t => $"{t.Name} {t.RelativeError:E2}")));
             Assert.Equal(6, report.Tensors.Count);
             // Missing edges are not compared; every other entry is, unless it lies at a kink.
             Assert.Equal(spec.TrainableParameterCount, report.Tensors.Sum(t => t.Checked + t.Skipped));

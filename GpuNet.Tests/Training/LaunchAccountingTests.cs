@@ -18,14 +18,14 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
 
     public void Dispose() => device.Dispose();
 
-    private (long Launches, long Syncs, long Steps) Train(NetworkSpec spec, int copies, int rows, int batch, int epochs, TrainOptions? template = null)
+    private (long Launches, long Syncs, long Steps) Train(NetworkSpec spec, int restarts, int rows, int batch, int epochs, TrainOptions? template = null)
     {
         var rng = new Random(rows);
         var x = new float[rows * spec.InputSize];
         var y = new float[rows * spec.OutputSize];
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
         for (int i = 0; i < y.Length; i++) y[i] = (float)rng.NextDouble();
-        using var net = new GpuNet.Model.Network(device, spec, copies, seed: 1);
+        using var net = new GpuNet.Model.Network(device, spec, restarts, seed: 1);
         var options = (template ?? new TrainOptions()) with { Epochs = epochs, BatchSize = batch };
         using var trainer = new Trainer(net, options);
         var data = Dataset.Regression(x, spec.InputSize, y, spec.OutputSize);
@@ -39,8 +39,8 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
     {
         var spec = Networks.RunningExampleTests.Spec();
         // 4 steps an epoch against 12: the difference is 8 epochs' worth of steps and nothing else.
-        var shortEpochs = Train(spec, copies: 1, rows: 16, batch: 4, epochs: 3);
-        var longEpochs = Train(spec, copies: 1, rows: 48, batch: 4, epochs: 3);
+        var shortEpochs = Train(spec, restarts: 1, rows: 16, batch: 4, epochs: 3);
+        var longEpochs = Train(spec, restarts: 1, rows: 48, batch: 4, epochs: 3);
         Assert.Equal(12, shortEpochs.Steps);
         Assert.Equal(36, longEpochs.Steps);
         Assert.Equal(shortEpochs.Syncs, longEpochs.Syncs); // synchronisations are per epoch, none per step
@@ -53,8 +53,8 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         Assert.InRange(perStep, 15, 40);
 
         // 1000 restarts side by side: the same launches a step as one network, and still no sync per step.
-        var thousand = Train(spec, copies: 1000, rows: 16, batch: 4, epochs: 3);
-        var thousandLong = Train(spec, copies: 1000, rows: 48, batch: 4, epochs: 3);
+        var thousand = Train(spec, restarts: 1000, rows: 16, batch: 4, epochs: 3);
+        var thousandLong = Train(spec, restarts: 1000, rows: 48, batch: 4, epochs: 3);
         Assert.Equal(shortEpochs.Launches, thousand.Launches);
         Assert.Equal(thousand.Syncs, thousandLong.Syncs);
         Assert.Equal(extra, thousandLong.Launches - thousand.Launches);
@@ -64,8 +64,8 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
     public void SynchronisationsGrowWithEpochsNotWithSteps()
     {
         var spec = NetworkSpec.Dense([3, 5, 2], Activation.Tanh, Activation.Identity);
-        var two = Train(spec, copies: 2, rows: 40, batch: 1, epochs: 2);
-        var four = Train(spec, copies: 2, rows: 40, batch: 1, epochs: 4);
+        var two = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 2);
+        var four = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 4);
         Assert.Equal(80, two.Steps);
         long perEpoch = four.Syncs - two.Syncs;
         Assert.Equal(0, perEpoch % 2);

@@ -10,26 +10,27 @@ public sealed class LossLauncher : Launcher
 {
     internal LossLauncher(Device device) : base(device) { }
 
-    /// <summary>Per-row loss and ∂ℓ/∂a_L of <paramref name="loss"/> for a last layer whose function is
-    /// <paramref name="lastLayer"/> (see <see cref="LossFunctions.CheckLastLayer"/>).</summary>
-    public void Compute(LossFunction loss, Activation lastLayer, in LossArgs a)
+    /// <summary>Mean squared error through the last layer's function (see <see cref="Losses.SquaredError{TAct}"/>).</summary>
+    public void SquaredError(Activation lastLayer, in LossArgs a) => Launch(KernelRegistry.SquaredError[lastLayer], a);
+
+    /// <summary>Mean absolute error through the last layer's function (see <see cref="Losses.AbsoluteError{TAct}"/>).</summary>
+    public void AbsoluteError(Activation lastLayer, in LossArgs a) => Launch(KernelRegistry.AbsoluteError[lastLayer], a);
+
+    /// <summary>Softmax cross-entropy on logits (see <see cref="Losses.SoftmaxCrossEntropy"/>).</summary>
+    public void SoftmaxCrossEntropy(in LossArgs a) => Launch(KernelRegistry.SoftmaxCrossEntropy, a);
+
+    /// <summary>Logistic binary cross-entropy on logits (see <see cref="Losses.BinaryCrossEntropy"/>).</summary>
+    public void BinaryCrossEntropy(in LossArgs a) => Launch(KernelRegistry.BinaryCrossEntropy, a);
+
+    private void Launch(KernelEntry<Action<KernelConfig, LossArgs>> k, in LossArgs a)
     {
-        loss.CheckLastLayer(lastLayer);
         long rows = (long)a.Restarts * a.Rows;
         if (rows == 0) return;
         long n = rows * a.Width;
         if (a.Output.Length < n || a.Delta.Length < n || a.RowLoss.Length < rows)
             throw new ArgumentException($"loss over {a.Restarts}×{a.Rows}×{a.Width}: output {a.Output.Length}, delta {a.Delta.Length}, row loss {a.RowLoss.Length} elements");
         if ((a.Restarts - 1) * a.TargetStride + (long)a.Rows * a.Width > a.Targets.Length)
-            throw new ArgumentException($"targets hold {a.Targets.Length} elements; {a.Rows}×{a.Width} per network needed");
-        KernelEntry<Action<KernelConfig, LossArgs>> k = loss switch
-        {
-            LossFunction.MeanSquaredError => KernelRegistry.SquaredError[lastLayer],
-            LossFunction.MeanAbsoluteError => KernelRegistry.AbsoluteError[lastLayer],
-            LossFunction.CrossEntropy => KernelRegistry.SoftmaxCrossEntropy,
-            LossFunction.BinaryCrossEntropy => KernelRegistry.BinaryCrossEntropy,
-            _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "unknown loss"),
-        };
+            throw new ArgumentException($"targets hold {a.Targets.Length} elements; {a.Rows}×{a.Width} per restart needed");
         Kernel(k)(Linear(k.Name, rows), a);
     }
 
