@@ -64,7 +64,7 @@ public static class CommandLine
                                       or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
         {
             // bce's target check speaks the library's words; here the options that change the loss are named too.
-            stderr.WriteLine($"gpunet: error: {e.Message}" + (e is GpuNet.Model.TargetRangeException ? " (--loss mse --output identity)" : ""));
+            stderr.WriteLine($"gpunet: error: {Message(e)}");
             if (verbose) stderr.WriteLine(e);
             else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
                          or UnauthorizedAccessException))
@@ -87,6 +87,15 @@ public static class CommandLine
 
     private static UsageException Unknown(string command) =>
         new($"unknown command '{command}': use devices, train, eval, predict, gradcheck or export (gpunet help lists them)");
+
+    /// <summary>The error's message, with the command's option names where the library names its own settings.</summary>
+    private static string Message(Exception e) => e switch
+    {
+        DeviceMemoryException m => m.MessageNaming("--batch", "--restarts"),
+        // bce's target check speaks the library's words; here the options that change the loss are named too.
+        GpuNet.Model.TargetRangeException => e.Message + " (--loss mse --output identity)",
+        _ => e.Message,
+    };
 
     private static int Help(TextWriter stdout, string text)
     {

@@ -127,7 +127,7 @@ internal sealed class TrainCommand
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, Full(plan.MetricsPath), Full(plan.PlotPath));
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath));
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -347,7 +347,7 @@ internal sealed class TrainCommand
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
         double[] RestartTrainLosses, string Model, bool StoppedEarly, string? Metrics = null, string? Plot = null);
 
-    private static string? Full(string? path) => path == null ? null : Path.GetFullPath(path);
+    private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {

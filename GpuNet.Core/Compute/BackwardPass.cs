@@ -12,26 +12,18 @@ namespace GpuNet.Compute;
 /// δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1}) (GEMM and one element-wise kernel). Fills the gradient buffer [R, P], which mirrors
 /// the flat parameters. Its buffers are allocated once, here.
 /// </summary>
-public sealed class BackwardPass : IDisposable
+public sealed class BackwardPass : LayerBuffers
 {
-    private readonly Device device;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense>[] delta;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> grads;
 
     /// <summary>Allocates δ_1..δ_L and the gradients for <paramref name="restarts"/> networks and up to
     /// <paramref name="maxRows"/> rows.</summary>
-    public BackwardPass(Device device, NetworkLayout layout, int restarts, int maxRows)
+    public BackwardPass(Device device, NetworkLayout layout, int restarts, int maxRows) : base(device, layout, restarts, maxRows)
     {
-        if (maxRows < 1) throw new ArgumentOutOfRangeException(nameof(maxRows), maxRows, "a batch holds at least one row");
-        this.device = device;
-        Layout = layout;
-        Restarts = restarts;
-        MaxRows = maxRows;
-        delta = Buffers.Allocate(device, layout, l => (long)restarts * maxRows * layout.Width(l));
-        try { grads = device.Allocate(restarts * layout.ParameterCount); }
+        try { grads = Device.Allocate(restarts * layout.ParameterCount); }
         catch
         {
-            Buffers.Dispose(delta);
+            base.Dispose();
             throw;
         }
     }
@@ -40,15 +32,8 @@ public sealed class BackwardPass : IDisposable
     public static long Bytes(NetworkLayout layout, int restarts, int rows) =>
         4L * restarts * (rows * layout.Neurons + layout.ParameterCount);
 
-    /// <summary>The networks' layout.</summary>
-    public NetworkLayout Layout { get; }
-    /// <summary>R: networks side by side.</summary>
-    public int Restarts { get; }
-    /// <summary>The largest batch a pass takes.</summary>
-    public int MaxRows { get; }
-
     /// <summary>δ_L, [R, MaxRows, O]: where the loss writes ∂ℓ/∂a_L.</summary>
-    public ArrayView<float> OutputDelta => delta[Layout.Depth].View;
+    public ArrayView<float> OutputDelta => Layer(Layout.Depth);
 
     /// <summary>∂ℓ/∂w of every parameter of every network, [R, P].</summary>
     public ArrayView<float> Gradients => grads.View;
@@ -57,7 +42,7 @@ public sealed class BackwardPass : IDisposable
     /// <paramref name="x"/> (as given to <see cref="ForwardPass.Run"/>).</summary>
     public void Run(DeviceParameters parameters, ForwardPass forward, ArrayView<float> x, long xStride, int rows)
     {
-        Buffers.CheckRows(rows, MaxRows);
+        CheckRows(rows);
         var p = parameters.View;
         ArrayView<float> g = grads.View;
         long blocks = Layout.ParameterCount;
@@ -66,27 +51,27 @@ public sealed class BackwardPass : IDisposable
             int inW = Layout.Width(l - 1), outW = Layout.Width(l);
             ArrayView<float> input = l == 1 ? x : forward.Activations(l - 1, rows);
             long inStride = l == 1 ? xStride : (long)rows * inW;
-            var dl = delta[l].View;
+            var dl = Layer(l);
             // dW_l = δ_lᵀ · Z_{l-1} : [out, rows] · [rows, in]
-            device.Gemm.Run(new GemmArgs
+            Device.Gemm.Run(new GemmArgs
             {
                 A = dl, Lda = outW, StrideA = (long)rows * outW, TransA = 1,
                 B = input, Ldb = inW, StrideB = inStride,
                 C = g.From(Layout.WeightOffset(l)), Ldc = inW, StrideC = blocks,
                 M = outW, N = inW, K = rows, Alpha = 1f, Beta = 0f, Count = Restarts,
             });
-            device.Reductions.ColumnSum(dl, g, Layout.BiasOffset(l), blocks, Restarts, rows, outW);
+            Device.Reductions.ColumnSum(dl, g, Layout.BiasOffset(l), blocks, Restarts, rows, outW);
             if (l == 1) break;
             // δ_{l-1} = δ_l · W_l : [rows, out] · [out, in], then ⊙ σ'(z_{l-1})
-            var dPrev = delta[l - 1].View;
-            device.Gemm.Run(new GemmArgs
+            var dPrev = Layer(l - 1);
+            Device.Gemm.Run(new GemmArgs
             {
                 A = dl, Lda = outW, StrideA = (long)rows * outW,
                 B = p.From(Layout.WeightOffset(l)), Ldb = inW, StrideB = blocks,
                 C = dPrev, Ldc = inW, StrideC = (long)rows * inW,
                 M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Count = Restarts,
             });
-            device.Elementwise.ActivationBackward(Layout.Activation(l - 1), dPrev, forward.Activations(l - 1, rows), (long)Restarts * rows * inW);
+            Device.Elementwise.ActivationBackward(Layout.Activation(l - 1), dPrev, forward.Activations(l - 1, rows), (long)Restarts * rows * inW);
         }
     }
 
@@ -94,14 +79,14 @@ public sealed class BackwardPass : IDisposable
     /// leaves there what the edge's gradient would be if it existed, which the optimizers ignore.</summary>
     public void MaskGradients(DeviceParameters parameters)
     {
-        if (parameters.HasMask) device.Optimizers.ZeroMasked(grads.View, parameters.Mask, Layout.ParameterCount);
+        if (parameters.HasMask) Device.Optimizers.ZeroMasked(grads.View, parameters.Mask, Layout.ParameterCount);
     }
 
     /// <summary>The gradient block of restart r (a synchronising read).</summary>
     public float[] ReadGradients(int restart)
     {
         var r = new float[Layout.ParameterCount];
-        device.Counters.Synced();
+        Device.Counters.Synced();
         grads.View.SubView(restart * Layout.ParameterCount, Layout.ParameterCount).CopyToCPU(r);
         return r;
     }
@@ -115,9 +100,9 @@ public sealed class BackwardPass : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose()
+    public override void Dispose()
     {
-        Buffers.Dispose(delta);
+        base.Dispose();
         grads.Dispose();
     }
 }

@@ -47,7 +47,7 @@ public sealed class LossSums : IDisposable
     public void Add(ILoss loss, ArrayView<float> output, ArrayView<float> targets, long targetStride, ArrayView<float> delta,
         int rows, int width, bool countHits)
     {
-        Buffers.CheckRows(rows, MaxRows);
+        if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
         loss.Evaluate(new LossArgs
         {
             Output = output, Targets = targets, Delta = delta, RowLoss = rowLoss.View,
