@@ -127,12 +127,13 @@ internal sealed class TrainCommand
             return CommandLine.Interrupted;
         }
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
-        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best);
+        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
         var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed);
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath));
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -253,6 +254,7 @@ internal sealed class TrainCommand
         OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
             ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
+        if (plotPath != null) Plot.CheckPath("--plot", plotPath);
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
     }
 
@@ -373,7 +375,9 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null);
+
+    private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {
@@ -393,6 +397,8 @@ internal sealed class TrainCommand
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
         if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
         stdout.WriteLine($"model written to {s.Model}");
+        if (s.Metrics != null) stdout.WriteLine($"metrics written to {s.Metrics}");
+        if (s.Plot != null) stdout.WriteLine($"plot written to {s.Plot}");
     }
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
