@@ -55,7 +55,7 @@ public sealed class DeviceKernels
     private readonly Device device;
     private readonly Accelerator acc;
     private readonly int linearGroup, linearMaxGrid;
-    private readonly bool smallReduce;
+    private readonly int reduceThreads; // 4, 256 or 1024: the reduction shape (Reduce2x2, Reduce32x8, Reduce8x128)
 
     private Action<KernelConfig, GemmArgs>? gemmNaive, gemmBlocked, gemmTiled8, gemmTiled64;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>?[] biasActivate = new Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>?[4];
@@ -70,6 +70,7 @@ public sealed class DeviceKernels
     private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>? columnSumAcc;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>? columnSumDirect;
     private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>? columnSumAccDirect;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>? segmentSum;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? sgd;
     private Action<KernelConfig, ArrayView<double>, ArrayView<long>, long>? flagNonFinite;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>? momentum;
@@ -93,7 +94,7 @@ public sealed class DeviceKernels
             linearGroup = Math.Min(maxGroup, 256);
             linearMaxGrid = acc.NumMultiprocessors * 32;
         }
-        smallReduce = maxGroup < 256;
+        reduceThreads = maxGroup >= 1024 ? 1024 : maxGroup >= 256 ? 256 : 4;
         DefaultReduction = device.IsCpu ? ReductionVariant.Direct : ReductionVariant.Tree;
         if (maxGroup < 4)
             throw new NotSupportedException($"{device.Info.Name} allows {maxGroup} threads a group; GpuNet needs at least 4");
@@ -127,6 +128,15 @@ public sealed class DeviceKernels
     private long syncCount;
 
     internal void CountSync() => Interlocked.Increment(ref syncCount);
+
+    // The element-wise kernels follow flat indices with 32-bit coordinates (IndexWalk): each size below 2^30.
+    private const int MaxIndexSize = 1 << 30;
+
+    private static void CheckIndexSize(string kernel, string what, long value)
+    {
+        if (value >= MaxIndexSize)
+            throw new ArgumentException($"{kernel}: {what} is {value}; the kernel takes at most {MaxIndexSize - 1}");
+    }
 
     private KernelConfig Linear(string kernel, long n)
     {
@@ -216,6 +226,8 @@ public sealed class DeviceKernels
             throw new ArgumentException($"z holds {z.Length} elements, not a multiple of rows {rowsPerNet} × width {width}");
         if ((nets - 1) * paramStride + biasOffset + width > parameters.Length)
             throw new ArgumentException("bias lies outside the parameter buffer");
+        CheckIndexSize("bias + activation", "the width", width);
+        CheckIndexSize("bias + activation", "the rows per network", rowsPerNet);
         var k = biasActivate[(int)act] ??= act switch
         {
             Activation.Identity => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int>(Activations.BiasActivate<Identity>),
@@ -279,6 +291,7 @@ public sealed class DeviceKernels
             throw new ArgumentException($"loss over {a.Networks}×{a.Rows}×{a.Width}: output {a.Output.Length}, delta {a.Delta.Length}, row loss {a.RowLoss.Length} elements");
         if ((a.Networks - 1) * a.TargetStride + (long)a.Rows * a.Width > a.Targets.Length)
             throw new ArgumentException($"targets hold {a.Targets.Length} elements; {a.Rows}×{a.Width} per network needed");
+        CheckIndexSize("loss", "the batch", a.Rows);
         Action<KernelConfig, LossArgs> k;
         switch (loss)
         {
@@ -330,6 +343,7 @@ public sealed class DeviceKernels
         if (n == 0) return;
         if (hits.Length < n || output.Length < n * width)
             throw new ArgumentException("correct: buffers too small");
+        CheckIndexSize("correct", "the batch", rows);
         correct ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>(Losses.Correct);
         correct(Linear("Correct", n), output, targets, hits, networks, rows, width, targetStride, threshold);
     }
@@ -347,13 +361,27 @@ public sealed class DeviceKernels
 
     private ReductionVariant Resolve(ReductionVariant v) => v == ReductionVariant.Auto ? DefaultReduction : v;
 
-    private KernelConfig ReduceConfig(string kernel, long columns, out bool small)
+    private static void CheckColumns(int segments, int rows, int width)
+    {
+        CheckIndexSize("column sum", "the width", width);
+        CheckIndexSize("column sum", "the rows", rows);
+        if ((long)segments * width > int.MaxValue) throw new ArgumentException($"column sum over {segments}×{width} columns; at most {int.MaxValue}");
+    }
+
+    // The reduction kernels instantiated for this device's shape: 2×2 where groups are small (the CPU accelerator),
+    // 8 columns × 128 row lanes where a group may hold 1024 threads (more groups for a given width, sector-wide loads),
+    // else 32 × 8.
+    private T ByShape<T>(Func<T> small, Func<T> medium, Func<T> wide) =>
+        reduceThreads == 4 ? small() : reduceThreads == 256 ? medium() : wide();
+
+    private (int X, int Y) ReduceShape => ByShape(() => (default(Reduce2x2).X, default(Reduce2x2).Y),
+        () => (default(Reduce32x8).X, default(Reduce32x8).Y), () => (default(Reduce8x128).X, default(Reduce8x128).Y));
+
+    private KernelConfig ReduceConfig(string kernel, long columns)
     {
         LastKernel = kernel;
-        small = smallReduce;
-        int x = small ? default(Reduce2x2).X : default(Reduce32x8).X;
-        int y = small ? default(Reduce2x2).Y : default(Reduce32x8).Y;
-        long groups = Math.Clamp((columns + x - 1) / x, 1, small ? acc.NumMultiprocessors : acc.NumMultiprocessors * 8L);
+        var (x, y) = ReduceShape;
+        long groups = Math.Clamp((columns + x - 1) / x, 1, reduceThreads == 4 ? acc.NumMultiprocessors : acc.NumMultiprocessors * 8L);
         Interlocked.Increment(ref launchCount);
         return new KernelConfig(new Index3D((int)groups, 1, 1), new Index3D(x, y, 1));
     }
@@ -365,17 +393,18 @@ public sealed class DeviceKernels
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if ((segments - 1) * dstStride + dstOffset + width > dst.Length) throw new ArgumentException("column sum: destination too small");
+        CheckColumns(segments, rows, width);
         if (Resolve(variant) == ReductionVariant.Direct)
         {
             columnSumDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
             columnSumDirect(Linear("ColumnSum", (long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
             return;
         }
-        var cfg = ReduceConfig("ColumnSum", (long)segments * width, out bool small);
-        columnSum ??= small
-            ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>)
-            : acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>);
-        columnSum(cfg, src, dst, dstOffset, dstStride, segments, rows, width);
+        columnSum ??= ByShape(
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>),
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>),
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce8x128>));
+        columnSum(ReduceConfig("ColumnSum", (long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
     }
 
     /// <summary>acc[s·width + w] += Σ_b src[s, b, w] (float64).</summary>
@@ -385,17 +414,28 @@ public sealed class DeviceKernels
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if (sums.Length < (long)segments * width) throw new ArgumentException("column sum: accumulator too small");
+        CheckColumns(segments, rows, width);
         if (Resolve(variant) == ReductionVariant.Direct)
         {
             columnSumAccDirect ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulateDirect);
             columnSumAccDirect(Linear("ColumnSumAccumulate", (long)segments * width), src, sums, segments, rows, width);
             return;
         }
-        var cfg = ReduceConfig("ColumnSumAccumulate", (long)segments * width, out bool small);
-        columnSumAcc ??= small
-            ? acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce2x2>)
-            : acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>);
-        columnSumAcc(cfg, src, sums, segments, rows, width);
+        if (width == 1)
+        {
+            // Contiguous runs: one group a run, its threads along the run (coalesced), not one thread of X a column.
+            segmentSum ??= ByShape(
+                () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce2x2>),
+                () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce32x8>),
+                () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce8x128>));
+            segmentSum(ReduceConfig("ColumnSumAccumulate", (long)segments * ReduceShape.X), src, sums, segments, rows);
+            return;
+        }
+        columnSumAcc ??= ByShape(
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce2x2>),
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>),
+            () => acc.LoadStreamKernel<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce8x128>));
+        columnSumAcc(ReduceConfig("ColumnSumAccumulate", (long)segments * width), src, sums, segments, rows, width);
     }
 
     // ---------------------------------------------------------------- optimizers and data
@@ -431,6 +471,7 @@ public sealed class DeviceKernels
     {
         if (paramsPerNet <= 0 || g.Length % paramsPerNet != 0) throw new ArgumentException($"gradients ({g.Length}) are not a whole number of networks of {paramsPerNet}");
         if (mask.Length != paramsPerNet) throw new ArgumentException($"mask holds {mask.Length} entries, a network {paramsPerNet}");
+        CheckIndexSize("zero masked", "the parameters per network", paramsPerNet);
         zeroMasked ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long>(Optimizers.ZeroMasked);
         zeroMasked(Linear("ZeroMasked", g.Length), g, mask, paramsPerNet);
     }
@@ -440,6 +481,7 @@ public sealed class DeviceKernels
         if (g.Length != w.Length) throw new ArgumentException($"gradient holds {g.Length} elements, parameters {w.Length}");
         if (s.ParamsPerNet <= 0 || w.Length % s.ParamsPerNet != 0) throw new ArgumentException($"parameters ({w.Length}) are not a whole number of networks of {s.ParamsPerNet}");
         if (s.HasMask != 0 && mask.Length != s.ParamsPerNet) throw new ArgumentException($"mask holds {mask.Length} entries, a network {s.ParamsPerNet}");
+        CheckIndexSize("optimizer", "the parameters per network", s.ParamsPerNet);
     }
 
     /// <summary>dst[c, r, :] = src[c, indices[offset + r], :] for r &lt; rows, c &lt; copies.</summary>
@@ -450,6 +492,8 @@ public sealed class DeviceKernels
         if (n == 0) return;
         if (offset < 0 || offset + rows > indices.Length) throw new ArgumentException($"rows {offset}..{offset + rows} outside the {indices.Length} indices");
         if ((copies - 1) * dstStride + (long)rows * features > dst.Length) throw new ArgumentException("gather: destination too small");
+        CheckIndexSize("gather", "the rows", rows);
+        CheckIndexSize("gather", "the features", features);
         gather ??= acc.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>(Kernels.Gather.Rows);
         gather(Linear("GatherRows", n), src, indices, dst, offset, rows, features, copies, srcStride, dstStride);
     }

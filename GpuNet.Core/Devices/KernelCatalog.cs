@@ -48,10 +48,11 @@ public static class KernelCatalog
         Add(typeof(Losses), nameof(Losses.BinaryCrossEntropy));
         Add(typeof(Losses), nameof(Losses.Correct));
         Add(typeof(Losses), nameof(Losses.FlagNonFinite));
-        foreach (var shape in new[] { typeof(Reduce2x2), typeof(Reduce32x8) })
+        foreach (var shape in new[] { typeof(Reduce2x2), typeof(Reduce32x8), typeof(Reduce8x128) })
         {
             Add(typeof(Reductions), nameof(Reductions.ColumnSum), shape);
             Add(typeof(Reductions), nameof(Reductions.ColumnSumAccumulate), shape);
+            Add(typeof(Reductions), nameof(Reductions.SegmentSumAccumulate), shape);
         }
         Add(typeof(Reductions), nameof(Reductions.ColumnSumDirect));
         Add(typeof(Reductions), nameof(Reductions.ColumnSumAccumulateDirect));
