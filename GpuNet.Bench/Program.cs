@@ -21,6 +21,9 @@ if (args.Length >= 1 && args[0] == "--ptx")
     return 0;
 }
 
+if (args.Length >= 1 && args[0] == "--sass")
+    return SassReport.Run(args);
+
 if (args.Contains("--report"))
 {
     // --report [--device SPEC] [--json FILE]
