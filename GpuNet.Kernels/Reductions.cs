@@ -57,29 +57,38 @@ public static class Reductions
     /// gradient db_l = column sums of δ_l, written straight into the flat gradient buffer.</summary>
     public static void ColumnSum<TShape>(ArrayView<float> src, ArrayView<float> dst,
         long dstOffset, long dstStride, int segments, int rows, int width)
-        where TShape : struct, IReduceShape
-    {
-        var partial = SharedMemory.Allocate<double>(default(TShape).X * default(TShape).Y);
-        int sx = default(TShape).X, sy = default(TShape).Y;
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int columns = segments * width;
-        int c0Stride = Grid.DimX * sx;
-        var at = IndexWalk.Start(Grid.IdxX * sx + tx, c0Stride, width, 1);
-        for (int c0 = Grid.IdxX * sx; c0 < columns; c0 += c0Stride, at = at.Next())
-        {
-            bool active = c0 + tx < columns;
-            double sum = TreeSum(src, partial, active, (long)at.Outer * rows * width + at.Inner, width, rows, tx, ty, sx, sy);
-            if (ty == 0 && active)
-                dst[at.Outer * dstStride + dstOffset + at.Inner] = (float)sum;
-            Group.Barrier();
-        }
-    }
+        where TShape : struct, IReduceShape =>
+        TreeColumns<TShape, WriteColumn>(src, new WriteColumn { Dst = dst, Offset = dstOffset, Stride = dstStride }, segments, rows, width);
 
     /// <summary>acc[s·width + w] += Σ_b src[s, b, w]: accumulates per-network loss sums and hit counts
     /// over an epoch in float64 on the device, so the host reads them once per epoch.</summary>
     public static void ColumnSumAccumulate<TShape>(ArrayView<float> src, ArrayView<double> acc,
         int segments, int rows, int width)
+        where TShape : struct, IReduceShape =>
+        TreeColumns<TShape, AddToColumn>(src, new AddToColumn { Acc = acc }, segments, rows, width);
+
+    // Where a column's sum goes: column c = s·width + w, at its (segment, width) coordinates.
+    private interface IColumnSink
+    {
+        void Put(int column, IndexWalk at, double sum);
+    }
+
+    private struct WriteColumn : IColumnSink
+    {
+        public ArrayView<float> Dst;
+        public long Offset, Stride;
+        public readonly void Put(int column, IndexWalk at, double sum) => Dst[at.Outer * Stride + Offset + at.Inner] = (float)sum;
+    }
+
+    private struct AddToColumn : IColumnSink
+    {
+        public ArrayView<double> Acc;
+        public readonly void Put(int column, IndexWalk at, double sum) => Acc[column] += sum;
+    }
+
+    private static void TreeColumns<TShape, TSink>(ArrayView<float> src, TSink sink, int segments, int rows, int width)
         where TShape : struct, IReduceShape
+        where TSink : struct, IColumnSink
     {
         var partial = SharedMemory.Allocate<double>(default(TShape).X * default(TShape).Y);
         int sx = default(TShape).X, sy = default(TShape).Y;
@@ -91,8 +100,7 @@ public static class Reductions
         {
             bool active = c0 + tx < columns;
             double sum = TreeSum(src, partial, active, (long)at.Outer * rows * width + at.Inner, width, rows, tx, ty, sx, sy);
-            if (ty == 0 && active)
-                acc[c0 + tx] += sum;
+            if (ty == 0 && active) sink.Put(c0 + tx, at, sum);
             Group.Barrier();
         }
     }
