@@ -15,9 +15,9 @@ internal sealed partial class DeviceChecks
     {
         foreach (var act in Enum.GetValues<Activation>()) ActivationChecks(act);
         SoftmaxCheck();
-        foreach (var (loss, output) in new[] { (LossKernel.SquaredError, Activation.Identity), (LossKernel.SquaredError, Activation.Logistic),
-                     (LossKernel.AbsoluteError, Activation.Identity), (LossKernel.SoftmaxCrossEntropy, Activation.Identity),
-                     (LossKernel.BinaryCrossEntropy, Activation.Identity) })
+        foreach (var (loss, output) in new[] { (LossFunction.MeanSquaredError, Activation.Identity), (LossFunction.MeanSquaredError, Activation.Logistic),
+                     (LossFunction.MeanAbsoluteError, Activation.Identity), (LossFunction.CrossEntropy, Activation.Identity),
+                     (LossFunction.BinaryCrossEntropy, Activation.Identity) })
             LossCheck(loss, output);
         foreach (int width in new[] { O, 1 }) SumChecks(1031, width);
         OptimizerChecks();
@@ -47,7 +47,7 @@ internal sealed partial class DeviceChecks
         var par = Random(K * p);
         using var dz = Upload(z);
         using var dp = Upload(par);
-        device.Kernels.BiasActivate(act, dz.View, dp.View, 2, p, B, O);
+        device.Elementwise.BiasActivate(act, dz.View, dp.View, 2, p, B, O);
         var zOut = dz.GetAsArray1D();
         var expected = new double[z.Length];
         for (int i = 0; i < z.Length; i++) expected[i] = Forward(act, z[i] + (double)par[i / (B * O) * p + 2 + i % O]);
@@ -56,7 +56,7 @@ internal sealed partial class DeviceChecks
 
         var delta = Random(z.Length);
         using var dd = Upload(delta);
-        device.Kernels.ActivationBackward(act, dd.View, dz.View, z.Length);
+        device.Elementwise.ActivationBackward(act, dd.View, dz.View, z.Length);
         for (int i = 0; i < z.Length; i++) expected[i] = delta[i] * DerivativeFromOutput(act, zOut[i]);
         Record($"{act.Name()} backward {z.Length}", Compare(dd.GetAsArray1D(), expected), ElementTolerance);
 
@@ -64,7 +64,7 @@ internal sealed partial class DeviceChecks
         int n = z.Length - 3;
         var withTail = z.Concat(Nan(3)).ToArray();
         using var da = Upload(withTail);
-        device.Kernels.Apply(act, da.View, n);
+        device.Elementwise.Apply(act, da.View, n);
         var applied = new double[withTail.Length];
         for (int i = 0; i < applied.Length; i++) applied[i] = i < n ? Forward(act, z[i]) : i < z.Length ? z[i] : double.NaN;
         Record($"{act.Name()} apply {n} of {withTail.Length}", Compare(da.GetAsArray1D(), applied), ElementTolerance);
@@ -74,7 +74,7 @@ internal sealed partial class DeviceChecks
     {
         var z = Random(K * B * O, -5f, 5f);
         using var dz = Upload(z);
-        device.Kernels.SoftmaxRows(dz.View, K * B, O);
+        device.Elementwise.SoftmaxRows(dz.View, K * B, O);
         var expected = new double[z.Length];
         for (int r = 0; r < K * B; r++)
         {
@@ -86,37 +86,37 @@ internal sealed partial class DeviceChecks
     }
 
     /// <summary>Per-row loss and δ against float64, per-network targets (stride B·O).</summary>
-    private void LossCheck(LossKernel loss, Activation output)
+    private void LossCheck(LossFunction loss, Activation output)
     {
         var a = Random(K * B * O, -3f, 3f);
         var z = a.Select(v => (float)Forward(output, v)).ToArray();
         var y = new float[K * B * O];
         for (int r = 0; r < K * B; r++)
-            if (loss == LossKernel.SoftmaxCrossEntropy) y[r * O + rng.Next(O)] = 1f;
-            else for (int o = 0; o < O; o++) y[r * O + o] = loss == LossKernel.BinaryCrossEntropy ? rng.Next(2) : (float)rng.NextDouble();
+            if (loss == LossFunction.CrossEntropy) y[r * O + rng.Next(O)] = 1f;
+            else for (int o = 0; o < O; o++) y[r * O + o] = loss == LossFunction.BinaryCrossEntropy ? rng.Next(2) : (float)rng.NextDouble();
         using var dz = Upload(z);
         using var dy = Upload(y);
         using var delta = Upload(Nan(z.Length));
         using var rowLoss = Upload(Nan(K * B));
         const float scale = 1f / B;
-        device.Kernels.Loss(loss, output, new LossArgs
+        GpuNet.Compute.Loss.Create(device, loss, output).Evaluate(new LossArgs
         {
             Output = dz.View, Targets = dy.View, Delta = delta.View, RowLoss = rowLoss.View,
-            Networks = K, Rows = B, Width = O, TargetStride = (long)B * O, GradScale = scale,
+            Restarts = K, Rows = B, Width = O, TargetStride = (long)B * O, GradScale = scale,
         });
         var expLoss = new double[K * B];
         var expDelta = new double[z.Length];
         for (int r = 0; r < K * B; r++) RowLoss(loss, output, z, y, r, expLoss, expDelta, scale);
-        string name = $"loss {loss}/{output.Name()} {K}x{B}x{O}";
+        string name = $"loss {loss.Name()}/{output.Name()} {K}x{B}x{O}";
         Record(name + " row loss", Compare(rowLoss.GetAsArray1D(), expLoss), ElementTolerance);
         Record(name + " delta", Compare(delta.GetAsArray1D(), expDelta), ElementTolerance);
     }
 
-    private static void RowLoss(LossKernel loss, Activation output, float[] z, float[] y, int r, double[] rowLoss, double[] delta, double scale)
+    private static void RowLoss(LossFunction loss, Activation output, float[] z, float[] y, int r, double[] rowLoss, double[] delta, double scale)
     {
         int at = r * O;
         double sum = 0;
-        if (loss == LossKernel.SoftmaxCrossEntropy)
+        if (loss == LossFunction.CrossEntropy)
         {
             double max = double.NegativeInfinity, exp = 0;
             for (int o = 0; o < O; o++) max = Math.Max(max, z[at + o]);
@@ -135,8 +135,8 @@ internal sealed partial class DeviceChecks
             double v = z[at + o], t = y[at + o], d = v - t;
             (double l, double g) = loss switch
             {
-                LossKernel.SquaredError => (d * d, 2 * d * DerivativeFromOutput(output, v)),
-                LossKernel.AbsoluteError => (Math.Abs(d), Math.Sign(d) * DerivativeFromOutput(output, v)),
+                LossFunction.MeanSquaredError => (d * d, 2 * d * DerivativeFromOutput(output, v)),
+                LossFunction.MeanAbsoluteError => (Math.Abs(d), Math.Sign(d) * DerivativeFromOutput(output, v)),
                 _ => (Math.Max(v, 0) - v * t + Math.Log(1 + Math.Exp(-Math.Abs(v))), 1 / (1 + Math.Exp(-v)) - t),
             };
             sum += l;
@@ -152,7 +152,7 @@ internal sealed partial class DeviceChecks
         using var ds = Upload(src);
         long stride = width + 4, offset = 3;
         using var dst = Upload(Nan((int)(K * stride)));
-        device.Kernels.ColumnSum(ds.View, dst.View, offset, stride, K, rows, width);
+        device.Reductions.ColumnSum(ds.View, dst.View, offset, stride, K, rows, width);
         var expected = new double[K * stride];
         Array.Fill(expected, double.NaN);
         var sums = new double[K * width];
@@ -163,11 +163,11 @@ internal sealed partial class DeviceChecks
                 expected[s * stride + offset + w] = sums[s * width + w];
             }
         // Float64 sums of float32 inputs, rounded once to float32: half an ulp of the result.
-        Record($"column sum {K}x{rows}x{width} ({device.Kernels.DefaultReduction})", Compare(dst.GetAsArray1D(), expected), U);
+        Record($"column sum {K}x{rows}x{width} ({device.Reductions.DefaultVariant})", Compare(dst.GetAsArray1D(), expected), U);
 
         var start = Enumerable.Range(0, K * width).Select(i => 0.25 * i).ToArray();
         using var acc = device.Accelerator.Allocate1D(start);
-        device.Kernels.ColumnSumAccumulate(ds.View, acc.View, K, rows, width);
+        device.Reductions.ColumnSumAccumulate(ds.View, acc.View, K, rows, width);
         var got = acc.GetAsArray1D();
         double worst = 0;
         for (int i = 0; i < got.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - (start[i] + sums[i])) / Math.Max(1, Math.Abs(sums[i])));

@@ -29,9 +29,9 @@ internal sealed partial class DeviceChecks
             };
             switch (kind)
             {
-                case Update.Sgd: device.Kernels.Sgd(dw.View, dg.View, dmask.View, s); break;
-                case Update.Adam: device.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s); break;
-                default: device.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s); break;
+                case Update.Sgd: device.Optimizers.Sgd(dw.View, dg.View, dmask.View, s); break;
+                case Update.Adam: device.Optimizers.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s); break;
+                default: device.Optimizers.Momentum(dw.View, dg.View, dm.View, dmask.View, s); break;
             }
             var (ew, em, ev) = ExpectedUpdate(kind, s, w, g, m, v, mask);
             string name = $"{kind} {K}x{p} masked";
@@ -78,7 +78,7 @@ internal sealed partial class DeviceChecks
         using var ds = Upload(src);
         using var di = device.Accelerator.Allocate1D(order);
         using var dst = Upload(Nan(copies * dstStride));
-        device.Kernels.GatherRows(ds.View, di.View, dst.View, offset, rows, f, copies, srcStride, dstStride);
+        device.Gather.Rows(ds.View, di.View, dst.View, offset, rows, f, copies, srcStride, dstStride);
         var expected = new double[copies * dstStride];
         Array.Fill(expected, double.NaN);
         for (int c = 0; c < copies; c++)
@@ -92,7 +92,7 @@ internal sealed partial class DeviceChecks
         var grad = Random(K * p);
         using var dmask = Upload(mask);
         using var dg = Upload(grad);
-        device.Kernels.ZeroMasked(dg.View, dmask.View, p);
+        device.Optimizers.ZeroMasked(dg.View, dmask.View, p);
         var cleared = grad.Select((x, i) => mask[i % p] == 0f ? 0.0 : x).ToArray();
         Record($"zero masked {K}x{p}", Compare(dg.GetAsArray1D(), cleared), 0);
     }

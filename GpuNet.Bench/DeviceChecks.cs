@@ -37,9 +37,9 @@ internal sealed partial class DeviceChecks(Device device, TextWriter log)
     public int RunSmoke(string? jsonPath) => Finish(jsonPath, Stopwatch.StartNew(), () =>
     {
         var clock = Stopwatch.StartNew();
-        CheckGemm(device.Kernels.DefaultGemm, 512, 512, 512, false, false, batch: 1, offset: 0, sharedB: false);
+        CheckGemm(device.Gemm.DefaultVariant, 512, 512, 512, false, false, batch: 1, offset: 0, sharedB: false);
         device.Synchronize();
-        log.WriteLine($"smoke: {device.Info.Name}: one 512³ GEMM ({device.Kernels.DefaultGemm}) launched, synchronised and checked in {clock.Elapsed.TotalSeconds:F1} s");
+        log.WriteLine($"smoke: {device.Info.Name}: one 512³ GEMM ({device.Gemm.DefaultVariant}) launched, synchronised and checked in {clock.Elapsed.TotalSeconds:F1} s");
     });
 
     public int RunAll(string? jsonPath) => Finish(jsonPath, Stopwatch.StartNew(), () =>
@@ -108,11 +108,11 @@ internal sealed partial class DeviceChecks(Device device, TextWriter log)
         using var da = Upload(a);
         using var db = Upload(b);
         using var dc = Upload(Nan(offset + batch * sizeC));
-        device.Kernels.Gemm(new GemmArgs
+        device.Gemm.Run(new GemmArgs
         {
             A = da.View.SubView(offset, batch * sizeA), B = db.View.SubView(offset, b.Length - offset), C = dc.View.SubView(offset, batch * sizeC),
             M = m, N = n, K = k, Lda = aCols, Ldb = bCols, Ldc = ldc, StrideA = sizeA, StrideB = sharedB ? 0 : sizeB, StrideC = sizeC,
-            TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Alpha = 1, Beta = 0, Batch = batch,
+            TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Alpha = 1, Beta = 0, Count = batch,
         }, variant);
         var got = dc.GetAsArray1D();
         var expected = new double[got.Length];

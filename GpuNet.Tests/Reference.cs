@@ -26,22 +26,22 @@ public static class Reference
         return result;
     }
 
-    public static double Activate(Model.Activation act, double a) => act switch
+    public static double Activate(GpuNet.Activation act, double a) => act switch
     {
-        Model.Activation.Identity => a,
-        Model.Activation.Logistic => 1.0 / (1.0 + Math.Exp(-a)),
-        Model.Activation.Tanh => Math.Tanh(a),
-        Model.Activation.Relu => Math.Max(0.0, a),
+        GpuNet.Activation.Identity => a,
+        GpuNet.Activation.Logistic => 1.0 / (1.0 + Math.Exp(-a)),
+        GpuNet.Activation.Tanh => Math.Tanh(a),
+        GpuNet.Activation.Relu => Math.Max(0.0, a),
         _ => throw new ArgumentOutOfRangeException(nameof(act)),
     };
 
     /// <summary>σ'(a), from a (not from the output), so it is independent of the kernels' formulation.</summary>
-    public static double Derivative(Model.Activation act, double a) => act switch
+    public static double Derivative(GpuNet.Activation act, double a) => act switch
     {
-        Model.Activation.Identity => 1.0,
-        Model.Activation.Logistic => Math.Exp(-a) / ((1.0 + Math.Exp(-a)) * (1.0 + Math.Exp(-a))),
-        Model.Activation.Tanh => 1.0 / (Math.Cosh(a) * Math.Cosh(a)),
-        Model.Activation.Relu => a > 0 ? 1.0 : 0.0,
+        GpuNet.Activation.Identity => 1.0,
+        GpuNet.Activation.Logistic => Math.Exp(-a) / ((1.0 + Math.Exp(-a)) * (1.0 + Math.Exp(-a))),
+        GpuNet.Activation.Tanh => 1.0 / (Math.Cosh(a) * Math.Cosh(a)),
+        GpuNet.Activation.Relu => a > 0 ? 1.0 : 0.0,
         _ => throw new ArgumentOutOfRangeException(nameof(act)),
     };
 

@@ -1,3 +1,4 @@
+using GpuNet.Model;
 using System.Text.Json;
 using GpuNet.IO;
 using Xunit;

@@ -1,3 +1,4 @@
+using GpuNet.Model;
 using System.Globalization;
 using System.Text.Json;
 using GpuNet.Data;
@@ -47,7 +48,7 @@ public class TrainCommandTests
         // plot: a real PNG of the expected size (two panels: loss and accuracy)
         var png = File.ReadAllBytes(plot);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
-        Assert.Equal(920, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+        Assert.Equal(2 * 520, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
 
         // eval on the test split gives the summary's test figures
         var e = cli.Json("eval", "--model", model, "--data", "digits", "--device", "cpu");
@@ -117,7 +118,7 @@ public class TrainCommandTests
         var (spec, _, info) = ModelFile.Read(model);
         Assert.Equal(activation, spec.Layers[0].Activation.ToString().ToLowerInvariant());
         Assert.Equal(savedOutput, info.Output.ToString().ToLowerInvariant());
-        Assert.Equal(savedLoss, GpuNet.Training.LossFunctions.Name(info.Loss));
+        Assert.Equal(savedLoss, GpuNet.LossFunctions.Name(info.Loss));
     }
 
     [Theory]
@@ -183,8 +184,8 @@ public class TrainCommandTests
     private static float[] LibraryRun(GpuNet.Devices.Device device, OptimizerOptions optimizer, float lr)
     {
         var train = DataSpec.Load("sine", null).Train;
-        var spec = GpuNet.Model.NetworkSpec.Dense([1, 8, 1], GpuNet.Model.Activation.Tanh, GpuNet.Model.Activation.Identity);
-        using var net = new GpuNet.Model.Network(device, spec, copies: 1, seed: 0);
+        var spec = GpuNet.Model.NetworkSpec.Dense([1, 8, 1], GpuNet.Activation.Tanh, GpuNet.Activation.Identity);
+        using var net = new GpuNet.Model.Network(device, spec, restarts: 1, seed: 0);
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 6, BatchSize = 16, LearningRate = lr, Optimizer = optimizer, ShuffleSeed = 0 });
         trainer.Fit(train);
         return net.GetParameters();

@@ -1,4 +1,4 @@
-namespace GpuNet.Model;
+namespace GpuNet;
 
 /// <summary>The function σ a layer's neurons apply to their weighted input sum a.</summary>
 public enum Activation

@@ -1,4 +1,4 @@
-namespace GpuNet.Model;
+namespace GpuNet;
 
 /// <summary>What turns the last layer's values into the model's outputs at prediction time.</summary>
 public enum OutputFunction

@@ -1,7 +1,4 @@
-using GpuNet.Devices;
-using GpuNet.Model;
-
-namespace GpuNet.Training;
+namespace GpuNet;
 
 /// <summary>The training loss ℓ of a batch of B rows with O outputs each.</summary>
 public enum LossFunction
@@ -41,29 +38,19 @@ public static class LossFunctions
         _ => throw new ArgumentException($"unknown loss '{name}': use mse, mae, cross-entropy or bce"),
     };
 
-    internal static LossKernel Kernel(this LossFunction l) => l switch
-    {
-        LossFunction.MeanSquaredError => LossKernel.SquaredError,
-        LossFunction.MeanAbsoluteError => LossKernel.AbsoluteError,
-        LossFunction.CrossEntropy => LossKernel.SoftmaxCrossEntropy,
-        LossFunction.BinaryCrossEntropy => LossKernel.BinaryCrossEntropy,
-        _ => throw new ArgumentOutOfRangeException(nameof(l)),
-    };
-
     /// <summary>True when the loss reads logits (the output layer must be identity).</summary>
     public static bool TakesLogits(this LossFunction l) => l is LossFunction.CrossEntropy or LossFunction.BinaryCrossEntropy;
 
-    /// <summary>Threshold that separates the two classes of a one-output network for accuracy:
-    /// 0 for logits, 0.5 otherwise.</summary>
-    internal static float Threshold(this LossFunction l) => l.TakesLogits() ? 0f : 0.5f;
-
-    /// <summary>Checks that the network's output function suits the loss.</summary>
-    public static void CheckCompatible(this LossFunction l, NetworkSpec spec)
+    /// <summary>Refuses a last layer that does not suit the loss: the losses on logits apply their own output function
+    /// (softmax, logistic), so the last layer must pass its sums through unchanged (identity).</summary>
+    /// <exception cref="ArgumentException">A loss on logits with a last layer that is not identity.</exception>
+    public static void CheckLastLayer(this LossFunction loss, Activation lastLayer)
     {
-        if (l.TakesLogits() && spec.Layers[^1].Activation != Activation.Identity)
+        if (loss.TakesLogits() && lastLayer != Activation.Identity)
             throw new ArgumentException(
-                $"loss {l.Name()} applies its own output function to logits: the output layer must be identity, not {spec.Layers[^1].Activation.Name()}");
-        if (l == LossFunction.CrossEntropy && spec.OutputSize < 2)
-            throw new ArgumentException("cross-entropy needs at least 2 outputs (one per class); use bce for one output");
+                $"loss {loss.Name()} applies its own output function to logits: the output layer must be identity, not {lastLayer.Name()}");
     }
+
+    /// <summary>Threshold that separates the two classes of a one-output network for accuracy: 0 for logits, 0.5 otherwise.</summary>
+    public static float AccuracyThreshold(this LossFunction loss) => loss.TakesLogits() ? 0f : 0.5f;
 }

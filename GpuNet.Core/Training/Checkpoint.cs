@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using GpuNet.Training;
+using GpuNet.IO;
 
-namespace GpuNet.IO;
+namespace GpuNet.Training;
 
 /// <summary>
 /// Training checkpoints: a <see cref="TrainingState"/> as a safetensors file (parameters, optimizer moments and the
