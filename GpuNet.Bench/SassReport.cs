@@ -14,7 +14,8 @@ internal static class SassReport
 {
     public sealed record LoopJson(int Head, int Tail, int Instructions, int Ffma, double FfmaShare, double OthersPerFfma,
         int SharedLoads, int SharedLoads128, int SharedStores, int GlobalLoads, int GlobalLoads128, int GlobalStores,
-        int GlobalLoadBytes, int GlobalStoreBytes, int Barriers, int Calls);
+        int GlobalLoadBytes, int GlobalStoreBytes, int Barriers, int Calls, int EveryIterationCalls, int IntegerDivisions32,
+        int IntegerDivisions64);
     public sealed record BandwidthJson(int LoadBytesInFlight, double IssueBoundTbs, double LatencyBoundTbs, double Fraction, string Limiter);
     public sealed record TargetJson(string Requirement, bool Met, string Value);
     public sealed record KernelJson(string Name, int ThreadsPerGroup, int Registers, int SpillBytes, int StackBytes, int SharedBytes,
@@ -54,7 +55,8 @@ internal static class SassReport
         var o = k.Occupancy;
         LoopJson? loop = k.HotLoop is { } l && k.HotLoopMix is { } m
             ? new(l.Head, l.Tail, m.Total, m.Ffma, m.FfmaShare, double.IsInfinity(m.OthersPerFfma) ? -1 : m.OthersPerFfma, m.SharedLoads,
-                m.SharedLoads128, m.SharedStores, m.GlobalLoads, m.GlobalLoads128, m.GlobalStores, m.GlobalLoadBytes, m.GlobalStoreBytes, m.Barriers, m.Calls)
+                m.SharedLoads128, m.SharedStores, m.GlobalLoads, m.GlobalLoads128, m.GlobalStores, m.GlobalLoadBytes, m.GlobalStoreBytes, m.Barriers, m.Calls,
+                l.EveryIterationCalls, l.IntegerDivisions.Bits32, l.IntegerDivisions.Bits64)
             : null;
         BandwidthJson? bw = k.Bandwidth is { } b
             ? new(b.LoadBytesInFlight, Tbs(b.IssueBoundBytesPerSecond), Tbs(b.LatencyBoundBytesPerSecond), b.Fraction, b.Limiter)
