@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using GpuNet.Devices.Sass;
+using GpuNet.Devices;
 
 namespace GpuNet.Bench;
 

@@ -1,4 +1,4 @@
-using GpuNet.Devices.Sass;
+using GpuNet.Devices;
 using GpuNet.Kernels;
 using Xunit;
 

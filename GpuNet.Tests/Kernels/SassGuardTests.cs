@@ -1,5 +1,4 @@
 using GpuNet.Devices;
-using GpuNet.Devices.Sass;
 using Xunit;
 using Xunit.Abstractions;
 

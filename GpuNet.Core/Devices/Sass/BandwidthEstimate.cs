@@ -1,4 +1,4 @@
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>
 /// An estimate (not a measurement) of the share of DRAM bandwidth a memory-bound loop reaches, from its SASS and the

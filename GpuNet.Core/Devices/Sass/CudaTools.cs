@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>
 /// NVIDIA's offline tools ptxas (PTX → machine code, with its resource report) and cuobjdump (machine code → SASS

@@ -1,4 +1,4 @@
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>One figure a GEMM kernel's SASS is held to: what it asks, whether the kernel meets it, and the kernel's
 /// own value.</summary>

@@ -1,4 +1,4 @@
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>Counts over a run of SASS instructions (one loop iteration, typically). NOPs, which ptxas uses as padding
 /// and which issue no work, are not counted.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>What ptxas reports for one compiled kernel (<c>ptxas -v</c>): registers a thread, the per-thread stack
 /// frame, spill traffic (bytes stored to and loaded from local memory when registers run out) and static shared

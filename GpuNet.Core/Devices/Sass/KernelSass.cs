@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using GpuNet.Kernels;
 using ILGPU.Runtime.Cuda;
 
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>
 /// One kernel of <see cref="KernelCatalog"/> as an sm_90 GPU would run it: ptxas's resources, theoretical occupancy at

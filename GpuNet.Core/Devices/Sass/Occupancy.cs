@@ -1,4 +1,4 @@
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>Per-multiprocessor limits of a GPU generation, as CUDA's occupancy calculator uses them, and the chip's
 /// size and clock for throughput estimates.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>One SASS instruction as cuobjdump prints it: <c>/*0480*/ @!P0 BRA 0xc0 ;</c> is address 0x480, predicate
 /// "!P0", opcode "BRA" (with its modifiers, e.g. "LDG.E.128"), operands "0xc0".</summary>

@@ -1,4 +1,4 @@
-namespace GpuNet.Devices.Sass;
+namespace GpuNet.Devices;
 
 /// <summary>A loop of the machine code: the instructions from <see cref="Head"/> to the backward branch at
 /// <see cref="Tail"/> (inclusive), plus <see cref="Called"/>, the instructions of the subroutines that its CALLs
