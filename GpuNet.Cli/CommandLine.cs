@@ -54,7 +54,7 @@ public static class CommandLine
         catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
                                       or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
         {
-            stderr.WriteLine($"gpunet: error: {e.Message}");
+            stderr.WriteLine($"gpunet: error: {OptionNames.Message(e)}");
             if (verbose) stderr.WriteLine(e);
             else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
                          or UnauthorizedAccessException))
