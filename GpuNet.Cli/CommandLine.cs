@@ -54,7 +54,8 @@ public static class CommandLine
         catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
                                       or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
         {
-            stderr.WriteLine($"gpunet: error: {OptionNames.Message(e)}");
+            // bce's target check speaks the library's words; here the options that change the loss are named too.
+            stderr.WriteLine($"gpunet: error: {OptionNames.Message(e)}" + (e is GpuNet.Model.TargetRangeException ? " (--loss mse --output identity)" : ""));
             if (verbose) stderr.WriteLine(e);
             else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
                          or UnauthorizedAccessException))

@@ -9,9 +9,8 @@ internal static class OptionNames
 {
     private static readonly Dictionary<string, string> Options = new(StringComparer.Ordinal)
     {
-        ["LearningRate"] = "--lr", ["BatchSize"] = "--batch", ["Restarts"] = "--restarts", ["NetworkSpec"] = "--hidden",
-        ["Standardizer"] = "--standardize", ["dataDir"] = "--data-dir", ["hasHeader"] = "--header", ["Loss"] = "--loss",
-        ["validation"] = "--validation",
+        ["LearningRate"] = "--lr", ["BatchSize"] = "--batch", ["restarts"] = "--restarts", ["NetworkSpec"] = "--hidden",
+        ["Standardizer"] = "--standardize", ["dataDir"] = "--data-dir", ["hasHeader"] = "--header",
     };
 
     /// <summary>The message of <paramref name="e"/> with the command's option for each setting it (or an exception

@@ -20,10 +20,10 @@ internal sealed class ProgressView(TextWriter writer, bool interactive) : IProgr
 
     public void Report(EpochReport r)
     {
-        int best = r.BestCopy;
+        int best = r.BestRestart;
         string line = $"epoch {r.Epoch}/{r.Epochs}  lr {r.LearningRate:G3}  loss {r.TrainLoss[best]:F4}" +
             (r.TrainAccuracy == null ? "" : $"  acc {r.TrainAccuracy[best] * 100:F2}%") +
-            (r.ValidationLoss == null ? "" : $"  val_loss {CopyRanking.BestLoss(r.ValidationLoss):F4}") +
+            (r.ValidationLoss == null ? "" : $"  val_loss {RestartRanking.BestLoss(r.ValidationLoss):F4}") +
             (r.ValidationAccuracy == null ? "" : $"  val_acc {r.ValidationAccuracy.Max() * 100:F2}%") +
             $"  {r.SamplesPerSecond:F0} samples/s  {r.Elapsed.TotalSeconds:F1}s";
         if (interactive && barShown) writer.Write("\r" + new string(' ', 100) + "\r");

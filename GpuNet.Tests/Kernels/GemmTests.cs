@@ -73,8 +73,8 @@ public class GemmTests
         using var a = d.Allocate(6);
         using var b = d.Allocate(6);
         using var c = d.Allocate(3);
-        var g = new GemmArgs { A = a.View, B = b.View, C = c.View, M = 2, N = 2, K = 3, Lda = 3, Ldb = 2, Ldc = 2, Alpha = 1, Batch = 1 };
-        var ex = Assert.Throws<ArgumentException>(() => d.Kernels.Gemm(g));
+        var g = new GemmArgs { A = a.View, B = b.View, C = c.View, M = 2, N = 2, K = 3, Lda = 3, Ldb = 2, Ldc = 2, Alpha = 1, Count = 1 };
+        var ex = Assert.Throws<ArgumentException>(() => d.Gemm.Run(g));
         Assert.Contains("operand C", ex.Message);
         Assert.Contains("needs 4", ex.Message);
     }
@@ -98,11 +98,11 @@ public class GemmTests
         using var da = TestData.Upload(d, a);
         using var db = TestData.Upload(d, b);
         using var dc = TestData.Upload(d, c);
-        d.Kernels.Gemm(new GemmArgs
+        d.Gemm.Run(new GemmArgs
         {
             A = da.View, B = db.View, C = dc.View, M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc,
             StrideA = strideA, StrideB = strideB, StrideC = strideC, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0,
-            Alpha = alpha, Beta = beta, Batch = batch,
+            Alpha = alpha, Beta = beta, Count = batch,
         }, variant);
         var got = TestData.Download(dc, c.Length);
         string what = $"{variant} on {TestDevices.Name(d)}: M={m} N={n} K={k} transA={ta} transB={tb} batch={batch} " +
