@@ -75,6 +75,13 @@ public static class Csv
         return CsvReader.Guard(path, () => CsvReader.PeekFirstRecord(reader, path, separator, limits));
     }
 
+    /// <summary>Reads a separator as the csv option <c>sep=</c> writes it: comma, semicolon, tab, pipe, or the character
+    /// itself (; | or a tab); null when it is none of them.</summary>
+    public static char? ParseSeparator(string value) => CsvText.ParseSeparator(value.Trim());
+
+    /// <summary>The separators <see cref="ParseSeparator"/> knows, by name, for messages.</summary>
+    public static string SeparatorNames => CsvText.SeparatorNames;
+
     /// <summary>Writes rows of cells as CSV to <paramref name="writer"/> (LF line ends), quoting cells that need it.</summary>
     public static void Write(TextWriter writer, IReadOnlyList<string>? header, IEnumerable<IReadOnlyList<string>> rows) =>
         CsvWriter.Write(writer, header, rows);

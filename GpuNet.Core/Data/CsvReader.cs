@@ -82,7 +82,8 @@ internal static class CsvReader
     {
         var rr = new CsvRecordReader(text, source, separator, limits ?? DataLimits.FromEnvironment());
         if (!rr.Read()) throw new DataFormatException($"{source}: the file is empty (no rows)");
-        return new CsvFirstRecord(rr.Line, rr.Cells()) { SeparatorHint = rr.Count == 1 ? CsvText.SeparatorHint(rr[0], separator) : null };
+        if (rr.Count != 1 || CsvText.SeparatorHint(rr[0], separator) is not { } hint) return new CsvFirstRecord(rr.Line, rr.Cells());
+        return new CsvFirstRecord(rr.Line, rr.Cells()) { SeparatorHint = hint, SuggestedSeparator = CsvText.MostFrequentOther(rr[0], separator).Name };
     }
 
     /// <summary>Opens a file as text: gzip-decompressed when it starts with 1f 8b, UTF-8 unless a byte order mark says otherwise.</summary>

@@ -38,6 +38,10 @@ public sealed record CsvFirstRecord(int Line, IReadOnlyList<string> Cells)
     /// <summary>When the line is a single cell holding another separator (e.g. "1;2;3" read with commas): advice naming
     /// that separator and the csv option <c>sep=</c> that reads it; otherwise null.</summary>
     public string? SeparatorHint { get; init; }
+
+    /// <summary>With <see cref="SeparatorHint"/>: the separator the line seems to use, by the name <c>sep=</c> gives it
+    /// ("semicolon"); otherwise null.</summary>
+    public string? SuggestedSeparator { get; init; }
 }
 
 /// <summary>Numbers read from a CSV file: row-major [Rows, Columns].</summary>

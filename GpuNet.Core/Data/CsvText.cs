@@ -89,6 +89,18 @@ internal static class CsvText
     /// <param name="what">"line" or "cell", as the message calls <paramref name="text"/>.</param>
     public static string? SeparatorHint(ReadOnlySpan<char> text, char separator, string what = "line")
     {
+        var best = MostFrequentOther(text, separator);
+        if (best.Count == 0) return null;
+        string plural = best.Char == '\t' ? "tabs" : best.Name + "s";
+        string count = best.Count == 1 ? (best.Char == '\t' ? "a tab" : $"a {best.Name}") : $"{best.Count} {plural}";
+        string shown = best.Char == '\t' ? count : $"{count} ('{best.Char}')";
+        return $"the {what} holds {shown}: if the file is separated by {plural}, read it with the csv option sep={best.Name}";
+    }
+
+    /// <summary>The separator other than <paramref name="separator"/> that <paramref name="text"/> holds most often
+    /// (Count 0 when none).</summary>
+    public static (string Name, char Char, int Count) MostFrequentOther(ReadOnlySpan<char> text, char separator)
+    {
         (string Name, char Char, int Count) best = ("", '\0', 0);
         foreach (var (name, c) in Separators)
         {
@@ -96,11 +108,7 @@ internal static class CsvText
             int n = text.Count(c);
             if (n > best.Count) best = (name, c, n);
         }
-        if (best.Count == 0) return null;
-        string plural = best.Char == '\t' ? "tabs" : best.Name + "s";
-        string count = best.Count == 1 ? (best.Char == '\t' ? "a tab" : $"a {best.Name}") : $"{best.Count} {plural}";
-        string shown = best.Char == '\t' ? count : $"{count} ('{best.Char}')";
-        return $"the {what} holds {shown}: if the file is separated by {plural}, read it with the csv option sep={best.Name}";
+        return best;
     }
 
     /// <summary>A cell as a message shows it: in double quotes, cut after 60 characters.</summary>

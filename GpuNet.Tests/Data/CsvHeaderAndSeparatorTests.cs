@@ -49,6 +49,16 @@ public class CsvHeaderAndSeparatorTests
         Assert.Contains("read as a header", err);
         Assert.Equal(2, output.Trim().Split('\n').Length);
 
+        // predict reads other separators with --sep, and says so when the file needs it
+        string semi = cli.Dir.WriteText("semi.csv", "width;height\n1;2\n3;4\n");
+        (code, _, err) = cli.Run("predict", "--model", model, "--input", semi, "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains($"{semi}: line 1 has 1 column; model file '{model}' takes 2 features; the line looks separated by semicolons: add --sep semicolon", err);
+        (code, output, _) = cli.Run("predict", "--model", model, "--input", semi, "--sep", "semicolon", "--device", "cpu");
+        Assert.Equal(0, code);
+        Assert.Equal(3, output.Trim().Split('\n').Length);
+        Assert.Equal(2, cli.Run("predict", "--model", model, "--input", semi, "--sep", "colon", "--device", "cpu").Code);
+
         // a test= file of a training file without a header has its own first line judged by the same rule
         string plain = cli.Dir.WriteText("plain.csv", "1,2,a\n3,4,b\n");
         string test = cli.Dir.WriteText("test.csv", "w,h,k\n1,2,a\n");
