@@ -9,7 +9,6 @@ internal static class OptionNames
 {
     private static readonly Dictionary<string, string> Options = new(StringComparer.Ordinal)
     {
-        ["LearningRate"] = "--lr", ["BatchSize"] = "--batch", ["restarts"] = "--restarts", ["NetworkSpec"] = "--hidden",
         ["Standardizer"] = "--standardize", ["dataDir"] = "--data-dir", ["hasHeader"] = "--header",
     };
 

@@ -6,12 +6,34 @@ using Device = GpuNet.Devices.Device;
 
 namespace GpuNet.Compute;
 
+/// <summary>What the trainer reads of a training step's running sums, per restart r: Σ row loss and Σ hits since the
+/// last reset, and the first step whose loss sum was not finite. <see cref="LossSums"/> keeps them on one device; a step
+/// spread over several devices combines its parts in a fixed order.</summary>
+public interface ILossSums
+{
+    /// <summary>Zeroes the sums and clears the divergence flags.</summary>
+    void Reset();
+
+    /// <summary>Sets the sums (resuming inside an epoch).</summary>
+    void Set(double[] loss, double[] hits);
+
+    /// <summary>Per restart Σ row loss and Σ hits (one synchronising read).</summary>
+    (double[] Loss, double[] Hits) Read();
+
+    /// <summary>Per restart, the first step (since the last reset) whose loss was not finite, or −1 (a synchronising read).</summary>
+    long[] ReadFirstBadSteps();
+
+    /// <summary>The sums and, per restart, whether every one of <paramref name="parameters"/> is finite, in one
+    /// synchronising read.</summary>
+    (double[] Loss, double[] Hits, bool[] WeightsFinite) ReadEpoch(DeviceParameters parameters);
+}
+
 /// <summary>
 /// Per restart, on the device: the loss summed over the rows seen since the last reset, the hits (rows classified
 /// correctly) and the first step whose loss sum was not finite. Sums are float64 and added in a fixed order, batch by
 /// batch; the host reads them once per epoch or progress tick, never once per step.
 /// </summary>
-public sealed class LossSums : IDisposable
+public sealed class LossSums : ILossSums, IDisposable
 {
     private readonly Device device;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> rowLoss, hits;

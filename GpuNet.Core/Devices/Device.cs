@@ -112,16 +112,28 @@ public sealed class KernelFailedException(string kernel, string device, Exceptio
 /// <summary>A buffer does not fit in the device's memory.</summary>
 public sealed class DeviceMemoryException : GpuNetException
 {
+    private readonly string body;
+    private readonly Exception? cause;
+
     internal DeviceMemoryException(long bytes, DeviceInfo device, Exception? inner = null, string? what = null)
-        : base((what == null ? $"{device.Name} cannot allocate {bytes:N0} bytes" : $"{what} needs {bytes:N0} bytes of {device.Name}") +
-               $" ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes " +
-               $"({device.MemoryBytes / 1048576.0:F0} MiB) available in all. Use a smaller batch size (BatchSize), fewer restarts (restarts) or a " +
-               "smaller network (NetworkSpec)" + (inner == null ? "." : $". ({inner.Message})"), inner ?? new OutOfMemoryException())
+        : base(Body(bytes, device, what) + Advice("batch", "restarts", inner), inner ?? new OutOfMemoryException())
     {
+        body = Body(bytes, device, what);
+        cause = inner;
         Bytes = bytes;
-        Settings = ["BatchSize", "restarts", "NetworkSpec"];
     }
 
     /// <summary>Bytes asked for.</summary>
     public long Bytes { get; }
+
+    /// <summary>The message with its advice naming the settings that shrink a run as <paramref name="batch"/> and
+    /// <paramref name="restarts"/> (the command names its options).</summary>
+    public string MessageNaming(string batch, string restarts) => body + Advice(batch, restarts, cause);
+
+    private static string Body(long bytes, DeviceInfo device, string? what) =>
+        (what == null ? $"{device.Name} cannot allocate {bytes:N0} bytes" : $"{what} needs {bytes:N0} bytes of {device.Name}") +
+        $" ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes ({device.MemoryBytes / 1048576.0:F0} MiB) available in all";
+
+    private static string Advice(string batch, string restarts, Exception? inner) =>
+        $". Use a smaller {batch}, fewer {restarts} or a smaller network" + (inner == null ? "." : $". ({inner.Message})");
 }

@@ -162,6 +162,9 @@ public sealed record TrainOptions
     public int EarlyStopPatience { get; init; }
     /// <summary>Progress ticks within an epoch (each one synchronises to read the running loss); 0 = none.</summary>
     public int TicksPerEpoch { get; init; }
+    /// <summary>How the steps run (<see cref="TrainingSteps.Choose"/>); <see cref="StepKind.Auto"/> picks the fastest that
+    /// applies.</summary>
+    public StepKind Step { get; init; }
 
     /// <summary>The step size η₀ in force: <see cref="LearningRate"/>, or the optimizer's default.</summary>
     public float StepSize => LearningRate ?? Optimizer.DefaultLearningRate;
@@ -181,6 +184,7 @@ public sealed record TrainOptions
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "the validation fraction must be in [0, 1)");
         if (EarlyStopPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStopPatience), EarlyStopPatience, "patience must be ≥ 0 epochs (0 = off)");
         if (TicksPerEpoch < 0) throw new ArgumentOutOfRangeException(nameof(TicksPerEpoch), TicksPerEpoch, "ticks must be ≥ 0");
+        if (!Enum.IsDefined(Step)) throw new ArgumentOutOfRangeException(nameof(Step), Step, "unknown step kind");
         if (Loss is { } loss && !Enum.IsDefined(loss)) throw new ArgumentOutOfRangeException(nameof(Loss), loss, "unknown loss");
         ArgumentNullException.ThrowIfNull(Schedule);
         ArgumentNullException.ThrowIfNull(Optimizer);

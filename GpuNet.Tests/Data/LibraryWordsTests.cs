@@ -32,8 +32,8 @@ public partial class LibraryWordsTests
     [Fact]
     public void TheCommandPutsItsOptionWhereTheLibraryNamesASetting()
     {
-        var named = new GpuNetException("try a smaller batch size (BatchSize) or fewer restarts (restarts)") { Settings = ["BatchSize", "restarts"] };
-        Assert.Equal("try a smaller batch size (--batch) or fewer restarts (--restarts)", OptionNames.Message(named));
+        var named = new DataFormatException("standardise the features (Standardizer) or rescale") { Settings = ["Standardizer"] };
+        Assert.Equal("standardise the features (--standardize) or rescale", OptionNames.Message(named));
         var unnamed = new DataFormatException("the data directory lacks the files") { Settings = ["dataDir"] };
         Assert.Equal("the data directory lacks the files (--data-dir)", OptionNames.Message(unnamed));
         var wrapped = new GpuNetException("standardise (Standardizer); more", new DataFormatException("x") { Settings = ["Standardizer"] });
@@ -49,6 +49,6 @@ public partial class LibraryWordsTests
         var (code, _, err) = cli.Run("train", "--data", "xor", "--hidden", "4096", "--restarts", "100000", "--device", "cpu",
             "--model", cli.File("m.safetensors"));
         Assert.Equal(1, code);
-        Assert.Contains("Use a smaller batch size (--batch), fewer restarts (--restarts) or a smaller network (--hidden).", err);
+        Assert.Contains("Use a smaller --batch, fewer --restarts or a smaller network", err);
     }
 }

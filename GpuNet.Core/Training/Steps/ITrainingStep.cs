@@ -22,7 +22,7 @@ public interface ITrainingStep : IDisposable
     int MaxStepsPerRun { get; }
 
     /// <summary>Per restart, the loss and hit sums of the steps since the last reset, and the divergence flags.</summary>
-    LossSums Sums { get; }
+    ILossSums Sums { get; }
 
     /// <summary>The update rule and its state (moments, step count).</summary>
     IOptimizer Optimizer { get; }

@@ -69,6 +69,9 @@ public sealed class LayeredStep : ITrainingStep
     /// <inheritdoc/>
     public int MaxStepsPerRun => 1;
     /// <inheritdoc/>
+    ILossSums ITrainingStep.Sums => Sums;
+
+    /// <summary>The step's sums on its device.</summary>
     public LossSums Sums { get; }
     /// <inheritdoc/>
     public IOptimizer Optimizer { get; }

@@ -28,10 +28,27 @@ public static class TrainingSteps
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(optimizer);
         var lossOnDevice = Loss.Create(network.Device, loss, network.Spec.Layers[^1].Activation);
-        return kind switch
+        return Choose(kind, network.Spec, network.Restarts, batchSize).Kind switch
         {
-            StepKind.Auto or StepKind.Layered => new LayeredStep(network, data, lossOnDevice, optimizer, batchSize),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown step kind"),
+            StepKind.Layered => new LayeredStep(network, data, lossOnDevice, optimizer, batchSize),
+            var k => throw new ArgumentOutOfRangeException(nameof(kind), k, "unknown step kind"),
         };
     }
+
+    /// <summary>The implementation <paramref name="requested"/> resolves to for <paramref name="restarts"/> networks of
+    /// <paramref name="spec"/> at <paramref name="batchSize"/> rows a step, and why: <see cref="StepKind.Auto"/> picks the
+    /// fastest that applies; a forced kind that cannot run this network is refused, naming the reason.</summary>
+    /// <exception cref="ArgumentException">A forced kind does not apply.</exception>
+    public static (StepKind Kind, string Reason) Choose(StepKind requested, NetworkSpec spec, int restarts, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return requested switch
+        {
+            StepKind.Auto or StepKind.Layered => (StepKind.Layered, requested == StepKind.Auto ? "the only way that applies" : "as asked"),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "unknown step kind"),
+        };
+    }
+
+    /// <summary>Lower-case name of a kind, as the command and --json write it.</summary>
+    public static string Name(this StepKind kind) => kind.ToString().ToLowerInvariant();
 }
