@@ -9,7 +9,8 @@ internal static class OptionNames
 {
     private static readonly Dictionary<string, string> Options = new(StringComparer.Ordinal)
     {
-        ["Standardizer"] = "--standardize", ["dataDir"] = "--data-dir", ["hasHeader"] = "--header",
+        ["Standardizer"] = "--standardize", ["dataDir"] = "--data-dir", ["hasHeader"] = "--header", ["resume"] = "--resume",
+        ["checkpointFolder"] = "--checkpoint", ["Epochs"] = "--epochs", ["EarlyStopPatience"] = "--early-stop", ["validation"] = "--validation",
     };
 
     /// <summary>The message of <paramref name="e"/> with the command's option for each setting it (or an exception

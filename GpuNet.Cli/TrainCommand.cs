@@ -65,31 +65,30 @@ internal sealed class TrainCommand
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
+    private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
         a = new Arguments("train", args, Valued, Flags);
-        string? resumeDir = a.String("resume");
-        if (resumeDir != null)
+        string? resumeFrom = a.String("resume");
+        string? resumedRun = null;
+        if (resumeFrom != null)
         {
             // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
             var added = a.Options.Where(o => o.Name != "resume").ToArray();
             if (added.Any(o => o.Name is not ("device" or "json")))
                 throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
-            if (File.Exists(resumeDir))
-                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
-            var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
-            string[]? original;
-            try { original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null"); }
-            catch (JsonException e) { throw new GpuNetException($"checkpoint '{path}': cli_args is not a JSON list of strings ({e.Message})", e); }
-            if (original == null || original.Any(x => x == null))
-                throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            dataAsGiven = meta.GetValueOrDefault("data_as_given");
+            var checkpoint = CheckpointFolder.Resolve(resumeFrom);
+            var original = checkpoint.Strings("cli_args")
+                ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
+            dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
             var started = new Arguments("train", original, Valued, Flags);
             a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
-            resume = state;
-            resumedFrom = path;
+            resume = checkpoint.State;
+            resumedFrom = checkpoint.Path;
+            resumedRun = checkpoint.RunId;
         }
+        runId = resumedRun ?? Checkpoint.NewRunId();
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -187,6 +186,7 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
         // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
         // spec as typed, so the model file does not depend on the folder the command ran in.
         string modelData = dataAsGiven ?? dataSpec;
@@ -294,6 +294,7 @@ internal sealed class TrainCommand
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
+        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
@@ -309,7 +310,7 @@ internal sealed class TrainCommand
     {
         IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
         {
-            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, trainer.CaptureState(), plan.CheckpointMeta);
+            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, runId, trainer.CaptureState(), plan.CheckpointMeta);
         });
         try
         {
@@ -335,9 +336,9 @@ internal sealed class TrainCommand
     private int Interrupted(Plan plan, Trainer trainer, TextWriter log)
     {
         var state = trainer.CaptureState();
-        string saved = Checkpoint.Save(plan.InterruptDir, state, plan.CheckpointMeta);
+        string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-        log.WriteLine($"resume with: gpunet train --resume {plan.InterruptDir}");
+        log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
         return CommandLine.Interrupted;
     }
 

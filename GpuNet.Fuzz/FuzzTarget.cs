@@ -37,7 +37,7 @@ public sealed record FuzzTarget(string Name, Action<string> Read)
             Expect(() => SafeTensors.Read(path));
             Expect(() => ModelFile.Read(path));
         }),
-        new("checkpoint", path => Expect(() => Checkpoint.Read(path, out _))),
+        new("checkpoint", path => Expect(() => Checkpoint.Read(path))),
     ];
 
     /// <summary>The target named <paramref name="name"/>.</summary>

@@ -34,7 +34,7 @@ public class SpecialFileTests
         using var dir = new TempDir();
         string fifo = Fifo(dir, "pipe.csv");
         var e = RefusedQuickly(() => Csv.Load(fifo));
-        Assert.Equal($"{fifo}: is a FIFO (named pipe), not a regular file; data is read from regular files only (save it to a file first)", e.Message);
+        Assert.Equal($"{fifo}: is a pipe (FIFO), not a regular file; data is read from regular files only (save it to a file first)", e.Message);
         RefusedQuickly(() => Csv.ReadMatrix(fifo, null));
         RefusedQuickly(() => Idx.ReadLabels(fifo));
     }
@@ -57,7 +57,7 @@ public class SpecialFileTests
         var (code, _, err) = GpunetProcess.Run(new Dictionary<string, string>(), TimeSpan.FromSeconds(60),
             "train", "--data", "csv:/dev/stdin", "--epochs", "1", "--device", "cpu", "--model", Path.Combine(Path.GetTempPath(), $"gpunet-{Guid.NewGuid():N}.safetensors"));
         Assert.Equal(1, code);
-        Assert.StartsWith("gpunet: error: /dev/stdin: is a FIFO (named pipe), not a regular file", err.Trim());
+        Assert.StartsWith("gpunet: error: /dev/stdin: is a pipe (FIFO), not a regular file", err.Trim());
     }
 
     [Fact]
@@ -69,10 +69,10 @@ public class SpecialFileTests
         string fifo = Fifo(dir, Idx.TrainLabelsName);
         Idx.WriteImages(Path.Combine(dir.Path, Idx.TestImagesName), new byte[4], 1, 2, 2);
         Idx.WriteLabels(Path.Combine(dir.Path, Idx.TestLabelsName), [0]);
-        Assert.StartsWith($"{fifo}: is a FIFO", RefusedQuickly(() => Idx.LoadDirectory(dir.Path)).Message);
+        Assert.StartsWith($"{fifo}: is a pipe (FIFO)", RefusedQuickly(() => Idx.LoadDirectory(dir.Path)).Message);
         using var cli = new CliRunner();
         var (code, _, err) = cli.Run("train", "--data", $"mnist-idx:{dir.Path}", "--epochs", "1", "--device", "cpu", "--model", cli.File("m.safetensors"));
         Assert.Equal(1, code);
-        Assert.StartsWith($"gpunet: error: {fifo}: is a FIFO", err);
+        Assert.StartsWith($"gpunet: error: {fifo}: is a pipe (FIFO)", err);
     }
 }
