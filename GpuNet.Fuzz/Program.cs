@@ -16,11 +16,14 @@ try
 {
     if (args.Length == 1)
     {
+        var distinct = new DistinctInputs(Environment.GetEnvironmentVariable(DistinctInputs.Variable), target.Name);
         Fuzzer.Run(stream =>
         {
             using var copy = new MemoryStream();
             stream.CopyTo(copy);
-            target.Run(copy.ToArray(), path);
+            var input = copy.ToArray();
+            distinct.Add(input);
+            target.Run(input, path);
         });
         return 0;
     }

@@ -5,9 +5,10 @@
 #
 # TARGETs: csv idx gzip safetensors checkpoint (default: all), each fuzzed for N seconds (default 180) from its seed
 # corpus in GpuNet.Fuzz/corpus/TARGET. Needs afl-fuzz (Debian: afl++) and the .NET SDK; the SharpFuzz instrumenter
-# comes from this folder's tool manifest. Prints one line per target (executions, paths, crashes, hangs) and writes
-# them to DIR/summary.tsv; exits 1 when any target found a crash (an unexpected exception, a badly worded error or an
-# allocation over the budget) or a hang (an input running over 10 s), whose inputs are then under DIR/TARGET/default/.
+# comes from this folder's tool manifest. Prints one line per target (executions, distinct inputs, paths, crashes,
+# hangs) and writes them to DIR/summary.tsv; exits 1 when any target found a crash (an unexpected exception, a badly
+# worded error or an allocation over the budget) or a hang (an input running over 10 s), whose inputs are then under
+# DIR/TARGET/default/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 seconds=180
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -40,7 +41,9 @@ cp -r "$bin" "$out/plain"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 \
   AFL_FORKSRV_INIT_TMOUT=60000
 
-printf 'target\tseconds\texecutions\tpaths\tcrashes\thangs\n' > "$out/summary.tsv"
+printf 'target\tseconds\texecutions\tdistinct_inputs\tpaths\tcrashes\thangs\n' > "$out/summary.tsv"
+export GPUNET_FUZZ_DISTINCT="$out/distinct"
+mkdir -p "$GPUNET_FUZZ_DISTINCT"
 failed=0
 for t in "${targets[@]}"; do
   [ -d "$here/corpus/$t" ] || { echo "fuzz.sh: unknown target '$t'" >&2; exit 2; }
@@ -49,8 +52,11 @@ for t in "${targets[@]}"; do
   stats="$out/$t/default/fuzzer_stats"
   get() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
   execs=$(get execs_done) paths=$(get corpus_count) crashes=$(get saved_crashes) hangs=$(get saved_hangs)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$seconds" "$execs" "$paths" "$crashes" "$hangs" >> "$out/summary.tsv"
-  echo "$t: $execs executions, $paths paths, $crashes crashes, $hangs hangs in ${seconds} s"
+  # the largest count of one fuzzing process (to the last hundred): a lower bound on the distinct inputs run
+  distinct=$(cat "$GPUNET_FUZZ_DISTINCT/$t"-distinct-* 2>/dev/null | sort -n | tail -1)
+  distinct=${distinct:-0}
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$seconds" "$execs" "$distinct" "$paths" "$crashes" "$hangs" >> "$out/summary.tsv"
+  echo "$t: $execs executions, at least $distinct distinct inputs, $paths paths, $crashes crashes, $hangs hangs in ${seconds} s"
   if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then
     failed=1
     for f in "$out/$t"/default/crashes/id* "$out/$t"/default/hangs/id*; do
