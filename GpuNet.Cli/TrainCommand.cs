@@ -43,7 +43,9 @@ internal sealed class TrainCommand
           --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
-          --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
+          --resume DIR|FILE      continue the run whose checkpoints DIR holds (its newest), or that checkpoint FILE, with the
+                                 options it was started with; options given again must match, except --device, --json
+                                 and --epochs N (train on up to N epochs, also after the run finished)
         output
           --model FILE           where to write the model (default model.safetensors)
           --metrics FILE.csv     one row per epoch
@@ -74,16 +76,13 @@ internal sealed class TrainCommand
         string? resumedRun = null;
         if (resumeFrom != null)
         {
-            // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
-            var added = a.Options.Where(o => o.Name != "resume").ToArray();
-            if (added.Any(o => o.Name is not ("device" or "json")))
-                throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
+            // The run's own options come from the checkpoint; those given again must agree with them (see ResumeArguments).
             var checkpoint = CheckpointFolder.Resolve(resumeFrom);
             var original = checkpoint.Strings("cli_args")
                 ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
             dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
             var started = new Arguments("train", original, Valued, Flags);
-            a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
+            a = new Arguments("train", ResumeArguments.Merge(started, a, checkpoint.Path), Valued, Flags);
             resume = checkpoint.State;
             resumedFrom = checkpoint.Path;
             resumedRun = checkpoint.RunId;
@@ -128,12 +127,14 @@ internal sealed class TrainCommand
         }
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
         if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
-        var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
+        // A resumed run's summary counts the whole run: the steps and training time before the resume too.
+        var summary = new Summary(device.Info.ToString(), (resume?.Elapsed ?? TimeSpan.Zero).TotalSeconds + clock.Elapsed.TotalSeconds,
+            result.EpochsCompleted, (resume?.Steps ?? 0) + result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
             Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
-            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath));
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath), resumedFrom, resume?.EpochsCompleted, result.Steps);
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -377,14 +378,16 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null,
+        string? ResumedFrom = null, int? ResumedAfterEpochs = null, long SessionSteps = 0);
 
     private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {
         stdout.WriteLine($"trained {Count(s.Epochs, "epoch")} ({Count(s.Steps, "step")}) in {s.Seconds:F1} s on {s.Device}" +
-            (s.StoppedEarly ? " (stopped early)" : ""));
+            (s.StoppedEarly ? " (stopped early)" : "") +
+            (s.ResumedAfterEpochs is { } done ? $"; resumed after {Count(done, "epoch")}, {Count(s.SessionSteps, "step")} this time" : ""));
         if (s.Restarts > 1)
         {
             // NaN sorts first in .NET: summarise the finite losses and count the diverged restarts apart.
@@ -438,7 +441,7 @@ internal sealed class TrainCommand
 
     /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
     /// spec cannot).</summary>
-    private static string Recorded(DataSpec data, string spec)
+    internal static string Recorded(DataSpec data, string spec)
     {
         if (data.Path == null) return spec;
         static string Full(string p) => Path.GetFullPath(p) is var f && !f.Contains(',') ? f : p;

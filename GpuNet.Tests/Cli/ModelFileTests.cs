@@ -129,23 +129,6 @@ public class ModelFileTests
         Assert.Contains("item 1 of feature_mean is 1e39, beyond single precision", Assert.Throws<ModelFormatException>(() => ModelFile.Read(mean)).Message);
     }
 
-    /// <summary>The metadata of a valid 3-4-2 classifier with a mask, class names and feature scaling, and its tensors.</summary>
-    private static (Dictionary<string, string> Meta, List<TensorEntry> Tensors) Classifier(TempDir dir)
-    {
-        var mask = new bool[4, 3] { { true, false, true }, { true, true, true }, { false, true, true }, { true, true, false } };
-        var spec = new NetworkSpec(3, [new LayerSpec(4, Activation.Tanh, mask), new LayerSpec(2, Activation.Identity)]);
-        using var net = new GpuNet.Model.Network(TestDevices.Cpu, spec, seed: 3);
-        string path = dir.File("classifier.safetensors");
-        net.Info = new ModelInfo
-        {
-            Output = OutputFunction.Softmax, Loss = LossFunction.CrossEntropy, Task = TaskKind.Classification, ClassNames = ["no", "yes"],
-            FeatureMean = [0.5f, -1, 2], FeatureScale = [1, 2, 0.25f], Training = new Dictionary<string, string> { ["seed"] = "3" },
-        };
-        net.Save(path);
-        var file = SafeTensors.Read(path);
-        return (file.Metadata.ToDictionary(), file.Tensors.ToList());
-    }
-
     /// <summary>Metadata that states sizes the tensors do not back, or values of the wrong kind: (what is changed, key,
     /// new value (null removes it), what the message must say).</summary>
     public static TheoryData<string, string, string?, string> HostileMetadata() => new()
@@ -183,7 +166,7 @@ public class ModelFileTests
     public void HostileMetadataIsRefusedBeforeAnythingOfItsSizeIsMade(string what, string key, string? value, string expected)
     {
         using var dir = new TempDir();
-        var (meta, tensors) = Classifier(dir);
+        var (meta, tensors) = TestModels.MaskedClassifier(dir);
         if (value == null) meta.Remove(key);
         else meta[key] = value;
         string path = dir.File("hostile.safetensors");

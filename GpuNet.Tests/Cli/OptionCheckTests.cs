@@ -185,7 +185,7 @@ public class OptionCheckTests
         var json = cli.Json("train", $"--resume={ckpt}", "--device=cpu");
         Assert.Equal(model, json.GetProperty("model").GetString());
         Assert.True(File.Exists(model));
-        Refused(cli, ["train", $"--resume={ckpt}", "--epochs=3"], "only --device and --json may be added");
+        Refused(cli, ["train", $"--resume={ckpt}", "--lr=0.5"], "--lr 0.5: the run was started without --lr");
     }
 
     /// <summary>Started in one folder with relative paths, resumed from another: the files are read and written where

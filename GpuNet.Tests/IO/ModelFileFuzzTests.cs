@@ -30,7 +30,7 @@ public class ModelFileFuzzTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var rng = new Random(20251201);
-        var (meta, tensors) = Classifier(dir);
+        var (meta, tensors) = TestModels.MaskedClassifier(dir);
         string path = dir.File("variant.safetensors");
         Check(Write(path, meta, tensors), "original", out _); // warm up: JIT and static caches do not count below
         int accepted = 0;
@@ -43,23 +43,6 @@ public class ModelFileFuzzTests(ITestOutputHelper output)
         }
         output.WriteLine($"{accepted} of {Variants} variants accepted");
         Assert.InRange(accepted, 1, Variants / 2);
-    }
-
-    /// <summary>A valid 3-4-2 classifier with a mask, class names and feature scaling.</summary>
-    private static (Dictionary<string, string>, List<TensorEntry>) Classifier(TempDir dir)
-    {
-        var mask = new bool[4, 3] { { true, false, true }, { true, true, true }, { false, true, true }, { true, true, false } };
-        var spec = new NetworkSpec(3, [new LayerSpec(4, Activation.Tanh, mask), new LayerSpec(2, Activation.Identity)]);
-        using var net = new Network(TestDevices.Cpu, spec, seed: 9);
-        string path = dir.File("base.safetensors");
-        net.Info = new ModelInfo
-        {
-            Output = OutputFunction.Softmax, Loss = LossFunction.CrossEntropy, Task = TaskKind.Classification, ClassNames = ["a", "b"],
-            FeatureMean = [0, 1, 2], FeatureScale = [1, 1, 3], Training = new Dictionary<string, string> { ["seed"] = "9" },
-        };
-        net.Save(path);
-        var file = SafeTensors.Read(path);
-        return (file.Metadata.ToDictionary(), file.Tensors.ToList());
     }
 
     private static string Mutate(Random rng, Dictionary<string, string> meta, List<TensorEntry> tensors)
