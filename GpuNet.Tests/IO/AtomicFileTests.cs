@@ -66,11 +66,12 @@ public class AtomicFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("new.bin");
-        Assert.Throws<FileWriteException>(() => AtomicFile.Write(path, s =>
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.Write(path, s =>
         {
             s.Write([1, 2]);
             throw new IOException("no space left");
         }));
+        Assert.Equal($"cannot write '{path}': no space left", e.Message); // the path given, not the temporary file
         Assert.Empty(dir.Names());
     }
 
