@@ -21,6 +21,7 @@ public sealed class Device : IDisposable
         Optimizers = new OptimizerLauncher(this);
         Gather = new GatherLauncher(this);
         StepLoss = new StepLossLauncher(this);
+        FusedGemm = new FusedGemmLauncher(this);
     }
 
     private readonly Delegate?[] loaded;
@@ -46,6 +47,8 @@ public sealed class Device : IDisposable
     public OptimizerLauncher Optimizers { get; }
     /// <summary>Launcher of the batch gather.</summary>
     public GatherLauncher Gather { get; }
+    /// <summary>Launcher of the fused step's GEMMs.</summary>
+    public FusedGemmLauncher FusedGemm { get; }
     /// <summary>Launcher of the fused step's loss.</summary>
     public StepLossLauncher StepLoss { get; }
 

@@ -69,6 +69,18 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled8 = Add<GemmArgs>(Gemm.Tiled<GemmTile8>);
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled64 = Add<GemmArgs>(Gemm.Tiled<GemmTile64>);
 
+    // ---------------------------------------------------------------- the fused step's GEMMs
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion>> FusedForward =
+        new(a => ActivationDispatch.Visit<FusedForwardOf<DirectRows>, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion>> FusedForwardOrdered =
+        new(a => ActivationDispatch.Visit<FusedForwardOf<OrderedRows>, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>> FusedBackwardPair =
+        new(a => ActivationDispatch.Visit<FusedBackwardPairOf, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradient =
+        Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<DirectRows>);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradientOrdered =
+        Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<OrderedRows>);
+
     // ---------------------------------------------------------------- element-wise
     internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>> BiasActivate =
         new(a => ActivationDispatch.Visit<BiasActivateOf, KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>>>(a));
@@ -170,6 +182,19 @@ public static class KernelRegistry
     private readonly struct AbsoluteErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, LossArgs>>>
     {
         public KernelEntry<Action<KernelConfig, LossArgs>> Visit<TAct>() where TAct : struct, IActivation => Add<LossArgs>(Losses.AbsoluteError<TAct>);
+    }
+
+    private readonly struct FusedForwardOf<TRows> : IActivationVisitor<KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>
+        where TRows : struct, IGemmRows
+    {
+        public KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<GemmArgs, GemmFusion>(GemmFused.Forward<TAct, TRows>);
+    }
+
+    private readonly struct FusedBackwardPairOf : IActivationVisitor<KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>>>
+    {
+        public KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<GemmArgs, GemmFusion, GemmArgs, GemmFusion>(GemmFused.BackwardPair<TAct>);
     }
 
     private readonly struct StepSquaredErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>

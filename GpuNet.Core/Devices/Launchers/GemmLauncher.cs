@@ -72,7 +72,7 @@ public sealed class GemmLauncher : Launcher
         Kernel(kernel)(Count(kernel.Name, new KernelConfig(grid, new Index3D(tile.GroupX, tile.GroupY, 1))), g);
     }
 
-    private static void Check(in GemmArgs g)
+    internal static void Check(in GemmArgs g)
     {
         if (g.M < 0 || g.N < 0 || g.K < 0 || g.Count < 0)
             throw new ArgumentException($"GEMM sizes must be non-negative (M={g.M}, N={g.N}, K={g.K}, count={g.Count})");

@@ -11,6 +11,8 @@ public enum StepKind
     Auto,
     /// <summary><see cref="LayeredStep"/>: one GEMM and one element-wise kernel per layer (the reference).</summary>
     Layered,
+    /// <summary><see cref="FusedStep"/>: the element-wise work fused into the GEMMs, 2·L + 2 launches a step.</summary>
+    Fused,
 }
 
 /// <summary>Makes the training step for a network, its data and options: the one place where a way of running a step
@@ -31,6 +33,7 @@ public static class TrainingSteps
         return Choose(kind, network.Spec, network.Restarts, batchSize).Kind switch
         {
             StepKind.Layered => new LayeredStep(network, data, lossOnDevice, optimizer, batchSize),
+            StepKind.Fused => new FusedStep(network, data, loss, optimizer, batchSize),
             var k => throw new ArgumentOutOfRangeException(nameof(kind), k, "unknown step kind"),
         };
     }
@@ -44,10 +47,20 @@ public static class TrainingSteps
         ArgumentNullException.ThrowIfNull(spec);
         return requested switch
         {
-            StepKind.Auto or StepKind.Layered => (StepKind.Layered, requested == StepKind.Auto ? "the only way that applies" : "as asked"),
+            StepKind.Auto => (StepKind.Fused, $"{FusedStep.LaunchesPerStep(spec.Layers.Count)} launches a step, the element-wise work inside the GEMMs"),
+            StepKind.Layered or StepKind.Fused => (requested, "as asked"),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "unknown step kind"),
         };
     }
+
+    /// <summary>Device bytes a step of <paramref name="kind"/> allocates for <paramref name="restarts"/> networks of
+    /// <paramref name="layout"/> at <paramref name="batchSize"/> rows over <paramref name="rows"/> data rows with
+    /// <paramref name="targetSets"/> target sets (the optimizer's moments not included).</summary>
+    public static long Bytes(StepKind kind, NetworkLayout layout, int restarts, int rows, int batchSize, int targetSets) => kind switch
+    {
+        StepKind.Fused => FusedStep.Bytes(layout, restarts, rows, batchSize),
+        _ => LayeredStep.Bytes(layout, restarts, rows, batchSize, targetSets),
+    };
 
     /// <summary>Lower-case name of a kind, as the command and --json write it.</summary>
     public static string Name(this StepKind kind) => kind.ToString().ToLowerInvariant();
