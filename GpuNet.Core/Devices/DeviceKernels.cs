@@ -8,7 +8,8 @@ namespace GpuNet.Devices;
 /// <summary>Which GEMM kernel to run.</summary>
 public enum GemmVariant
 {
-    /// <summary>Tiled on GPUs, blocked (barrier-free) on the CPU accelerator.</summary>
+    /// <summary>Blocked (barrier-free) on the CPU accelerator; on GPUs the variant tuned for the shape class
+    /// (<see cref="GemmTuner"/>); or the one pinned by <see cref="DeviceKernels.GemmPin"/> / <c>GPUNET_GEMM</c>.</summary>
     Auto,
     /// <summary>One dot product per output element (the reference kernel).</summary>
     Naive,
@@ -16,8 +17,20 @@ public enum GemmVariant
     Blocked,
     /// <summary>Shared-memory tiles, 2×2 threads × 4×4 register blocks (8×8 tile): small groups.</summary>
     Tiled8,
-    /// <summary>Shared-memory tiles, 16×16 threads × 4×4 register blocks (64×64 tile): the GPU kernel.</summary>
+    /// <summary>Shared-memory tiles, 16×16 threads × 4×4 register blocks (64×64 tile): the first GPU kernel.</summary>
     Tiled64,
+    /// <summary>Large-tile kernel (<see cref="GemmLarge"/>), 128×128 tiles of 256 threads with 8×8 per thread.</summary>
+    Large128,
+    /// <summary>Large-tile kernel with 64×64 tiles of 64 threads, for products with few tiles.</summary>
+    Large64,
+    /// <summary>Large-tile kernel with 16×16 tiles of 4 threads (small groups: tests, the CPU accelerator).</summary>
+    Large16,
+    /// <summary><see cref="Large128"/> with k split into slices summed in a fixed order (<see cref="GemmSplitK"/>).</summary>
+    SplitK128,
+    /// <summary><see cref="Large64"/> with k split into slices summed in a fixed order.</summary>
+    SplitK64,
+    /// <summary><see cref="Large16"/> with k split into slices summed in a fixed order.</summary>
+    SplitK16,
 }
 
 /// <summary>Which column-sum kernel to run.</summary>
@@ -50,7 +63,7 @@ public enum LossKernel
 /// device's properties and enqueues the kernel without waiting. Launches per device are counted in
 /// <see cref="LaunchCount"/>.
 /// </summary>
-public sealed class DeviceKernels
+public sealed partial class DeviceKernels
 {
     private readonly Device device;
     private readonly Accelerator acc;
@@ -97,11 +110,11 @@ public sealed class DeviceKernels
         DefaultReduction = device.IsCpu ? ReductionVariant.Direct : ReductionVariant.Tree;
         if (maxGroup < 4)
             throw new NotSupportedException($"{device.Info.Name} allows {maxGroup} threads a group; GpuNet needs at least 4");
-        DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Blocked : GemmVariant.Tiled64;
+        DefaultGemm = device.IsCpu || maxGroup < 256 ? GemmVariant.Blocked : GemmVariant.Large128;
     }
 
-    /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to on this device (settable, e.g. to
-    /// compare variants in a benchmark).</summary>
+    /// <summary>The GEMM variant <see cref="GemmVariant.Auto"/> resolves to where no tuner decides (the CPU accelerator,
+    /// <c>GPUNET_GEMM=fixed</c>, a product too large to tune); <see cref="GemmPin"/> overrides it.</summary>
     public GemmVariant DefaultGemm
     {
         get => defaultGemm;
@@ -146,7 +159,7 @@ public sealed class DeviceKernels
     {
         CheckGemm(g);
         if (g.M == 0 || g.N == 0 || g.Batch == 0) return;
-        if (variant == GemmVariant.Auto) variant = DefaultGemm;
+        if (variant == GemmVariant.Auto) variant = ResolveGemm(g);
         switch (variant)
         {
             case GemmVariant.Naive:
@@ -160,6 +173,9 @@ public sealed class DeviceKernels
                 break;
             case GemmVariant.Tiled64:
                 TiledLaunch(ref gemmTiled64, Kernels.Gemm.Tiled<GemmTile64>, default(GemmTile64), g);
+                break;
+            case var large when GemmSelection.IsLarge(large):
+                LaunchLarge(g, large);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(variant), variant, "unknown GEMM variant");

@@ -34,6 +34,8 @@ public static class KernelCatalog
         Add(typeof(Gemm), nameof(Gemm.Blocked));
         Add(typeof(Gemm), nameof(Gemm.Tiled), typeof(GemmTile8));
         Add(typeof(Gemm), nameof(Gemm.Tiled), typeof(GemmTile64));
+        foreach (var (tile, a, b) in GemmLargeLauncher.Instantiations()) Add(typeof(GemmLarge), nameof(GemmLarge.Run), tile, a, b);
+        Add(typeof(GemmSplitK), nameof(GemmSplitK.Reduce));
         Type[] acts = [typeof(Identity), typeof(Logistic), typeof(Tanh), typeof(Relu)];
         foreach (var a in acts)
         {
@@ -68,7 +70,7 @@ public static class KernelCatalog
     {
         using var backend = new PTXBackend(Gpu.Context, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        var compiled = (PTXCompiledKernel)backend.Compile(entry, GemmLargeLauncher.Specialization(kernel));
         return compiled.PTXAssembly;
     }
 
