@@ -169,10 +169,10 @@ internal sealed class Report
         var args = new GemmArgs
         {
             A = da.View, B = db.View, C = dc.View, M = c.M, N = c.N, K = c.K, Lda = aCols, Ldb = bCols, Ldc = c.N,
-            TransA = c.TransA ? 1 : 0, TransB = c.TransB ? 1 : 0, Alpha = 1, Beta = 0, Batch = 1,
+            TransA = c.TransA ? 1 : 0, TransB = c.TransB ? 1 : 0, Alpha = 1, Beta = 0, Count = 1,
         };
         Poison(dc);
-        device.Kernels.Gemm(args, variant);
+        device.Gemm.Run(args, variant);
         var got = dc.GetAsArray1D();
         // Checked at 256 sampled elements against float64 dot products (a full reference of 4096³ would take minutes).
         double num = 0, den = 0;
@@ -188,7 +188,7 @@ internal sealed class Report
         }
         double err = Math.Sqrt(num / Math.Max(den, 1e-30));
         if (!(err <= 2.0 * c.K * 6e-8 + 1e-6)) failures.Add($"gemm {variant} {c.Name}: relative error {err:E2} against float64");
-        double ms = Median(() => device.Kernels.Gemm(args, variant));
+        double ms = Median(() => device.Gemm.Run(args, variant));
         double gflops = c.Flop / (ms * 1e-3) / 1e9;
         log.WriteLine($"gemm {variant,-8} {c.Name,-22} {ms,9:F3} ms {gflops,9:F1} GFLOP/s  (check {err:E1})");
         return new GemmJson(c.Name, variant.ToString().ToLowerInvariant(), c.M, c.N, c.K, ms, gflops, 0, err);
@@ -214,26 +214,26 @@ internal sealed class Report
         }
 
         // bias + ReLU in place: reads z and the bias, writes z
-        device.Kernels.BiasActivate(Activation.Relu, z.View, p.View, 0, 0, rows, width);
+        device.Elementwise.BiasActivate(Activation.Relu, z.View, p.View, 0, 0, rows, width);
         var zr = z.GetAsArray1D();
         double err = Check(zr, i => Math.Max(0.0, z0[i] + (double)bias[i % width]), n);
         if (err > 1e-6) failures.Add($"bias+relu: relative error {err:E2}");
-        list.Add(Add($"bias+relu {rows}x{width}", 2 * n * 4, err, () => device.Kernels.BiasActivate(Activation.Relu, z.View, p.View, 0, 0, rows, width)));
+        list.Add(Add($"bias+relu {rows}x{width}", 2 * n * 4, err, () => device.Elementwise.BiasActivate(Activation.Relu, z.View, p.View, 0, 0, rows, width)));
 
         // σ' backward: reads δ and z, writes δ
-        list.Add(Add($"relu backward {rows}x{width}", 3 * n * 4, 0, () => device.Kernels.ActivationBackward(Activation.Relu, g.View, z.View, n)));
+        list.Add(Add($"relu backward {rows}x{width}", 3 * n * 4, 0, () => device.Elementwise.ActivationBackward(Activation.Relu, g.View, z.View, n)));
 
         // column sums (bias gradient): reads the matrix once
         using var col = device.Allocate(width);
         Poison(col);
-        device.Kernels.ColumnSum(g.View, col.View, 0, 0, 1, rows, width);
+        device.Reductions.ColumnSum(g.View, col.View, 0, 0, 1, rows, width);
         var gh = g.GetAsArray1D();
         var colRef = new double[width];
         for (long i = 0; i < n; i++) colRef[i % width] += gh[i];
         var colGot = col.GetAsArray1D();
         err = Check(colGot, i => colRef[i], width);
         if (err > 1e-5) failures.Add($"column sum: relative error {err:E2}");
-        list.Add(Add($"column sum {rows}x{width}", n * 4, err, () => device.Kernels.ColumnSum(g.View, col.View, 0, 0, 1, rows, width)));
+        list.Add(Add($"column sum {rows}x{width}", n * 4, err, () => device.Reductions.ColumnSum(g.View, col.View, 0, 0, 1, rows, width)));
 
         // Adam over n parameters: reads w, g, m, v; writes w, m, v
         using var w = Upload(Random(rng, n));
@@ -243,36 +243,35 @@ internal sealed class Report
         v.MemSetToZero();
         using var mask = device.Allocate(1);
         var step = new OptimizerStep { LearningRate = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f, Correction1 = 0.1f, Correction2 = 0.001f, ParamsPerNet = n };
-        list.Add(Add($"adam {n} parameters", 7 * n * 4, 0, () => device.Kernels.Adam(w.View, g.View, m.View, v.View, mask.View, step)));
+        list.Add(Add($"adam {n} parameters", 7 * n * 4, 0, () => device.Optimizers.Adam(w.View, g.View, m.View, v.View, mask.View, step)));
         return list;
     }
 
     private StepJson MeasureStep(Cases.StepCase c)
     {
         // Check: one step with this device's GEMM against one with the naive reference GEMM, same start.
-        var k = device.Kernels;
-        var fast = k.DefaultGemm;
+        var k = device.Gemm;
+        var counters = device.Counters;
+        var fast = k.DefaultVariant;
         float[] After(GemmVariant v)
         {
-            k.DefaultGemm = v;
+            k.DefaultVariant = v;
             using var r = new StepRunner(device, c);
             r.Step();
-            var p = new float[r.Network.ParameterView.Length];
-            r.Network.ParameterView.CopyToCPU(p);
-            return p;
+            return r.Network.Parameters.ReadAll();
         }
         var reference = After(GemmVariant.Naive);
         var got = After(fast);
-        k.DefaultGemm = fast;
+        k.DefaultVariant = fast;
         double err = Check(got, i => reference[i], got.Length);
         if (err > 1e-4) failures.Add($"step {c.Name}: parameters after one step differ from the naive-GEMM step by {err:E2}");
 
         using var runner = new StepRunner(device, c);
-        long launches0 = k.LaunchCount, syncs0 = k.SyncCount;
+        long launches0 = counters.Launches, syncs0 = counters.Syncs;
         const int counted = 8;
         for (int i = 0; i < counted; i++) runner.Step();
-        double launches = (k.LaunchCount - launches0) / (double)counted;
-        double syncs = (k.SyncCount - syncs0) / (double)counted;
+        double launches = (counters.Launches - launches0) / (double)counted;
+        double syncs = (counters.Syncs - syncs0) / (double)counted;
         double ms = Median(runner.Step);
         double samples = (double)c.Batch * c.Restarts / (ms * 1e-3);
         double gflops = c.Flop / (ms * 1e-3) / 1e9;
@@ -286,9 +285,9 @@ internal sealed class Report
             int rows = c.Batch * 2;
             var x = Random(rng, (long)rows * c.Spec.InputSize);
             var y = Random(rng, (long)rows * c.Spec.OutputSize);
-            long s0 = k.SyncCount;
+            long s0 = counters.Syncs;
             t.Fit(GpuNet.Data.Dataset.Regression(x, c.Spec.InputSize, y, c.Spec.OutputSize));
-            perEpoch = (k.SyncCount - s0 - 1) / 2.0;
+            perEpoch = (counters.Syncs - s0 - 1) / 2.0;
         }
         log.WriteLine($"step {c.Name,-34} {ms,9:F3} ms {samples,12:F0} samples/s {gflops,8:F1} GFLOP/s {launches:F0} launches, {syncs:F0} syncs/step (check {err:E1})");
         return new StepJson(c.Name, c.Batch, c.Restarts, ms, samples, c.Flop / 1e9, gflops, launches, syncs, perEpoch, err);

@@ -17,6 +17,10 @@ public static class CommandLine
         train, eval and predict take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose (stack traces on errors)
         """;
 
+    /// <summary>The exit code of a run that stopped because it was asked to (the executable reports 130 or 143 by the
+    /// signal that asked).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
     {
@@ -54,7 +58,8 @@ public static class CommandLine
         catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
                                       or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
         {
-            stderr.WriteLine($"gpunet: error: {e.Message}");
+            // bce's target check speaks the library's words; here the options that change the loss are named too.
+            stderr.WriteLine($"gpunet: error: {Message(e)}");
             if (verbose) stderr.WriteLine(e);
             else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
                          or UnauthorizedAccessException))
@@ -62,6 +67,15 @@ public static class CommandLine
             return 1;
         }
     }
+
+    /// <summary>The error's message, with the command's option names where the library names its own settings.</summary>
+    private static string Message(Exception e) => e switch
+    {
+        DeviceMemoryException m => m.MessageNaming("--batch", "--restarts"),
+        // bce's target check speaks the library's words; here the options that change the loss are named too.
+        GpuNet.Model.TargetRangeException => e.Message + " (--loss mse --output identity)",
+        _ => e.Message,
+    };
 
     private static int Help(TextWriter stdout, string text)
     {

@@ -28,7 +28,7 @@ internal static class EvalCommand
         if (splitOption is not (null or "train" or "test" or "all"))
             throw new UsageException($"--split: unknown '{splitOption}', use train, test or all");
         using var device = Gpu.Open(a.String("device", "auto"));
-        using var predictor = Predictor.Load(model, device);
+        using var predictor = Predictor.Load(device, model);
         var loaded = dataSpec.LoadForModel(a.String("data-dir"), predictor.Info.Task, predictor.Classes, predictor.Name);
         string split = splitOption ?? (loaded.Test != null ? "test" : "all");
         Dataset data = split switch

@@ -27,7 +27,7 @@ internal static class PredictCommand
         if (output != null) OptionChecks.Writable("--output", output);
         OptionChecks.Distinct(("--model", model, false), ("--input", input, false), ("--output", output, true));
         using var device = Gpu.Open(OptionChecks.Device(a));
-        using var predictor = Predictor.Load(model, device);
+        using var predictor = Predictor.Load(device, model);
         var first = Csv.PeekFirstRecord(input);
         if (first.Count != predictor.InputSize)
             throw new DataFormatException(

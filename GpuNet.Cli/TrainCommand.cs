@@ -39,6 +39,7 @@ internal sealed class TrainCommand
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
+          --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
           --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
@@ -54,7 +55,7 @@ internal sealed class TrainCommand
     [
         "data", "data-dir", "validation", "hidden", "activation", "output", "loss", "init", "optimizer", "lr", "momentum",
         "weight-decay", "lr-schedule", "batch", "epochs", "seed", "restarts", "early-stop", "device", "model", "metrics", "plot",
-        "checkpoint", "checkpoint-every", "resume",
+        "checkpoint", "checkpoint-every", "resume", "step",
     ];
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
@@ -92,19 +93,112 @@ internal sealed class TrainCommand
         this.stderr = stderr;
     }
 
+    /// <summary>The run's options, checked before any data is loaded.</summary>
+    private sealed record Plan(DataSpec Data, string? DataDir, TrainOptions Options, int Restarts, int[] Hidden, Activation Activation,
+        OutputFunction? Output, LossFunction? Loss, string? Init, string ModelPath, string? MetricsPath, string? PlotPath,
+        string? CheckpointDir, int CheckpointEvery, string InterruptDir, Dictionary<string, string> CheckpointMeta, string ModelData);
+
     public int Run(CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         bool json = a.Has("json");
         var log = json ? stderr : stdout;
+        var plan = ReadOptions();
+        using var device = Gpu.Open(OptionChecks.Device(a));
+        var loaded = plan.Data.Load(plan.DataDir);
+        log.WriteLine($"data: {loaded.Description}");
+        using var net = BuildNetwork(plan, device, loaded.Train, log);
+        using var trainer = new Trainer(net, plan.Options with { Loss = net.Info!.Loss });
+        var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
+        if (resumedFrom != null)
+            log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
+        var result = Train(plan, net, trainer, loaded.Train, view, cancel);
+        if (result.Cancelled) return Interrupted(plan, trainer, log);
 
-        // ---- options (all checked before any data is loaded)
+        // ---- the best network, its model file and the summary
+        int best = result.BestRestart;
+        net.Info = WithData(net.Info!, plan.ModelData);
+        net.Save(plan.ModelPath);
+        EvaluationReport? testReport;
+        try { testReport = EvaluateTest(net, loaded.Test, view, cancel); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            log.WriteLine($"interrupted during the evaluation on the test data; the trained model was written to {Path.GetFullPath(plan.ModelPath)}");
+            return CommandLine.Interrupted;
+        }
+        if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
+        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best);
+        var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
+            result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
+            result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
+            testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed);
+        if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
+        else PrintSummary(summary);
+        return 0;
+    }
+
+    /// <summary>The best restart's loss and accuracy on the test data, with progress; null without test data.</summary>
+    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancel)
+    {
+        if (test == null) return null;
+        using var best = net.ExtractRestart(net.BestRestart);
+        using var predictor = new Predictor(best);
+        var clock = Stopwatch.StartNew();
+        var rows = new Rows(done => view.Report(new TickReport(0, 0, done, test.Count, double.NaN, null,
+            done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)) { Phase = TickPhase.FinalEvaluation, Data = "test data" }));
+        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancel); }
+        finally { view.Done(); }
+    }
+
+    private sealed class Rows(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    /// <summary>Every option, parsed and checked against the others and the file system, before any data is read.</summary>
+    private Plan ReadOptions()
+    {
         string dataSpec = a.String("data", "digits");
         DataSpec data;
         try { data = DataSpec.Parse(dataSpec); }
         catch (GpuNetException e) { throw new UsageException($"--data: {e.Message}"); }
         string? dataDir = a.String("data-dir");
         if (dataDir != null && !Directory.Exists(dataDir)) throw new UsageException($"--data-dir: folder '{dataDir}' does not exist");
+        var options = ReadTrainOptions();
+        int restarts = a.Int("restarts", 1, 1, 100_000);
+        string? init = a.String("init");
+        if (init != null)
+        {
+            if (restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
+            foreach (var o in new[] { "hidden", "activation", "output" })
+                if (a.Has(o)) throw new UsageException($"--{o}: the network's layers, activations and output come from the --init file; leave out --{o}");
+            OptionChecks.Readable("--init", init);
+        }
+        var hidden = ParseHidden(a.String("hidden", "64"));
+        Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
+        string outputName = a.String("output", "auto").ToLowerInvariant(), lossName = a.String("loss", "auto").ToLowerInvariant();
+        // How they fit the data is checked once the data is read.
+        OutputFunction? output = outputName == "auto" ? null : ParseStatic("output", outputName, OutputFunctions.Parse);
+        LossFunction? loss = lossName == "auto" ? null : ParseStatic("loss", lossName, LossFunctions.Parse);
+        var (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery) = ReadOutputs(data, init);
+        // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
+        string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
+            Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
+        // spec as typed, so the model file does not depend on the folder the command ran in.
+        string modelData = dataAsGiven ?? dataSpec;
+        var meta = new Dictionary<string, string>
+        {
+            ["cli_args"] = JsonSerializer.Serialize(RecordedArguments(Recorded(data, dataSpec), modelPath)), ["data_as_given"] = modelData,
+        };
+        return new Plan(data, dataDir, options, restarts, hidden, activation, output, loss, init,
+            modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery, interruptDir, meta, modelData);
+    }
+
+    /// <summary>The training options from the command line (the library's defaults where an option is not given).</summary>
+    private TrainOptions ReadTrainOptions()
+    {
         var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
         {
             "adam" => OptimizerKind.Adam,
@@ -112,18 +206,16 @@ internal sealed class TrainCommand
             "momentum" => OptimizerKind.Momentum,
             var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
         };
-        float lr = a.Float("lr", optimizerKind == OptimizerKind.Adam ? 1e-3f : 1e-2f, 0, double.PositiveInfinity, minExclusive: true);
+        var defaults = new TrainOptions();
         var optimizer = new OptimizerOptions
         {
             Kind = optimizerKind,
-            Momentum = a.Float("momentum", 0.9f, 0, 1, maxExclusive: true),
+            Momentum = a.Float("momentum", defaults.Optimizer.Momentum, 0, 1, maxExclusive: true),
             Nesterov = a.Has("nesterov"),
             WeightDecay = a.Float("weight-decay", 0, 0, double.PositiveInfinity),
         };
-        int epochs = a.Int("epochs", 30, 1);
-        int batch = a.Int("batch", 32, 1);
-        int restarts = a.Int("restarts", 1, 1, 100_000);
-        int seed = a.Int("seed", 0, 0);
+        float? lr = a.Has("lr") ? a.Float("lr", 0, 0, double.PositiveInfinity, minExclusive: true) : null;
+        int epochs = a.Int("epochs", defaults.Epochs, 1);
         double validation = a.Double("validation", 0, 0, 1, maxExclusive: true);
         int patience = a.Int("early-stop", 0, 0);
         if (patience > 0 && validation == 0) throw new UsageException("--early-stop watches the validation loss: add --validation F (e.g. 0.1)");
@@ -135,20 +227,18 @@ internal sealed class TrainCommand
             "cosine" => new CosineRate(),
             var s => throw new UsageException($"--lr-schedule: unknown '{s}', use constant, inverse, step or cosine"),
         };
-        string? init = a.String("init");
-        if (init != null)
+        return defaults with
         {
-            if (restarts > 1) throw new UsageException("--init starts one network from saved weights; it cannot be combined with --restarts > 1");
-            foreach (var o in new[] { "hidden", "activation", "output" })
-                if (a.Has(o)) throw new UsageException($"--{o}: the network's layers, activations and output come from the --init file; leave out --{o}");
-            OptionChecks.Readable("--init", init);
-        }
-        var hidden = ParseHidden(a.String("hidden", "64"));
-        Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
-        string outputName = a.String("output", "auto").ToLowerInvariant();
-        string lossName = a.String("loss", "auto").ToLowerInvariant();
-        if (outputName != "auto") ParseStatic("output", outputName, OutputFunctions.Parse); // how they fit the data is checked later
-        if (lossName != "auto") ParseStatic("loss", lossName, LossFunctions.Parse);
+            Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
+            Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
+            ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
+            TicksPerEpoch = 20, Step = ParseStep(a.String("step", "auto")),
+        };
+    }
+
+    /// <summary>The files the run writes, checked: writable, and none overwriting an input or another output.</summary>
+    private (string Model, string? Metrics, string? Plot, string? CheckpointDir, int CheckpointEvery) ReadOutputs(DataSpec data, string? init)
+    {
         string modelPath = a.String("model", "model.safetensors");
         OptionChecks.Writable("--model", modelPath);
         string? metricsPath = a.String("metrics");
@@ -163,124 +253,94 @@ internal sealed class TrainCommand
         OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
             ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
-        // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
-        string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
-            Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
-        // Checkpoints record the options with absolute paths, so that a resume from another folder uses the same files.
-        // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
-        // spec as typed, so the model file does not depend on the folder the command ran in.
-        string recordedData = Recorded(data, dataSpec), modelData = dataAsGiven ?? dataSpec;
-        var meta = new Dictionary<string, string>
-        {
-            ["cli_args"] = JsonSerializer.Serialize(RecordedArguments(recordedData, modelPath)), ["data_as_given"] = modelData,
-        };
-        using var device = Gpu.Open(OptionChecks.Device(a));
+        return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
+    }
 
-        // ---- data
+    /// <summary>The network: the --init model's, or a dense one for the data whose last layer, output and loss Core's
+    /// output policy chooses; the memory plan is checked before its weights are made. Its info says what it will be
+    /// trained for (the trainer fills in the rest).</summary>
+    private Network BuildNetwork(Plan plan, Device device, Dataset train, TextWriter log)
+    {
         ModelInfo? initInfo = null;
         NetworkSpec? initSpec = null;
         float[]? initParams = null;
-        if (init != null) (initSpec, initParams, initInfo) = ModelFile.Read(init);
-        var loaded = data.Load(dataDir);
-        log.WriteLine($"data: {loaded.Description}");
-        Dataset train = loaded.Train, test = loaded.Test ?? loaded.Train;
-        bool hasTest = loaded.Test != null;
-        Standardizer? scaler = null;
-        if (initInfo?.FeatureMean != null && initInfo.FeatureScale != null) scaler = new Standardizer(initInfo.FeatureMean, initInfo.FeatureScale);
-        if (scaler == null && a.Has("standardize")) scaler = Standardizer.Fit(train);
-        Dataset scaledTrain = scaler?.Apply(train) ?? train;
-        Dataset? val = null;
-        if (validation > 0) (scaledTrain, val) = Split.TrainValidation(scaledTrain, validation, (ulong)seed);
-
-        // ---- network
+        if (plan.Init != null) (initSpec, initParams, initInfo) = ModelFile.Read(plan.Init);
         var task = train.Task;
-        var (output, loss, lastActivation) = initInfo != null
-            ? (initInfo.Output, lossName == "auto" ? initInfo.Loss : ParseOr("loss", lossName, LossFunctions.Parse), initSpec!.Layers[^1].Activation)
-            : ResolveOutput(outputName, lossName, task, train.TargetCount);
-        NetworkSpec spec = initSpec ?? Dense([train.FeatureCount, .. hidden, train.TargetCount], activation, lastActivation);
+        LossFunction loss;
+        NetworkSpec spec;
+        try
+        {
+            if (initSpec != null) (loss, spec) = (plan.Loss ?? initInfo!.Loss, initSpec);
+            else
+            {
+                var (_, resolved, last) = OutputPolicy.Resolve(task, train.TargetCount, plan.Output, plan.Loss);
+                (loss, spec) = (resolved, Dense([train.FeatureCount, .. plan.Hidden, train.TargetCount], plan.Activation, last));
+            }
+        }
+        catch (OutputChoiceException e) { throw new UsageException($"--{e.Option}: {e.Message}"); }
         if (spec.InputSize != train.FeatureCount)
             throw new DataFormatException($"the network takes {Count(spec.InputSize, "input")} but the data has {Count(train.FeatureCount, "feature")} per row");
         if (spec.OutputSize != train.TargetCount)
             throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
-
         log.WriteLine($"device: {device.Info}");
-        log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {output.Name()}, loss {loss.Name()}" +
-            (restarts > 1 ? $"; {restarts} restarts side by side" : ""));
-        var options = new TrainOptions
-        {
-            Epochs = epochs, BatchSize = batch, LearningRate = lr, Schedule = schedule, Optimizer = optimizer, Loss = loss,
-            Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)seed, EarlyStopPatience = patience,
-            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20,
-        };
-        Trainer.CheckDeviceMemory(device, spec, restarts, options, scaledTrain.Count, val?.Count ?? 0); // before the weights are made
-        using var net = new Network(device, spec, restarts, (ulong)seed);
-        if (initParams != null) net.SetParameters(initParams);
-        using var trainer = new Trainer(net, options);
-        var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
-        if (resumedFrom != null)
-            log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        IProgress<EpochReport> perEpoch = checkpointEvery == 0 ? view : new EpochHook(view, r =>
-        {
-            if (r.Epoch % checkpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(checkpointDir!, trainer.CaptureState(), meta);
-        });
-        TrainResult result;
+        log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {OutputPolicy.OutputFor(loss).Name()}, loss {loss.Name()}" +
+            (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : "") + $"; seed {plan.Options.ShuffleSeed}");
         try
         {
-            result = trainer.Fit(scaledTrain, val, perEpoch, cancel, view, resume);
+            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count));
+            log.WriteLine($"step: {kind.Name()} ({why})");
+        }
+        catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
+        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
+        var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
+        {
+            Info = (initInfo ?? new ModelInfo { Task = task }) with { Loss = loss, Output = OutputPolicy.OutputFor(loss) },
+        };
+        if (initParams != null) net.SetParameters(initParams);
+        return net;
+    }
+
+    /// <summary>Trains, writing checkpoints as asked; a divergence writes the last good weights and is reported with
+    /// their file.</summary>
+    private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancel)
+    {
+        IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
+        {
+            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, trainer.CaptureState(), plan.CheckpointMeta);
+        });
+        try
+        {
+            return trainer.Fit(train, null, perEpoch, view, resume, cancel);
         }
         catch (TrainingDivergedException e)
         {
             view.Done();
-            // Every copy holds its last good weights: keep the one that was best then.
-            string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
-                Path.GetFileNameWithoutExtension(modelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
-            using var good = net.ExtractCopy(e.BestCopy);
-            ModelFile.Save(saved, good, Info(output, loss, task, train, scaler, modelData, seed, e.GoodEpochs, batch, optimizerKind, lr, restarts, e.BestCopy));
-            throw new GpuNetException($"{e.Message} Last good weights written to {saved}.", e);
+            // The network holds its last good weights and knows the restart that was best then.
+            string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plan.ModelPath))!,
+                Path.GetFileNameWithoutExtension(plan.ModelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
+            net.Info = WithData(net.Info!, plan.ModelData);
+            net.Save(saved);
+            throw new GpuNetException($"{e.MessageNaming("--lr")} Last good weights written to {saved}.", e);
         }
-        view.Done();
-        if (result.Cancelled)
+        finally
         {
-            var state = trainer.CaptureState();
-            string saved = Checkpoint.Save(interruptDir, state, meta);
-            log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-            log.WriteLine($"resume with: gpunet train --resume {interruptDir}");
-            return 130;
+            view.Done();
         }
-
-        // ---- the best network, its model file and the summary
-        int best = result.BestCopy;
-        using var bestNet = net.ExtractCopy(best);
-        var info = Info(output, loss, task, train, scaler, modelData, seed, result.EpochsCompleted, batch, optimizerKind, lr, restarts, best);
-        ModelFile.Save(modelPath, bestNet, info);
-        using var predictor = new Predictor(bestNet, info);
-        var testReport = hasTest ? predictor.Evaluate(test) : null;
-        if (metricsPath != null) WriteMetrics(metricsPath, result, best);
-        if (plotPath != null) Plot.Write(plotPath, result.History, best);
-
-        var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
-            result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
-            result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
-            testReport?.Loss, testReport?.Accuracy, restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(modelPath), result.StoppedEarly);
-        if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
-        else PrintSummary(summary);
-        return 0;
     }
 
-    private static ModelInfo Info(OutputFunction output, LossFunction loss, TaskKind task, Dataset train, Standardizer? scaler,
-        string dataSpec, int seed, int epochs, int batch, OptimizerKind optimizer, float lr, int restarts, int best) => new()
+    /// <summary>Ctrl-C: a checkpoint of where the run stands, and how to resume it.</summary>
+    private int Interrupted(Plan plan, Trainer trainer, TextWriter log)
     {
-        Output = output, Loss = loss, Task = task,
-        ClassNames = task == TaskKind.Classification ? train.ClassNames : null,
-        FeatureMean = scaler?.Mean, FeatureScale = scaler?.Scale,
-        Training = new Dictionary<string, string>
-        {
-            ["data"] = dataSpec, ["seed"] = Invariant(seed), ["epochs"] = Invariant(epochs), ["batch"] = Invariant(batch),
-            ["optimizer"] = optimizer.ToString().ToLowerInvariant(), ["lr"] = Invariant(lr),
-            ["restarts"] = Invariant(restarts), ["best_restart"] = Invariant(best),
-        },
-    };
+        var state = trainer.CaptureState();
+        string saved = Checkpoint.Save(plan.InterruptDir, state, plan.CheckpointMeta);
+        log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
+        log.WriteLine($"resume with: gpunet train --resume {plan.InterruptDir}");
+        return CommandLine.Interrupted;
+    }
+
+    /// <summary>The model's info with the data spec as the command was first given it, first among its training facts.</summary>
+    private static ModelInfo WithData(ModelInfo info, string data) =>
+        info with { Training = new[] { KeyValuePair.Create("data", data) }.Concat(info.Training.Where(kv => kv.Key != "data")).ToDictionary() };
 
     /// <summary>Passes epoch reports on, then runs a hook (checkpoints) between epochs.</summary>
     private sealed class EpochHook(IProgress<EpochReport> inner, Action<EpochReport> after) : IProgress<EpochReport>
@@ -313,11 +373,11 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed);
 
     private void PrintSummary(Summary s)
     {
-        stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
+        stdout.WriteLine($"trained {Count(s.Epochs, "epoch")} ({Count(s.Steps, "step")}) in {s.Seconds:F1} s on {s.Device}" +
             (s.StoppedEarly ? " (stopped early)" : ""));
         if (s.Restarts > 1)
         {
@@ -337,34 +397,9 @@ internal sealed class TrainCommand
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
 
-    /// <summary>Output function, loss and last-layer activation from --output / --loss (auto picks softmax +
-    /// cross-entropy for classification, identity + mse for regression).</summary>
-    internal static (OutputFunction Output, LossFunction Loss, Activation Last) ResolveOutput(string outputName, string lossName, TaskKind task, int outputs)
-    {
-        OutputFunction output = outputName == "auto"
-            ? (task == TaskKind.Classification ? (outputs >= 2 ? OutputFunction.Softmax : OutputFunction.Logistic) : OutputFunction.Identity)
-            : ParseStatic("output", outputName, OutputFunctions.Parse);
-        LossFunction loss = lossName == "auto"
-            ? output switch
-            {
-                OutputFunction.Softmax => LossFunction.CrossEntropy,
-                OutputFunction.Logistic => task == TaskKind.Classification ? LossFunction.BinaryCrossEntropy : LossFunction.MeanSquaredError,
-                _ => LossFunction.MeanSquaredError,
-            }
-            : ParseStatic("loss", lossName, LossFunctions.Parse);
-        if (output == OutputFunction.Softmax && outputs < 2)
-            throw new UsageException("--output softmax needs at least 2 outputs; use logistic for one");
-        if (loss == LossFunction.CrossEntropy && output != OutputFunction.Softmax)
-            throw new UsageException($"--loss cross-entropy goes with --output softmax, not {output.Name()}");
-        if (loss == LossFunction.BinaryCrossEntropy && output != OutputFunction.Logistic)
-            throw new UsageException($"--loss bce goes with --output logistic, not {output.Name()}");
-        if (output == OutputFunction.Softmax && loss != LossFunction.CrossEntropy)
-            throw new UsageException($"--output softmax is trained with --loss cross-entropy, not {loss.Name()}");
-        // Losses on logits take the raw last layer; mse/mae with a logistic output train through the logistic.
-        Activation last = loss.TakesLogits() ? Activation.Identity : output == OutputFunction.Logistic ? Activation.Logistic : Activation.Identity;
-        OutputFunction applied = loss.TakesLogits() ? output : OutputFunction.Identity;
-        return (applied, loss, last);
-    }
+    private static StepKind ParseStep(string name) =>
+        Enum.GetValues<StepKind>().FirstOrDefault(k => k.Name() == name.Trim().ToLowerInvariant(), (StepKind)(-1)) is var k && Enum.IsDefined(k) ? k
+            : throw new UsageException($"--step: unknown '{name}', use {string.Join(", ", Enum.GetValues<StepKind>().Select(v => v.Name()))}");
 
     private static int[] ParseHidden(string s)
     {
@@ -391,7 +426,7 @@ internal sealed class TrainCommand
         catch (ArgumentException e) { throw new UsageException($"--hidden {a.String("hidden", "64")}: {e.Message}; use smaller layers"); }
     }
 
-    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+    private static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
     /// spec cannot).</summary>

@@ -28,12 +28,10 @@ public class ModelFormatException : GpuNetException
     public ModelFormatException(string message, Exception inner) : base(message, inner) { }
 }
 
-/// <summary>Training diverged: the loss of every network copy became NaN or infinite. The network holds the last good
+/// <summary>Training diverged: the loss of every restart became NaN or infinite. The network holds the last good
 /// weights (those at the start of <see cref="Epoch"/>) when this is thrown.</summary>
-public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long step, float learningRate, int goodEpochs, int bestCopy)
-    : GpuNetException($"training diverged: the loss or the weights became NaN or infinite at epoch {epoch}, step {stepInEpoch} of the epoch " +
-        $"(step {step} overall) with step size {learningRate:G4}; try a smaller step size (--lr). " +
-        $"The weights were rolled back to the start of epoch {goodEpochs + 1}, the last ones whose loss was finite.")
+public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long step, float learningRate, int goodEpochs, int bestRestart)
+    : GpuNetException(Describe(epoch, stepInEpoch, step, learningRate, goodEpochs, "TrainOptions.LearningRate"))
 {
     /// <summary>1-based epoch in which the loss (or, after its last update, the weights) first became non-finite.</summary>
     public int Epoch { get; } = epoch;
@@ -45,6 +43,16 @@ public sealed class TrainingDivergedException(int epoch, long stepInEpoch, long 
     public float LearningRate { get; } = learningRate;
     /// <summary>Epochs completed when the weights the network was rolled back to were taken (0: the starting weights).</summary>
     public int GoodEpochs { get; } = goodEpochs;
-    /// <summary>The copy (restart) with the lowest finite training loss in epoch <see cref="GoodEpochs"/> (0 when there is none).</summary>
-    public int BestCopy { get; } = bestCopy;
+    /// <summary>The restart with the lowest finite training loss in epoch <see cref="GoodEpochs"/> (0 when there is none).</summary>
+    public int BestRestart { get; } = bestRestart;
+
+    /// <summary>The message, naming <paramref name="stepSizeSetting"/> as the way to a smaller step size (the command
+    /// names its option).</summary>
+    public string MessageNaming(string stepSizeSetting) =>
+        Describe(Epoch, StepInEpoch, Step, LearningRate, GoodEpochs, stepSizeSetting);
+
+    private static string Describe(int epoch, long stepInEpoch, long step, float learningRate, int goodEpochs, string setting) =>
+        $"training diverged: the loss or the weights became NaN or infinite at epoch {epoch}, step {stepInEpoch} of the epoch " +
+        $"(step {step} overall) with step size {learningRate:G4}; try a smaller step size ({setting}). " +
+        $"The weights were rolled back to the start of epoch {goodEpochs + 1}, the last ones whose loss was finite.";
 }

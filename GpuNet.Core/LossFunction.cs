@@ -40,4 +40,17 @@ public static class LossFunctions
 
     /// <summary>True when the loss reads logits (the output layer must be identity).</summary>
     public static bool TakesLogits(this LossFunction l) => l is LossFunction.CrossEntropy or LossFunction.BinaryCrossEntropy;
+
+    /// <summary>Refuses a last layer that does not suit the loss: the losses on logits apply their own output function
+    /// (softmax, logistic), so the last layer must pass its sums through unchanged (identity).</summary>
+    /// <exception cref="ArgumentException">A loss on logits with a last layer that is not identity.</exception>
+    public static void CheckLastLayer(this LossFunction loss, Activation lastLayer)
+    {
+        if (loss.TakesLogits() && lastLayer != Activation.Identity)
+            throw new ArgumentException(
+                $"loss {loss.Name()} applies its own output function to logits: the output layer must be identity, not {lastLayer.Name()}");
+    }
+
+    /// <summary>Threshold that separates the two classes of a one-output network for accuracy: 0 for logits, 0.5 otherwise.</summary>
+    public static float AccuracyThreshold(this LossFunction loss) => loss.TakesLogits() ? 0f : 0.5f;
 }

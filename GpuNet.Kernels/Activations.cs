@@ -1,4 +1,4 @@
-// Shapes: z and delta are [K, B, O] row-major; parameters is the flat [K, P] parameter buffer,
+// Shapes: z and delta are [R, B, O] row-major; parameters is the flat [R, P] parameter buffer,
 // the bias of network k at parameters[k·P + biasOffset + o].
 using ILGPU;
 using ILGPU.Algorithms;

@@ -1,14 +1,14 @@
 // Shape legend for every kernel in this assembly:
-//   K  networks side by side (restarts), B batch rows, I inputs of a layer, O outputs of a layer,
-//   P  parameters of one network (its flat parameter block), N any element count.
+//   R  restarts (networks of one shape trained side by side), B rows of a batch, I inputs and O outputs of a layer,
+//   P  parameters of one network (its flat parameter block). A GEMM is M×N×K (K its inner dimension) over Count products.
 // Matrices are row-major. A GEMM operand is "stored" with a row stride (ld) and a batch stride
-// (0 = the same matrix for every batch entry, e.g. the input batch shared by K networks).
+// (0 = the same matrix for every batch entry, e.g. the input batch shared by every restart).
 using ILGPU;
 
 namespace GpuNet.Kernels;
 
 /// <summary>
-/// Arguments of a strided batched GEMM: for every batch entry z in [0, Batch),
+/// Arguments of a strided batched GEMM: for every product z in [0, Count),
 /// <c>C[z] = Alpha · op(A[z]) · op(B[z]) + Beta · C[z]</c> with op(A) of shape M×K and op(B) of shape K×N.
 /// op(X) = X when the transpose flag is 0, Xᵀ when it is 1. When Beta is 0, C is not read
 /// (so it may hold anything, NaN included).
@@ -35,8 +35,8 @@ public struct GemmArgs
     public int TransA, TransB;
     /// <summary>Scale factors.</summary>
     public float Alpha, Beta;
-    /// <summary>Number of batch entries.</summary>
-    public int Batch;
+    /// <summary>Number of products (one per restart in training).</summary>
+    public int Count;
 }
 
 /// <summary>Compile-time shape of the tiled GEMM: a group of GroupX × GroupY threads, each computing a
@@ -87,7 +87,7 @@ public static class Gemm
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        long total = (long)g.Batch * g.M * g.N;
+        long total = (long)g.Count * g.M * g.N;
         int m = g.M, n = g.N, k = g.K;
         for (long idx = start; idx < total; idx += stride)
         {
@@ -122,7 +122,7 @@ public static class Gemm
         long stride = (long)Grid.DimX * Group.DimX;
         int m = g.M, n = g.N, k = g.K;
         int rowBlocks = (m + 3) / 4, colBlocks = (n + 3) / 4;
-        long total = (long)g.Batch * rowBlocks * colBlocks;
+        long total = (long)g.Count * rowBlocks * colBlocks;
         long aRowStep = g.TransA == 0 ? g.Lda : 1, aStep = g.TransA == 0 ? 1 : g.Lda;
         long bColStep = g.TransB == 0 ? 1 : g.Ldb, bStep = g.TransB == 0 ? g.Ldb : 1;
         for (long idx = start; idx < total; idx += stride)
@@ -181,7 +181,7 @@ public static class Gemm
         int M = g.M, N = g.N, K = g.K, lda = g.Lda, ldb = g.Ldb;
         bool transA = g.TransA != 0, transB = g.TransB != 0;
 
-        for (int z = zStart; z < g.Batch; z += zStride)
+        for (int z = zStart; z < g.Count; z += zStride)
         {
             long aBase = z * g.StrideA, bBase = z * g.StrideB;
             float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;

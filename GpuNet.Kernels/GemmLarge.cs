@@ -101,12 +101,12 @@ public struct GemmTile16 : IGemmBlockTile
 }
 
 /// <summary>Per-launch settings of <see cref="GemmLarge"/>: how k is split, and which operands are accessed 128 bits at a
-/// time. A flag may be 1 only where the operand's first element is 16-byte aligned and its row stride and batch stride
+/// time. A flag may be 1 only where the operand's first element is 16-byte aligned and its row stride and stride between products
 /// are multiples of 4 floats (ILGPU emits the 128-bit accesses assuming so; the host checks it).</summary>
 public struct GemmLargeArgs
 {
     /// <summary>Number of k slices (1 = no split). With S &gt; 1, grid entry zz of the Z walk computes slice
-    /// s = zz mod S of batch entry z = zz / S over k in [s·KChunk, min(K, (s + 1)·KChunk)) and writes it to
+    /// s = zz mod S of product z = zz / S over k in [s·KChunk, min(K, (s + 1)·KChunk)) and writes it to
     /// C + zz·StrideC: the caller points C at a workspace and sums the slices (<see cref="GemmSplitK.Reduce"/>).</summary>
     public int Slices;
     /// <summary>k extent of one slice, a multiple of the tile depth (at least K when <see cref="Slices"/> is 1).</summary>
@@ -128,7 +128,7 @@ public struct GemmLargeArgs
 /// global memory before the current step is computed and stored to the other buffer after it, with one barrier a
 /// step. Transposes are compile-time parameters (<see cref="IGemmOperand"/>), load widths uniform launch flags
 /// (<see cref="GemmLargeArgs"/>); index arithmetic inside
-/// a batch entry is 32-bit, so each entry's stored extent must stay below 2³¹ elements.
+/// a product is 32-bit, so each product's stored extent must stay below 2³¹ elements.
 /// Launch: 1-D group of WarpsM·WarpsN·LanesM·LanesN threads; grid (⌈N/BN⌉, ⌈M/BM⌉, ≤ min(Count·Slices, 65535)).
 /// </summary>
 public static class GemmLarge
@@ -150,7 +150,7 @@ public static class GemmLarge
         int row0 = warpM * 8 * default(TTile).LanesM + 4 * laneM;
         int col0 = warpN * 8 * default(TTile).LanesN + 4 * laneN;
         int m0 = Grid.IdxY * bm, n0 = Grid.IdxX * bn;
-        int slices = split.Slices, total = g.Batch * slices;
+        int slices = split.Slices, total = g.Count * slices;
         for (int zz = Grid.IdxZ; zz < total; zz += Grid.DimZ)
         {
             int z = zz / slices, s = zz - z * slices;
@@ -270,7 +270,7 @@ public static class GemmLarge
     private static int XMinInt(int a, int b) => a < b ? a : b;
 
     /// <summary>One thread's share of loading one operand: 1, 2, 4 or 8 chunks of four stored elements per tile
-    /// step, each with its offset in the stored batch entry and its place in the shared tile.</summary>
+    /// step, each with its offset in the stored product and its place in the shared tile.</summary>
     private struct Operand<TOp> where TOp : struct, IGemmOperand
     {
         private ArrayView<float> x;
@@ -285,7 +285,7 @@ public static class GemmLarge
             return new Operand<TOp>
             {
                 x = view.SubView(zOffset, view.Length - zOffset),
-                // The vector loads address the batch entry in Float4 units, so that the 16-byte alignment ILGPU
+                // The vector loads address the product in Float4 units, so that the 16-byte alignment ILGPU
                 // assumes for the view carries over to every chunk (a float sub-view would lose it).
                 x4 = vector ? view.Cast<Float4>().SubView(zOffset / 4, view.Length / 4 - zOffset / 4) : default,
                 vector = vector,
@@ -303,7 +303,7 @@ public static class GemmLarge
             };
         }
 
-        /// <summary>Chunk f of the tile: its offset in the stored batch entry at the slice's first step, its float
+        /// <summary>Chunk f of the tile: its offset in the stored product at the slice's first step, its float
         /// offset in a shared buffer, and the bounds that say how many of its elements exist at a given step.</summary>
         private static Chunk Locate(int f, int ld, int extent, int origin, int kBegin, int kEnd, int tileExtent, int bk,
             int sharedRow)
@@ -399,7 +399,7 @@ public static class GemmLarge
     /// <summary>One chunk of four stored elements that a thread loads every tile step.</summary>
     private struct Chunk
     {
-        /// <summary>Offset of its first element in the stored batch entry at the first step; float offset in a shared buffer.</summary>
+        /// <summary>Offset of its first element in the stored product at the first step; float offset in a shared buffer.</summary>
         public int Global, Shared;
         /// <summary>k left before the slice's end at the first step; elements of the chunk inside the matrix along
         /// its row (4 for chunks that run along k).</summary>

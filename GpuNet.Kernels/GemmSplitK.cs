@@ -11,7 +11,7 @@ public static class GemmSplitK
     /// <summary>
     /// C[z][m][n] = α·Σ_{s = 0..S−1} W[z][s][m][n] + β·C[z][m][n], the slices added in increasing s (a fixed order:
     /// the result does not depend on scheduling). C is not read when β = 0. Each thread sums four consecutive columns
-    /// with 128-bit workspace loads. Launch: 1-D group; grid (≥ ⌈N/(4·group)⌉, rows walked over Y, batch entries over Z);
+    /// with 128-bit workspace loads. Launch: 1-D group; grid (≥ ⌈N/(4·group)⌉, rows walked over Y, products over Z);
     /// Count·S·M·ldw must stay below 2³¹.
     /// </summary>
     public static void Reduce(ArrayView<float> work, GemmArgs g, GemmLargeArgs split, int ldw)
@@ -22,7 +22,7 @@ public static class GemmSplitK
         int slices = split.Slices, m = g.M;
         int row4 = ldw / 4, slice4 = m * row4;
         bool vec = split.VectorC != 0;
-        for (int z = Grid.IdxZ; z < g.Batch; z += Grid.DimZ)
+        for (int z = Grid.IdxZ; z < g.Count; z += Grid.DimZ)
         {
             var cz = g.C.SubView(z * g.StrideC, g.C.Length - z * g.StrideC);
             var cz4 = vec ? g.C.Cast<Float4>().SubView(z * g.StrideC / 4, g.C.Length / 4 - z * g.StrideC / 4) : default;

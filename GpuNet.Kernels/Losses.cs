@@ -1,5 +1,5 @@
-// Shapes: z (network output) and delta are [K, B, O]; targets are [B, O] for network k at
-// targets[k·targetStride + …] (targetStride 0 = the same targets for all K); rowLoss is [K, B].
+// Shapes: z (network output) and delta are [R, B, O]; targets are [B, O] for restart r at
+// targets[k·targetStride + …] (targetStride 0 = the same targets for every restart); rowLoss is [R, B].
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -8,16 +8,16 @@ namespace GpuNet.Kernels;
 /// <summary>Arguments shared by the loss kernels.</summary>
 public struct LossArgs
 {
-    /// <summary>Network outputs z_L (after the output function), [K, B, O].</summary>
+    /// <summary>Network outputs z_L (after the output function), [R, B, O].</summary>
     public ArrayView<float> Output;
     /// <summary>Targets, [B, O] per network.</summary>
     public ArrayView<float> Targets;
-    /// <summary>Written: ∂ℓ/∂a_L, [K, B, O], where ℓ is the batch loss.</summary>
+    /// <summary>Written: ∂ℓ/∂a_L, [R, B, O], where ℓ is the batch loss.</summary>
     public ArrayView<float> Delta;
-    /// <summary>Written: the loss of each sample, [K, B].</summary>
+    /// <summary>Written: the loss of each sample, [R, B].</summary>
     public ArrayView<float> RowLoss;
-    /// <summary>Networks side by side.</summary>
-    public int Networks;
+    /// <summary>Restarts side by side (R).</summary>
+    public int Restarts;
     /// <summary>Rows in the batch.</summary>
     public int Rows;
     /// <summary>Outputs per row.</summary>
@@ -29,7 +29,7 @@ public struct LossArgs
 }
 
 /// <summary>Loss kernels: each fuses the per-sample loss, ∂ℓ/∂z and the output function's
-/// derivative into one pass. Launch: explicitly grouped grid-stride loop over K·B rows, any 1-D
+/// derivative into one pass. Launch: explicitly grouped grid-stride loop over R·B rows, any 1-D
 /// grid and group.</summary>
 public static class Losses
 {
@@ -39,7 +39,7 @@ public static class Losses
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Networks * a.Rows;
+        long rows = (long)a.Restarts * a.Rows;
         int w = a.Width;
         float invW = 1f / w;
         for (long r = start; r < rows; r += stride)
@@ -64,7 +64,7 @@ public static class Losses
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Networks * a.Rows;
+        long rows = (long)a.Restarts * a.Rows;
         int w = a.Width;
         float invW = 1f / w;
         for (long r = start; r < rows; r += stride)
@@ -91,7 +91,7 @@ public static class Losses
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Networks * a.Rows;
+        long rows = (long)a.Restarts * a.Rows;
         int w = a.Width;
         for (long r = start; r < rows; r += stride)
         {
@@ -121,7 +121,7 @@ public static class Losses
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Networks * a.Rows;
+        long rows = (long)a.Restarts * a.Rows;
         int w = a.Width;
         float invW = 1f / w;
         for (long r = start; r < rows; r += stride)
@@ -144,7 +144,7 @@ public static class Losses
     /// <summary>Classification hits: correct[k,b] = 1 when the prediction matches the target, else 0.
     /// With O &gt; 1 the prediction and the label are the arg-max of z and of y (first index on ties);
     /// with O = 1 both are thresholded at <paramref name="threshold"/> (0.5 for probabilities, 0 for logits).
-    /// Launch: grid-stride loop over K·B rows.</summary>
+    /// Launch: grid-stride loop over R·B rows.</summary>
     public static void Correct(ArrayView<float> output, ArrayView<float> targets, ArrayView<float> correct,
         int networks, int rows, int width, long targetStride, float threshold)
     {
@@ -178,7 +178,7 @@ public static class Losses
 
     /// <summary>Divergence watch: firstBad[k] ← step where sums[k] is NaN or ±∞ and firstBad[k] &lt; 0. The loss sums
     /// accumulate over the epoch, so once non-finite they stay so and the first such step is kept.
-    /// Launch: grid-stride loop over the K networks.</summary>
+    /// Launch: grid-stride loop over the R restarts.</summary>
     public static void FlagNonFinite(ArrayView<double> sums, ArrayView<long> firstBad, long step)
     {
         long start = Grid.GlobalIndex.X;

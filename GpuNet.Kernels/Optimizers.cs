@@ -1,5 +1,5 @@
-// Shapes: parameters, gradients and optimizer moments are the flat [K, P] buffer of K networks;
-// mask is [P] (1 = edge present, 0 = missing edge), shared by the K networks, or empty.
+// Shapes: parameters, gradients and optimizer moments are the flat [R, P] buffer of R restarts;
+// mask is [P] (1 = edge present, 0 = missing edge), shared by the R restarts, or empty.
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -89,7 +89,7 @@ public static class Optimizers
         }
     }
 
-    /// <summary>g[i] ← 0 wherever the mask marks a missing edge (g is the flat [K, P] gradient buffer). The backward
+    /// <summary>g[i] ← 0 wherever the mask marks a missing edge (g is the flat [R, P] gradient buffer). The backward
     /// GEMM computes a missing edge's entry like any other (the gradient the edge would have if it existed); the
     /// optimizers ignore it, and this kernel clears it where the gradient itself is wanted.</summary>
     public static void ZeroMasked(ArrayView<float> g, ArrayView<float> mask, long paramsPerNet)

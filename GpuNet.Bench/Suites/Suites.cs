@@ -48,14 +48,14 @@ public class GemmBench
         c = device.Allocate((long)x.M * x.N);
         a.MemSetToZero(); b.MemSetToZero();
         args = new GemmArgs { A = a.View, B = b.View, C = c.View, M = x.M, N = x.N, K = x.K, Lda = aCols, Ldb = bCols, Ldc = x.N,
-            TransA = x.TransA ? 1 : 0, TransB = x.TransB ? 1 : 0, Alpha = 1, Beta = 0, Batch = 1 };
+            TransA = x.TransA ? 1 : 0, TransB = x.TransB ? 1 : 0, Alpha = 1, Beta = 0, Count = 1 };
         Run(); // compile outside the measurement
     }
 
     [Benchmark]
     public void Run()
     {
-        device!.Kernels.Gemm(args, Variant);
+        device!.Gemm.Run(args, Variant);
         device.Accelerator.Synchronize();
     }
 
@@ -140,9 +140,9 @@ public class ElementwiseBench
         BiasRelu(); ColumnSum(); Adam();
     }
 
-    [Benchmark] public void BiasRelu() { device!.Kernels.BiasActivate(Activation.Relu, z!.View, p!.View, 0, 0, Rows, Width); device.Accelerator.Synchronize(); }
-    [Benchmark] public void ColumnSum() { device!.Kernels.ColumnSum(g!.View, col!.View, 0, 0, 1, Rows, Width); device.Accelerator.Synchronize(); }
-    [Benchmark] public void Adam() { device!.Kernels.Adam(w!.View, g!.View, m!.View, v!.View, p!.View, step); device.Accelerator.Synchronize(); }
+    [Benchmark] public void BiasRelu() { device!.Elementwise.BiasActivate(Activation.Relu, z!.View, p!.View, 0, 0, Rows, Width); device.Accelerator.Synchronize(); }
+    [Benchmark] public void ColumnSum() { device!.Reductions.ColumnSum(g!.View, col!.View, 0, 0, 1, Rows, Width); device.Accelerator.Synchronize(); }
+    [Benchmark] public void Adam() { device!.Optimizers.Adam(w!.View, g!.View, m!.View, v!.View, p!.View, step); device.Accelerator.Synchronize(); }
     [Benchmark(Baseline = true)] public void Copy() { z!.View.CopyTo(copy!.View); device!.Accelerator.Synchronize(); }
 
     [GlobalCleanup]

@@ -7,14 +7,14 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Data;
 
 /// <summary>
-/// A dataset uploaded once to a device: features [Count, F] and targets [Count, O] — or, for K different
-/// problems of the same shape trained side by side, K target blocks [K, Count, O] (one per network copy).
+/// A dataset uploaded once to a device: features [Count, F] and targets [Count, O] — or, for R different
+/// problems of the same shape trained side by side, R target blocks [R, Count, O] (one per restart).
 /// </summary>
 public sealed class DeviceDataset : IDisposable
 {
     private readonly MemoryBuffer1D<float, Stride1D.Dense> features, targets;
 
-    private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetCopies, bool classification)
+    private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetSets, bool classification)
     {
         Count = x.Length / featureCount;
         if (Count == 0) throw new DataFormatException("the dataset is empty: no rows to train or evaluate on");
@@ -22,7 +22,7 @@ public sealed class DeviceDataset : IDisposable
         RequireFinite(y, targetCount, "target");
         FeatureCount = featureCount;
         TargetCount = targetCount;
-        TargetCopies = targetCopies;
+        TargetSets = targetSets;
         IsClassification = classification;
         features = device.Allocate(x.Length);
         features.View.SubView(0, x.Length).CopyFromCPU(x);
@@ -30,7 +30,7 @@ public sealed class DeviceDataset : IDisposable
         targets.View.SubView(0, y.Length).CopyFromCPU(y);
     }
 
-    /// <summary>Uploads a host dataset (its targets shared by every network copy).</summary>
+    /// <summary>Uploads a host dataset (its targets shared by every restart).</summary>
     public static DeviceDataset Upload(Device device, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -39,8 +39,8 @@ public sealed class DeviceDataset : IDisposable
     }
 
     /// <summary>Uploads one feature matrix [count, featureCount] with a different target matrix [count, targetCount]
-    /// for each network copy: K problems of one shape trained side by side in the same launches.</summary>
-    public static DeviceDataset UploadPerNetworkTargets(Device device, float[] features, int featureCount,
+    /// for each restart: R problems of one shape trained side by side in the same launches.</summary>
+    public static DeviceDataset UploadPerRestartTargets(Device device, float[] features, int featureCount,
         IReadOnlyList<float[]> targets, int targetCount, bool classification = false)
     {
         if (targets.Count == 0) throw new ArgumentException("at least one target set is needed");
@@ -70,14 +70,14 @@ public sealed class DeviceDataset : IDisposable
     public int FeatureCount { get; }
     /// <summary>Targets per row.</summary>
     public int TargetCount { get; }
-    /// <summary>1 when every network copy shares the targets; K when each copy has its own.</summary>
-    public int TargetCopies { get; }
+    /// <summary>1 when every restart shares the targets; R when each restart has its own.</summary>
+    public int TargetSets { get; }
     /// <summary>Targets are one-hot classes (or 0/1 for one output): accuracy is counted.</summary>
     public bool IsClassification { get; }
 
     internal ArrayView<float> Features => features.View;
     internal ArrayView<float> Targets => targets.View;
-    internal long TargetStride => TargetCopies > 1 ? (long)Count * TargetCount : 0;
+    internal long TargetStride => TargetSets > 1 ? (long)Count * TargetCount : 0;
 
     /// <inheritdoc/>
     public void Dispose()

@@ -11,8 +11,18 @@ public sealed class Device : IDisposable
     {
         Accelerator = accelerator;
         Info = info;
-        Kernels = new DeviceKernels(this);
+        if (accelerator.MaxNumThreadsPerGroup < 4)
+            throw new NotSupportedException($"{info.Name} allows {accelerator.MaxNumThreadsPerGroup} threads a group; GpuNet needs at least 4");
+        loaded = new Delegate?[KernelRegistry.All.Count];
+        Gemm = new GemmLauncher(this);
+        Elementwise = new ElementwiseLauncher(this);
+        Losses = new LossLauncher(this);
+        Reductions = new ReductionLauncher(this);
+        Optimizers = new OptimizerLauncher(this);
+        Gather = new GatherLauncher(this);
     }
+
+    private readonly Delegate?[] loaded;
 
     /// <summary>The ILGPU accelerator.</summary>
     public Accelerator Accelerator { get; }
@@ -20,8 +30,25 @@ public sealed class Device : IDisposable
     /// <summary>What the device is.</summary>
     public DeviceInfo Info { get; }
 
-    /// <summary>Typed, shape-checked launchers of every GpuNet kernel on this device.</summary>
-    public DeviceKernels Kernels { get; }
+    /// <summary>Launches and synchronisations counted on this device.</summary>
+    public KernelCounters Counters { get; } = new();
+
+    /// <summary>GEMM launcher.</summary>
+    public GemmLauncher Gemm { get; }
+    /// <summary>Launcher of the layers' element-wise kernels.</summary>
+    public ElementwiseLauncher Elementwise { get; }
+    /// <summary>Launcher of the loss kernels.</summary>
+    public LossLauncher Losses { get; }
+    /// <summary>Launcher of the column sums.</summary>
+    public ReductionLauncher Reductions { get; }
+    /// <summary>Launcher of the optimizer kernels.</summary>
+    public OptimizerLauncher Optimizers { get; }
+    /// <summary>Launcher of the batch gather.</summary>
+    public GatherLauncher Gather { get; }
+
+    /// <summary>The typed launcher of a registered kernel, compiled for this device on first use and kept.</summary>
+    internal TLauncher Load<TLauncher>(KernelEntry<TLauncher> kernel) where TLauncher : Delegate =>
+        (TLauncher)(loaded[kernel.Id] ??= kernel.Load(Accelerator));
 
     /// <summary>True for ILGPU's CPU accelerator, where barrier-free kernel variants are chosen.</summary>
     public bool IsCpu => Info.Kind == DeviceKind.Cpu;
@@ -29,7 +56,7 @@ public sealed class Device : IDisposable
     /// <summary>Waits until every launched kernel has finished.</summary>
     public void Synchronize()
     {
-        Kernels.CountSync();
+        Counters.Synced();
         Accelerator.Synchronize();
     }
 
@@ -59,7 +86,7 @@ public sealed class Device : IDisposable
     internal T Guard<T>(Func<T> work)
     {
         try { return work(); }
-        catch (Exception e) when (KernelFailedException.IsDeviceError(e)) { throw new KernelFailedException(Kernels.LastKernel, Info.Name, e); }
+        catch (Exception e) when (KernelFailedException.IsDeviceError(e)) { throw new KernelFailedException(Counters.LastKernel, Info.Name, e); }
     }
 
     /// <inheritdoc/>
@@ -68,7 +95,7 @@ public sealed class Device : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        Kernels.ReleaseGemmWorkspace();
+        Gemm.ReleaseWorkspace();
         Accelerator.Dispose();
     }
 }
@@ -89,15 +116,28 @@ public sealed class KernelFailedException(string kernel, string device, Exceptio
 /// <summary>A buffer does not fit in the device's memory.</summary>
 public sealed class DeviceMemoryException : GpuNetException
 {
+    private readonly string body;
+    private readonly Exception? cause;
+
     internal DeviceMemoryException(long bytes, DeviceInfo device, Exception? inner = null, string? what = null)
-        : base((what == null ? $"{device.Name} cannot allocate {bytes:N0} bytes" : $"{what} needs {bytes:N0} bytes of {device.Name}") +
-               $" ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes " +
-               $"({device.MemoryBytes / 1048576.0:F0} MiB) available in all. Use a smaller --batch, fewer --restarts or a smaller network" +
-               (inner == null ? "." : $". ({inner.Message})"), inner ?? new OutOfMemoryException())
+        : base(Body(bytes, device, what) + Advice("batch", "restarts", inner), inner ?? new OutOfMemoryException())
     {
+        body = Body(bytes, device, what);
+        cause = inner;
         Bytes = bytes;
     }
 
     /// <summary>Bytes asked for.</summary>
     public long Bytes { get; }
+
+    /// <summary>The message with its advice naming the settings that shrink a run as <paramref name="batch"/> and
+    /// <paramref name="restarts"/> (the command names its options).</summary>
+    public string MessageNaming(string batch, string restarts) => body + Advice(batch, restarts, cause);
+
+    private static string Body(long bytes, DeviceInfo device, string? what) =>
+        (what == null ? $"{device.Name} cannot allocate {bytes:N0} bytes" : $"{what} needs {bytes:N0} bytes of {device.Name}") +
+        $" ({bytes / 1048576.0:F1} MiB); the device has {device.MemoryBytes:N0} bytes ({device.MemoryBytes / 1048576.0:F0} MiB) available in all";
+
+    private static string Advice(string batch, string restarts, Exception? inner) =>
+        $". Use a smaller {batch}, fewer {restarts} or a smaller network" + (inner == null ? "." : $". ({inner.Message})");
 }

@@ -6,7 +6,7 @@ namespace GpuNet.Devices;
 
 /// <summary>
 /// Device operands of the shape of one GEMM, filled with seeded values in [−1, 1), on which the tuner checks and times
-/// its candidates without touching the caller's buffers. Each operand keeps the caller's row stride, batch stride and
+/// its candidates without touching the caller's buffers. Each operand keeps the caller's row stride, stride between products and
 /// offset modulo 4 floats inside its buffer, so the same load widths are chosen as for the caller's product.
 /// </summary>
 internal sealed class GemmScratch : IDisposable
@@ -14,6 +14,7 @@ internal sealed class GemmScratch : IDisposable
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> buffers = [];
     private readonly float[] cStart;
     private readonly ArrayView<float> c;
+    private readonly Device device;
 
     /// <summary>Most floats scratch operands may hold together (256 MiB); a larger product is not tuned.</summary>
     public const long MaxFloats = 64L << 20;
@@ -22,10 +23,11 @@ internal sealed class GemmScratch : IDisposable
     {
         int aRows = g.TransA == 0 ? g.M : g.K, aCols = g.TransA == 0 ? g.K : g.M;
         int bRows = g.TransB == 0 ? g.K : g.N, bCols = g.TransB == 0 ? g.N : g.K;
+        this.device = device;
         ulong seed = 0x9E3779B97F4A7C15UL;
-        var a = Operand(device, g.A, Need(aRows, aCols, g.Lda, g.StrideA, g.Batch), ref seed, out _);
-        var b = Operand(device, g.B, Need(bRows, bCols, g.Ldb, g.StrideB, g.Batch), ref seed, out _);
-        c = Operand(device, g.C, Need(g.M, g.N, g.Ldc, g.StrideC, g.Batch), ref seed, out cStart);
+        var a = Operand(device, g.A, Need(aRows, aCols, g.Lda, g.StrideA, g.Count), ref seed, out _);
+        var b = Operand(device, g.B, Need(bRows, bCols, g.Ldb, g.StrideB, g.Count), ref seed, out _);
+        c = Operand(device, g.C, Need(g.M, g.N, g.Ldc, g.StrideC, g.Count), ref seed, out cStart);
         Args = g with { A = a, B = b, C = c };
     }
 
@@ -37,16 +39,17 @@ internal sealed class GemmScratch : IDisposable
     {
         int aRows = g.TransA == 0 ? g.M : g.K, aCols = g.TransA == 0 ? g.K : g.M;
         int bRows = g.TransB == 0 ? g.K : g.N, bCols = g.TransB == 0 ? g.N : g.K;
-        return Need(aRows, aCols, g.Lda, g.StrideA, g.Batch) + Need(bRows, bCols, g.Ldb, g.StrideB, g.Batch)
-            + Need(g.M, g.N, g.Ldc, g.StrideC, g.Batch) + 12;
+        return Need(aRows, aCols, g.Lda, g.StrideA, g.Count) + Need(bRows, bCols, g.Ldb, g.StrideB, g.Count)
+            + Need(g.M, g.N, g.Ldc, g.StrideC, g.Count) + 12;
     }
 
     /// <summary>Sets C back to its starting values (what β multiplies).</summary>
     public void ResetC() => c.SubView(0, cStart.Length).CopyFromCPU(cStart);
 
-    /// <summary>Copies C to the host (waits for the device).</summary>
+    /// <summary>Copies C to the host (waits for the device, and counts it).</summary>
     public float[] ReadC()
     {
+        device.Counters.Synced();
         var host = new float[cStart.Length];
         c.SubView(0, host.Length).CopyToCPU(host);
         return host;

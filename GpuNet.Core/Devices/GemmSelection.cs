@@ -78,7 +78,7 @@ public static class GemmSelection
 
     /// <summary>True when a GEMM operand may be read in 128-bit chunks: its first element is 16-byte aligned (the real
     /// address, and the view's offset inside its buffer a multiple of 4 floats), and its row stride and (with more
-    /// than one batch entry) batch stride are multiples of 4. An empty view is never read.</summary>
+    /// than one product) the stride between products are multiples of 4. An empty view is never read.</summary>
     public static bool Vector4(ArrayView<float> view, int ld, long stride, int count)
     {
         if (view.Length == 0) return true;
@@ -113,12 +113,12 @@ public static class GemmSelection
         int bRows = g.TransB == 0 ? g.K : g.N, bCols = g.TransB == 0 ? g.N : g.K;
         if (Extent(aRows, aCols, g.Lda) > int.MaxValue || Extent(bRows, bCols, g.Ldb) > int.MaxValue
             || Extent(g.M, g.N, g.Ldc) > int.MaxValue)
-            return "a batch entry spans 2³¹ elements or more (the kernel indexes inside an entry in 32 bits)";
-        if ((long)g.Batch * MaxSlices > int.MaxValue) return $"{g.Batch} batch entries are too many";
+            return "a product spans 2³¹ elements or more (the kernel indexes inside a product in 32 bits)";
+        if ((long)g.Count * MaxSlices > int.MaxValue) return $"{g.Count} products are too many";
         return null;
     }
 
-    // Highest element index one batch entry reaches, plus a tile's overshoot of padding rows and columns.
+    // Highest element index one product reaches, plus a tile's overshoot of padding rows and columns.
     private static long Extent(int rows, int cols, int ld) => ((long)rows + 128) * Math.Max(ld, 1) + cols + 128;
 
     /// <summary>The plan for variant <paramref name="v"/> (concrete, suitable) on <paramref name="g"/>, on a device with
@@ -126,8 +126,8 @@ public static class GemmSelection
     public static GemmPlan Plan(GemmVariant v, in GemmArgs g, int multiprocessors, int? slices = null)
     {
         if (!IsLarge(v)) return new GemmPlan(v, false, false, false, 1, g.K);
-        bool va = Vector4(g.A, g.Lda, g.StrideA, g.Batch), vb = Vector4(g.B, g.Ldb, g.StrideB, g.Batch);
-        bool vc = Vector4(g.C, g.Ldc, g.StrideC, g.Batch);
+        bool va = Vector4(g.A, g.Lda, g.StrideA, g.Count), vb = Vector4(g.B, g.Ldb, g.StrideB, g.Count);
+        bool vc = Vector4(g.C, g.Ldc, g.StrideC, g.Count);
         int s = IsSplitK(v) ? slices ?? Slices(v, g, multiprocessors) : 1;
         int chunk = s <= 1 ? g.K : RoundUp((g.K + s - 1) / s, 8);
         if (s > 1) s = (g.K + chunk - 1) / chunk;
@@ -141,7 +141,7 @@ public static class GemmSelection
     internal static int Slices(GemmVariant v, in GemmArgs g, int multiprocessors)
     {
         var (bm, bn, threads) = Tile(v);
-        long groups = (long)((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn) * g.Batch;
+        long groups = (long)((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn) * g.Count;
         long target = (threads >= 256 ? 2L : 8L) * Math.Max(1, multiprocessors);
         long perSlice = WorkspaceFloats(g, 1);
         int s = 1;
@@ -152,7 +152,7 @@ public static class GemmSelection
     }
 
     /// <summary>Floats of workspace a split into <paramref name="slices"/> needs: [Count][slices][M][⌈N/4⌉·4].</summary>
-    internal static long WorkspaceFloats(in GemmArgs g, int slices) => (long)g.Batch * slices * g.M * WorkspaceLd(g.N);
+    internal static long WorkspaceFloats(in GemmArgs g, int slices) => (long)g.Count * slices * g.M * WorkspaceLd(g.N);
 
     /// <summary>Row stride of the workspace: N rounded up to 4, so every row starts 16-byte aligned.</summary>
     internal static int WorkspaceLd(int n) => RoundUp(n, 4);

@@ -14,13 +14,13 @@ namespace GpuNet.Devices;
 /// <param name="M">Rows of C rounded up to a power of two.</param>
 /// <param name="N">Columns of C rounded up to a power of two.</param>
 /// <param name="K">Inner dimension rounded up to a power of two.</param>
-/// <param name="Count">Batch entries rounded up to a power of two.</param>
+/// <param name="Count">Products rounded up to a power of two.</param>
 public readonly record struct GemmShapeClass(int TransA, int TransB, bool VectorA, bool VectorB, long M, long N, long K, long Count)
 {
     /// <summary>The class of <paramref name="g"/>.</summary>
     public static GemmShapeClass Of(in GemmArgs g) => new(g.TransA, g.TransB,
-        GemmSelection.Vector4(g.A, g.Lda, g.StrideA, g.Batch), GemmSelection.Vector4(g.B, g.Ldb, g.StrideB, g.Batch),
-        Ceiling(g.M), Ceiling(g.N), Ceiling(g.K), Ceiling(g.Batch));
+        GemmSelection.Vector4(g.A, g.Lda, g.StrideA, g.Count), GemmSelection.Vector4(g.B, g.Ldb, g.StrideB, g.Count),
+        Ceiling(g.M), Ceiling(g.N), Ceiling(g.K), Ceiling(g.Count));
 
     /// <summary>Smallest power of two ≥ x (1 for x ≤ 1).</summary>
     public static long Ceiling(long x)

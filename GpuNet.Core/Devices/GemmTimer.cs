@@ -16,18 +16,23 @@ public interface IGemmTimer
 /// 2 ms (at most 200), and the fastest of three rounds, divided by its launches, is the time a launch. The candidate has
 /// already run once (its check), so its compilation is not measured.
 /// </summary>
-public sealed class GemmDeviceTimer(Device device) : IGemmTimer
+public sealed class GemmDeviceTimer : IGemmTimer
 {
+    /// <summary>A timer of launches on <paramref name="device"/>.</summary>
+    public GemmDeviceTimer(Device device) => Device = device;
+
+    private Device Device { get; }
+
     private const double RoundSeconds = 2e-3;
     private const int MaxLaunches = 200, Rounds = 3;
 
     /// <inheritdoc/>
     public double SecondsPerLaunch(GemmVariant candidate, Action launch)
     {
-        device.Synchronize();
+        Device.Synchronize();
         var clock = Stopwatch.StartNew();
         launch();
-        device.Synchronize();
+        Device.Synchronize();
         double one = Math.Max(clock.Elapsed.TotalSeconds, 1e-7);
         int n = (int)Math.Clamp(Math.Ceiling(RoundSeconds / one), 1, MaxLaunches);
         double best = double.PositiveInfinity;
@@ -35,7 +40,7 @@ public sealed class GemmDeviceTimer(Device device) : IGemmTimer
         {
             clock.Restart();
             for (int i = 0; i < n; i++) launch();
-            device.Synchronize();
+            Device.Synchronize();
             best = Math.Min(best, clock.Elapsed.TotalSeconds / n);
         }
         return best;

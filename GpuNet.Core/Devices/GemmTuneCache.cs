@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using GpuNet.IO;
 
 namespace GpuNet.Devices;
 
@@ -83,14 +82,33 @@ public sealed class GemmTuneCache
             try
             {
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-                var file = new CacheFile { Format = Format, Devices = merged };
-                AtomicFile.Write(Path, s => JsonSerializer.Serialize(s, file, Options));
+                WriteAtomically(JsonSerializer.SerializeToUtf8Bytes(new CacheFile { Format = Format, Devices = merged }, Options));
                 SaveError = null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 SaveError = $"could not write the GEMM tuning cache {Path}: {e.Message}";
             }
+        }
+    }
+
+    /// <summary>Readers see the old file or the whole new one: the bytes go to a temporary file beside it, flushed to
+    /// disk, which is then renamed over it.</summary>
+    private void WriteAtomically(byte[] bytes)
+    {
+        string temp = $"{Path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(temp, Path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
         }
     }
 

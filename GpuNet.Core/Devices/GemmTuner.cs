@@ -54,7 +54,7 @@ public sealed class GemmTuner
         this.device = device;
         this.cache = cache;
         this.timer = timer ?? new GemmDeviceTimer(device);
-        this.launch = launch ?? ((v, g) => device.Kernels.Gemm(g, v));
+        this.launch = launch ?? ((v, g) => device.Gemm.Run(g, v));
         Candidates = candidates ?? DefaultCandidates;
         if (Candidates.Count == 0 || Candidates.Contains(GemmVariant.Auto))
             throw new ArgumentException("GEMM tuning candidates must be concrete variants, at least one", nameof(candidates));
@@ -125,7 +125,7 @@ public sealed class GemmTuner
     /// <summary>Checks and times every suitable candidate on scratch operands shaped like <paramref name="g"/>.</summary>
     private GemmTuneDecision Measure(string key, in GemmArgs g, GemmVariant fallback)
     {
-        string example = $"{g.M}×{g.N}×{g.K} count {g.Batch}";
+        string example = $"{g.M}×{g.N}×{g.K} count {g.Count}";
         var ms = new Dictionary<string, double>();
         var excluded = new Dictionary<string, string>();
         string today = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -35,10 +35,6 @@ public static class ModelFile
     /// <summary>Value of the "format" metadata key.</summary>
     public const string Format = "gpunet-mlp/1";
 
-    /// <summary>Writes copy <paramref name="copy"/> of <paramref name="network"/> atomically to <paramref name="path"/>.</summary>
-    public static void Save(string path, Network network, ModelInfo info, int copy = 0) =>
-        Save(path, network.Spec, network.GetParameters(copy), info);
-
     /// <summary>Writes a spec and its flat parameter block atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, NetworkSpec spec, float[] parameters, ModelInfo info)
     {
@@ -165,13 +161,21 @@ public static class ModelFile
         return (spec, p, info);
     }
 
-    /// <summary>Reads a model file and puts the network on <paramref name="device"/>.</summary>
-    public static (Network Network, ModelInfo Info) Load(string path, Device device)
+    /// <summary>Reads a model file and puts the network on <paramref name="device"/>, with the file's info.</summary>
+    public static Network Load(Device device, string path)
     {
         var (spec, p, info) = Read(path);
-        var net = new Network(device, spec);
-        net.SetParameters(p);
-        return (net, info);
+        var net = new Network(device, spec) { Info = info };
+        try
+        {
+            net.SetParameters(p);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+        return net;
     }
 
     /// <summary>Index of the first value that is not <paramref name="ok"/>, or −1 (also for null).</summary>

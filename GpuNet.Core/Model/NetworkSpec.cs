@@ -1,3 +1,5 @@
+using GpuNet.Compute;
+
 namespace GpuNet.Model;
 
 /// <summary>How initial weights are drawn (biases start at 0).</summary>
@@ -23,39 +25,23 @@ public sealed record LayerSpec(int Size, Activation Activation, bool[,]? Mask = 
 /// </summary>
 public sealed class NetworkSpec
 {
-    private readonly long[] weightOffsets, biasOffsets;
-
     /// <summary>Creates and validates a spec.</summary>
     /// <param name="inputSize">Neurons in the input layer.</param>
     /// <param name="layers">Layers after the input; the last one is the output layer.</param>
     /// <param name="initialization">How initial weights are drawn.</param>
     public NetworkSpec(int inputSize, IReadOnlyList<LayerSpec> layers, Initialization initialization = Initialization.Auto)
     {
-        if (inputSize <= 0) throw new ArgumentException($"the input layer needs at least one neuron, got {inputSize}");
         if (layers == null || layers.Count == 0) throw new ArgumentException("a network needs at least one layer after the input");
-        int prev = inputSize;
-        weightOffsets = new long[layers.Count];
-        biasOffsets = new long[layers.Count];
-        long offset = 0;
-        for (int l = 0; l < layers.Count; l++)
+        Layout = new NetworkLayout(inputSize, layers.Select(l => (l.Size, l.Activation)).ToArray());
+        for (int l = 1; l <= layers.Count; l++)
         {
-            var layer = layers[l];
-            if (layer.Size <= 0) throw new ArgumentException($"layer {l + 1} needs at least one neuron, got {layer.Size}");
-            if (!Enum.IsDefined(layer.Activation)) throw new ArgumentException($"layer {l + 1}: unknown activation {layer.Activation}");
-            if (layer.Mask != null && (layer.Mask.GetLength(0) != layer.Size || layer.Mask.GetLength(1) != prev))
+            var mask = layers[l - 1].Mask;
+            if (mask != null && (mask.GetLength(0) != layers[l - 1].Size || mask.GetLength(1) != Layout.Width(l - 1)))
                 throw new ArgumentException(
-                    $"layer {l + 1}: mask is {layer.Mask.GetLength(0)}×{layer.Mask.GetLength(1)}, expected [out, in] = {layer.Size}×{prev}");
-            weightOffsets[l] = offset;
-            offset += (long)layer.Size * prev;
-            biasOffsets[l] = offset;
-            offset += layer.Size;
-            prev = layer.Size;
+                    $"layer {l}: mask is {mask.GetLength(0)}×{mask.GetLength(1)}, expected [out, in] = {layers[l - 1].Size}×{Layout.Width(l - 1)}");
         }
-        if (offset > int.MaxValue) throw new ArgumentException($"network has {offset} parameters; at most {int.MaxValue} are supported");
-        InputSize = inputSize;
         Layers = layers.ToArray();
         Initialization = initialization;
-        ParameterCount = offset;
     }
 
     /// <summary>Fully connected network: sizes from input to output; hidden layers use
@@ -71,7 +57,7 @@ public sealed class NetworkSpec
     }
 
     /// <summary>Neurons in the input layer.</summary>
-    public int InputSize { get; }
+    public int InputSize => Layout.InputSize;
     /// <summary>Layers after the input (weight layers), numbered 1..L in the API.</summary>
     public IReadOnlyList<LayerSpec> Layers { get; }
     /// <summary>Neurons in the output layer.</summary>
@@ -79,7 +65,10 @@ public sealed class NetworkSpec
     /// <summary>How initial weights are drawn.</summary>
     public Initialization Initialization { get; }
     /// <summary>P: floats in one network's flat parameter block (masked edges keep a slot, held at 0).</summary>
-    public long ParameterCount { get; }
+    public long ParameterCount => Layout.ParameterCount;
+
+    /// <summary>Widths, functions and parameter offsets, as device code sees them.</summary>
+    public NetworkLayout Layout { get; }
 
     /// <summary>Weights and biases that exist (masked edges excluded): the network's true parameter count.</summary>
     public long TrainableParameterCount
@@ -105,10 +94,10 @@ public sealed class NetworkSpec
     public int InputWidth(int layer) => layer == 1 ? InputSize : Layers[layer - 2].Size;
 
     /// <summary>Offset of W_l (1-based l) in the flat parameter block.</summary>
-    public long WeightOffset(int layer) => weightOffsets[CheckLayer(layer)];
+    public long WeightOffset(int layer) => Layout.WeightOffset(CheckLayer(layer));
 
     /// <summary>Offset of b_l (1-based l) in the flat parameter block.</summary>
-    public long BiasOffset(int layer) => biasOffsets[CheckLayer(layer)];
+    public long BiasOffset(int layer) => Layout.BiasOffset(CheckLayer(layer));
 
     /// <summary>Flat mask over the parameter block: 1 where a weight or bias exists, 0 for a missing edge.</summary>
     public float[] FlatMask()
@@ -128,12 +117,12 @@ public sealed class NetworkSpec
         return mask;
     }
 
-    /// <summary>Initial parameters of network copy <paramref name="copy"/> for <paramref name="seed"/>:
-    /// each copy draws from its own stream, so copy k is the same whether trained alone or beside others.</summary>
-    public float[] InitialParameters(ulong seed, int copy)
+    /// <summary>Initial parameters of restart <paramref name="restart"/> for <paramref name="seed"/>: each restart
+    /// draws from its own stream, so restart r is the same network whether trained alone or beside others.</summary>
+    public float[] InitialParameters(ulong seed, int restart)
     {
         var p = new float[ParameterCount];
-        var rng = new Rng(seed, (ulong)copy + 1);
+        var rng = new Rng(seed, (ulong)restart + 1);
         for (int l = 1; l <= Layers.Count; l++)
         {
             var layer = Layers[l - 1];
@@ -161,6 +150,6 @@ public sealed class NetworkSpec
         $"{InputSize}-{string.Join("-", Layers.Select(l => l.Size))} ({string.Join(", ", Layers.Select(l => l.Activation.Name()))})";
 
     private int CheckLayer(int layer) =>
-        layer >= 1 && layer <= Layers.Count ? layer - 1
+        layer >= 1 && layer <= Layers.Count ? layer
             : throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layers are numbered 1..{Layers.Count} (0 is the input)");
 }

@@ -1,6 +1,5 @@
+using GpuNet.Compute;
 using GpuNet.Data;
-using GpuNet.IO;
-using GpuNet.Training;
 using Device = GpuNet.Devices.Device;
 
 namespace GpuNet.Model;
@@ -21,13 +20,17 @@ public sealed class Predictor : IDisposable
 {
     private readonly Standardizer? scaler;
 
-    /// <summary>Wraps a single-copy network and its model info.</summary>
-    /// <param name="network">The network (one copy).</param>
-    /// <param name="info">How to use it.</param>
+    /// <summary>Wraps a network (its <see cref="Network.BestRestart"/> is used) and what it was trained for
+    /// (<see cref="Network.Info"/>). Disposing the predictor disposes the network.</summary>
+    /// <param name="network">The network, trained or loaded.</param>
     /// <param name="name">Names the model in errors, e.g. "model file 'm.safetensors'"; null for "the model".</param>
-    /// <exception cref="ModelFormatException">The feature scaling in <paramref name="info"/> is unusable.</exception>
-    public Predictor(Network network, ModelInfo info, string? name = null)
+    /// <exception cref="ArgumentException">The network has no <see cref="Network.Info"/>.</exception>
+    /// <exception cref="ModelFormatException">The feature scaling in the info is unusable.</exception>
+    public Predictor(Network network, string? name = null)
     {
+        ArgumentNullException.ThrowIfNull(network);
+        var info = network.Info ?? throw new ArgumentException(
+            "the network has not been trained or loaded, so nothing says what it is for (task, classes, output, loss): train it, or set its Info", nameof(network));
         Network = network;
         Info = info;
         Name = name ?? "the model";
@@ -46,14 +49,14 @@ public sealed class Predictor : IDisposable
 
     /// <summary>Reads a model file onto a device.</summary>
     /// <exception cref="ModelFormatException">The file is a directory, malformed, or not a GpuNet model.</exception>
-    public static Predictor Load(string path, Device device)
+    public static Predictor Load(Device device, string path)
     {
         // Opening a directory fails with "access denied", which sends people looking at permissions.
         if (Directory.Exists(path)) throw new ModelFormatException(DataFiles.IsDirectory(path) + "; give the model file");
-        var (net, info) = ModelFile.Load(path, device);
+        var net = ModelFile.Load(device, path);
         try
         {
-            return new Predictor(net, info, $"model file '{path}'");
+            return new Predictor(net, $"model file '{path}'");
         }
         catch
         {
@@ -62,7 +65,7 @@ public sealed class Predictor : IDisposable
         }
     }
 
-    /// <summary>The network (one copy).</summary>
+    /// <summary>The network.</summary>
     public Network Network { get; }
     /// <summary>How to use it.</summary>
     public ModelInfo Info { get; }
@@ -86,7 +89,7 @@ public sealed class Predictor : IDisposable
     {
         CheckFeatures(features, rows);
         var x = scaler?.Apply(features, InputSize) ?? features;
-        return Network.Predict(x, rows, 0, Info.Output);
+        return Network.Predict(x, rows, Network.BestRestart, Info.Output);
     }
 
     /// <summary>Predicted class per row: arg-max of the outputs (first on ties), or output &gt; 0.5 for one output.</summary>
@@ -112,9 +115,13 @@ public sealed class Predictor : IDisposable
     /// matrix are over the model's classes.</remarks>
     /// <param name="data">Labelled examples of the model's kind.</param>
     /// <param name="dataName">Names the data in errors, e.g. the data spec; null for "the data".</param>
+    /// <param name="progress">Told the rows evaluated so far, about 20 times along the model's own loss pass.</param>
+    /// <param name="cancellationToken">Checked between chunks of rows.</param>
     /// <exception cref="DataFormatException">The data does not fit the model: feature count, task, a class the model
     /// does not know, or (bce) a target outside [0, 1].</exception>
-    public EvaluationReport Evaluate(Dataset data, string? dataName = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public EvaluationReport Evaluate(Dataset data, string? dataName = null, IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         string what = dataName ?? "the data";
@@ -131,28 +138,28 @@ public sealed class Predictor : IDisposable
         if (data.TargetCount != Network.Spec.OutputSize)
             throw new DataFormatException(
                 $"{what} has {DataFiles.Count(data.TargetCount, "target")} per row; {Name} gives {DataFiles.Count(Network.Spec.OutputSize, "output")} {kinds}");
-        Trainer.CheckTargets(Info.Loss, data, what);
+        OutputPolicy.CheckTargets(Info.Loss, data, what);
         var scaled = scaler == null ? data : scaler.Apply(data);
         using var device = DeviceDataset.Upload(Network.Device, scaled);
-        Evaluation Eval(LossFunction loss)
-        {
-            using var t = new Trainer(Network, new TrainOptions { Loss = loss });
-            return t.Evaluate(device);
-        }
-        var own = Eval(Info.Loss);
+        using var evaluator = new Evaluator(Network, Evaluator.ChunkRows(data.Count, 0));
+        int best = Network.BestRestart;
+        var lastLayer = Network.Spec.Layers[^1].Activation;
+        Evaluation Eval(LossFunction loss, IProgress<int>? rows = null) =>
+            evaluator.Run(device, Loss.Create(Network.Device, loss, lastLayer), rows, cancellationToken);
+        var own = Eval(Info.Loss, progress);
         if (data.Task == TaskKind.Regression || data.Labels == null)
         {
             bool plain = !Info.Loss.TakesLogits();
-            return new EvaluationReport(data.Count, own.Loss[0], own.Accuracy?[0],
-                plain ? Eval(LossFunction.MeanSquaredError).Loss[0] : null,
-                plain ? Eval(LossFunction.MeanAbsoluteError).Loss[0] : null, null, null);
+            return new EvaluationReport(data.Count, own.Loss[best], own.Accuracy?[best],
+                plain ? Eval(LossFunction.MeanSquaredError).Loss[best] : null,
+                plain ? Eval(LossFunction.MeanAbsoluteError).Loss[best] : null, null, null);
         }
         var names = Classes!;
         var confusion = new int[names.Count, names.Count];
         // The features are scaled already: straight to the network, no second pass of the scaler.
-        var predicted = PredictedClasses(Network.Predict(scaled.Features, data.Count, 0, Info.Output), data.Count);
+        var predicted = PredictedClasses(Network.Predict(scaled.Features, data.Count, best, Info.Output), data.Count);
         for (int r = 0; r < data.Count; r++) confusion[data.Labels[r], predicted[r]]++;
-        return new EvaluationReport(data.Count, own.Loss[0], own.Accuracy?[0], null, null, confusion, names);
+        return new EvaluationReport(data.Count, own.Loss[best], own.Accuracy?[best], null, null, confusion, names);
     }
 
     /// <summary>The data relabelled with the model's class indices, matching class names.</summary>

@@ -4,7 +4,7 @@ namespace GpuNet.Training;
 
 /// <summary>
 /// A training run's full state between two steps (<see cref="Trainer.CaptureState"/>): with it,
-/// <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, CancellationToken, IProgress{TickReport}?, TrainingState?)"/>
+/// <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, IProgress{TickReport}?, TrainingState?, CancellationToken)"/>
 /// continues exactly where the run was. The shuffle order needs no state: epoch e's order is drawn from (seed, e).
 /// </summary>
 public sealed class TrainingState

@@ -172,7 +172,7 @@ public class EvalPredictTests
     {
         using var cli = new CliRunner();
         string model = ThreeClassModel(cli);
-        using var predictor = Predictor.Load(model, TestDevices.Cpu);
+        using var predictor = Predictor.Load(TestDevices.Cpu, model);
         // the data's class 0, "02", is the model's "2" (integer names compare by value); its class 1 is the model's "0"
         var data = Dataset.Classification([0, 5, 5, 0, 0, 6], 2, [0, 1, 0], 2, ["02", "0"]);
         var r = predictor.Evaluate(data, "pairs");
@@ -206,7 +206,7 @@ public class EvalPredictTests
         var c = Confusion(e);
         Assert.Equal(10, c.Length);
         // every row is counted under its true digit, and the predictions are the model's own
-        using var predictor = Predictor.Load(model, TestDevices.Cpu);
+        using var predictor = Predictor.Load(TestDevices.Cpu, model);
         var predicted = predictor.PredictClasses(picked.Features, picked.Count);
         var expected = new int[10, 10];
         for (int i = 0; i < picked.Count; i++) expected[picked.Labels![i], predicted[i]]++;
@@ -260,7 +260,8 @@ public class EvalPredictTests
         var (spec, parameters, info) = ModelFile.Read(ThreeClassModel(cli, "plain.safetensors"));
         using var net = new GpuNet.Model.Network(TestDevices.Cpu, spec);
         net.SetParameters(parameters);
-        var e = Assert.Throws<ModelFormatException>(() => new Predictor(net, info with { FeatureMean = [0, 0], FeatureScale = [1, 0] }, "my model"));
+        net.Info = info with { FeatureMean = [0, 0], FeatureScale = [1, 0] };
+        var e = Assert.Throws<ModelFormatException>(() => new Predictor(net, "my model"));
         Assert.StartsWith("my model: standardiser scale of feature 1 is 0, not finite and positive (feature_mean / feature_scale metadata)", e.Message);
     }
 

@@ -26,10 +26,11 @@ public class ModelFileTests
             Training = new Dictionary<string, string> { ["seed"] = "4" },
         };
         string path = dir.File("m.safetensors");
-        ModelFile.Save(path, net, info);
+        net.Info = info;
+        net.Save(path);
         var x = TestData.Uniform(new Random(1), 4 * 9);
-        using var loaded = Predictor.Load(path, d);
-        using var original = new Predictor(net.ExtractCopy(0), info);
+        using var loaded = Predictor.Load(d, path);
+        using var original = new Predictor(net.ExtractRestart(0));
         Assert.Equal(original.Predict(x, 9), loaded.Predict(x, 9));
         Assert.Equal(net.GetParameters(), loaded.Network.GetParameters());
         Assert.Equal(spec.ToString(), loaded.Network.Spec.ToString());
@@ -48,7 +49,8 @@ public class ModelFileTests
         var spec = NetworkSpec.Dense([3, 4, 2], Activation.Relu, Activation.Identity);
         using var net = new GpuNet.Model.Network(d, spec, seed: 2);
         string path = dir.File("m.safetensors");
-        ModelFile.Save(path, net, new ModelInfo { Output = OutputFunction.Identity, Loss = LossFunction.MeanSquaredError, Task = TaskKind.Regression });
+        net.Info = new ModelInfo { Output = OutputFunction.Identity, Loss = LossFunction.MeanSquaredError, Task = TaskKind.Regression };
+        net.Save(path);
         var bytes = File.ReadAllBytes(path);
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         Assert.Equal(0UL, n % 8);
@@ -83,8 +85,8 @@ public class ModelFileTests
         var d = TestDevices.Cpu;
         var spec = NetworkSpec.Dense([2, 2], Activation.Tanh, Activation.Identity);
         string good = dir.File("good.safetensors");
-        using (var net = new GpuNet.Model.Network(d, spec))
-            ModelFile.Save(good, net, new ModelInfo { Output = OutputFunction.Identity, Loss = LossFunction.MeanSquaredError, Task = TaskKind.Regression });
+        using (var net = new GpuNet.Model.Network(d, spec) { Info = new ModelInfo { Output = OutputFunction.Identity, Loss = LossFunction.MeanSquaredError, Task = TaskKind.Regression } })
+            net.Save(good);
         var file = SafeTensors.Read(good);
         string Rewrite(string name, Func<Dictionary<string, string>, Dictionary<string, string>> meta, Func<List<TensorEntry>, List<TensorEntry>> tensors)
         {

@@ -185,7 +185,7 @@ public class TrainCommandTests
     {
         var train = DataSpec.Load("sine", null).Train;
         var spec = GpuNet.Model.NetworkSpec.Dense([1, 8, 1], GpuNet.Activation.Tanh, GpuNet.Activation.Identity);
-        using var net = new GpuNet.Model.Network(device, spec, copies: 1, seed: 0);
+        using var net = new GpuNet.Model.Network(device, spec, restarts: 1, seed: 0);
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 6, BatchSize = 16, LearningRate = lr, Optimizer = optimizer, ShuffleSeed = 0 });
         trainer.Fit(train);
         return net.GetParameters();

@@ -181,22 +181,22 @@ public class CsvConsistencyTests
     public void BceRefusesTargetsOutsideZeroToOne()
     {
         var (sine, _) = BuiltIn.Sine();
-        var e = Assert.Throws<DataFormatException>(() => Trainer.CheckTargets(LossFunction.BinaryCrossEntropy, sine, "the training data"));
+        var e = Assert.Throws<TargetRangeException>(() => OutputPolicy.CheckTargets(LossFunction.BinaryCrossEntropy, sine, "the training data"));
         int row = Array.FindIndex(sine.Targets, y => y < 0 || y > 1);
         Assert.Equal($"the training data: target 1 of row {row + 1} is {sine.Targets[row].ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
-            "but bce needs targets in [0, 1] (probabilities or 0/1 labels); use mse or mae for other values (gpunet: --loss mse --output identity)", e.Message);
-        Trainer.CheckTargets(LossFunction.MeanSquaredError, sine, "the training data");
-        Trainer.CheckTargets(LossFunction.BinaryCrossEntropy, BuiltIn.Parity(3), "the training data");
+            "but bce needs targets in [0, 1] (probabilities or 0/1 labels); use mse or mae for other values", e.Message);
+        OutputPolicy.CheckTargets(LossFunction.MeanSquaredError, sine, "the training data");
+        OutputPolicy.CheckTargets(LossFunction.BinaryCrossEntropy, BuiltIn.Parity(3), "the training data");
 
         // Fit checks before it trains: the weights are untouched
         using var net = new GpuNet.Model.Network(TestDevices.Cpu, NetworkSpec.Dense([1, 4, 1], Activation.Tanh, Activation.Identity), seed: 1);
         var before = net.GetParameters();
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 1, Loss = LossFunction.BinaryCrossEntropy });
-        var fit = Assert.Throws<DataFormatException>(() => trainer.Fit(sine));
+        var fit = Assert.Throws<TargetRangeException>(() => trainer.Fit(sine));
         Assert.StartsWith("the training data: target 1 of row", fit.Message);
         Assert.Equal(before, net.GetParameters());
-        var valid = Assert.Throws<DataFormatException>(() => trainer.Fit(BuiltIn.Parity(1).Subset([0]), sine));
+        var valid = Assert.Throws<TargetRangeException>(() => trainer.Fit(BuiltIn.Parity(1).Subset([0]), sine));
         Assert.StartsWith("the validation data:", valid.Message);
-        Assert.StartsWith("the evaluation data:", Assert.Throws<DataFormatException>(() => trainer.Evaluate(sine)).Message);
+        Assert.StartsWith("the evaluation data:", Assert.Throws<TargetRangeException>(() => trainer.Evaluate(sine)).Message);
     }
 }

@@ -58,7 +58,7 @@ public sealed class GemmTunerTests : IDisposable
         buffers.AddRange([a, b, c]);
         return new GemmArgs
         {
-            A = a.View, B = b.View, C = c.View, M = m, N = n, K = k, Lda = k + pad, Ldb = k + pad, Ldc = n, TransB = 1, Alpha = 1, Batch = 1,
+            A = a.View, B = b.View, C = c.View, M = m, N = n, K = k, Lda = k + pad, Ldb = k + pad, Ldc = n, TransB = 1, Alpha = 1, Count = 1,
         };
     }
 
@@ -100,7 +100,7 @@ public sealed class GemmTunerTests : IDisposable
         var log = new StringWriter();
         var timer = Timer(blocked: 3, tiled8: 9, large16: 1, splitK16: 2);
         // Large16 is fastest but wrong (twice the product).
-        var tuner = Tuner(timer, log, (v, g) => Cpu.Kernels.Gemm(v == GemmVariant.Large16 ? g with { Alpha = 2 * g.Alpha } : g, v));
+        var tuner = Tuner(timer, log, (v, g) => Cpu.Gemm.Run(v == GemmVariant.Large16 ? g with { Alpha = 2 * g.Alpha } : g, v));
         Assert.Equal(GemmVariant.SplitK16, tuner.Choose(Product(20, 24, 36), GemmVariant.Blocked));
         Assert.DoesNotContain(GemmVariant.Large16, timer.Timed);
         var entry = Assert.Single(tuner.Decisions).Entry;
@@ -116,7 +116,7 @@ public sealed class GemmTunerTests : IDisposable
         var g = Product(128, 256, 784);
         Assert.Equal("NT A4 B4 M128 N256 K1024 count1", GemmShapeClass.Of(g).Key);
         Assert.Equal("NT A4 B4 M256 N256 K1024 count1", GemmShapeClass.Of(g with { M = 129 }).Key);
-        Assert.Equal("TT A4 B4 M128 N256 K1024 count4", GemmShapeClass.Of(g with { TransA = 1, Batch = 3, StrideA = 0, StrideB = 0, StrideC = 0 }).Key);
+        Assert.Equal("TT A4 B4 M128 N256 K1024 count4", GemmShapeClass.Of(g with { TransA = 1, Count = 3, StrideA = 0, StrideB = 0, StrideC = 0 }).Key);
         Assert.Equal("NT A1 B1 M32 N32 K32 count1", GemmShapeClass.Of(Product(20, 24, 30, pad: 1)).Key);
         Assert.Equal(1, GemmShapeClass.Ceiling(0));
         Assert.Equal(1024, GemmShapeClass.Ceiling(784));

@@ -35,7 +35,7 @@ public class ElementwiseTests
             var par = TestData.Uniform(rng, (int)(k * p));
             using var dz = TestData.Upload(d, z);
             using var dp = TestData.Upload(d, par);
-            d.Kernels.BiasActivate(act, dz.View, dp.View, 2, p, b, o);
+            d.Elementwise.BiasActivate(act, dz.View, dp.View, 2, p, b, o);
             var got = TestData.Download(dz, z.Length);
             var expected = new double[z.Length];
             var aRef = new double[z.Length];
@@ -49,7 +49,7 @@ public class ElementwiseTests
 
             var g = TestData.Uniform(rng, z.Length);
             using var dg = TestData.Upload(d, g);
-            d.Kernels.ActivationBackward(act, dg.View, dz.View, z.Length);
+            d.Elementwise.ActivationBackward(act, dg.View, dz.View, z.Length);
             var gotG = TestData.Download(dg, g.Length);
             var expG = new double[g.Length];
             for (int i = 0; i < g.Length; i++) expG[i] = g[i] * Reference.Derivative(act, aRef[i]);
@@ -75,7 +75,7 @@ public class ElementwiseTests
             if (n > 3) z[3] = float.NaN;
             for (int i = n; i < z.Length; i++) z[i] = -1000f - i; // past n: must keep these values (σ would change them)
             using var dz = TestData.Upload(d, z);
-            d.Kernels.Apply(act, dz.View, n);
+            d.Elementwise.Apply(act, dz.View, n);
             var got = TestData.Download(dz, z.Length);
             for (int i = n; i < z.Length; i++) Assert.Equal(z[i], got[i]);
             if (n > 3) { Assert.True(float.IsNaN(got[3]), $"{act} of NaN gave {got[3]}"); got[3] = 0f; }
@@ -105,7 +105,7 @@ public class ElementwiseTests
             z[rng.Next(width)] = 1e4f;
             z[(rows - 1) * width + rng.Next(width)] = -1e4f;
             using var dz = TestData.Upload(d, z);
-            d.Kernels.SoftmaxRows(dz.View, rows, width);
+            d.Elementwise.SoftmaxRows(dz.View, rows, width);
             var all = TestData.Download(dz, z.Length);
             for (int i = rows * width; i < z.Length; i++) Assert.True(float.IsNaN(all[i]), $"softmax {rows}×{width} wrote element {i} past the matrix");
             var got = all[..(rows * width)];
@@ -123,50 +123,50 @@ public class ElementwiseTests
         }
     }
 
-    public static TheoryData<string, LossKernel, Activation> LossCases()
+    public static TheoryData<string, LossFunction, Activation> LossCases()
     {
-        var data = new TheoryData<string, LossKernel, Activation>();
+        var data = new TheoryData<string, LossFunction, Activation>();
         foreach (var d in TestDevices.Devices)
         {
             foreach (var a in Enum.GetValues<Activation>())
             {
-                data.Add(TestDevices.Name(d), LossKernel.SquaredError, a);
-                data.Add(TestDevices.Name(d), LossKernel.AbsoluteError, a);
+                data.Add(TestDevices.Name(d), LossFunction.MeanSquaredError, a);
+                data.Add(TestDevices.Name(d), LossFunction.MeanAbsoluteError, a);
             }
-            data.Add(TestDevices.Name(d), LossKernel.SoftmaxCrossEntropy, Activation.Identity);
-            data.Add(TestDevices.Name(d), LossKernel.BinaryCrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossFunction.CrossEntropy, Activation.Identity);
+            data.Add(TestDevices.Name(d), LossFunction.BinaryCrossEntropy, Activation.Identity);
         }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(LossCases))]
-    public void LossesMatchReference(string device, LossKernel loss, Activation output)
+    public void LossesMatchReference(string device, LossFunction loss, Activation output)
     {
         var d = TestDevices.Get(device);
         var rng = new Random(77 + (int)loss * 10 + (int)output);
         foreach (var (k, b, o0) in Shapes)
         foreach (bool perNetTargets in new[] { false, true }) // shared targets (stride 0) and one set per network
         {
-            int o = loss == LossKernel.SoftmaxCrossEntropy ? Math.Max(o0, 2) : o0;
+            int o = loss == LossFunction.CrossEntropy ? Math.Max(o0, 2) : o0;
             // z holds what the output layer produced: σ(a) for a random a.
             var a = TestData.Uniform(rng, k * b * o, -3f, 3f);
-            if (loss is LossKernel.SoftmaxCrossEntropy or LossKernel.BinaryCrossEntropy && a.Length > 2) { a[0] = 1e4f; a[1] = -1e4f; }
+            if (loss is LossFunction.CrossEntropy or LossFunction.BinaryCrossEntropy && a.Length > 2) { a[0] = 1e4f; a[1] = -1e4f; }
             var z = Array.ConvertAll(a, v => (float)Reference.Activate(output, v));
             int yCopies = perNetTargets ? k : 1;
             var y = new float[yCopies * b * o];
             for (int r = 0; r < yCopies * b; r++)
-                if (loss == LossKernel.SoftmaxCrossEntropy) y[r * o + rng.Next(o)] = 1f;
-                else for (int j = 0; j < o; j++) y[r * o + j] = loss == LossKernel.BinaryCrossEntropy ? rng.Next(2) : (float)rng.NextDouble();
+                if (loss == LossFunction.CrossEntropy) y[r * o + rng.Next(o)] = 1f;
+                else for (int j = 0; j < o; j++) y[r * o + j] = loss == LossFunction.BinaryCrossEntropy ? rng.Next(2) : (float)rng.NextDouble();
             using var dz = TestData.Upload(d, z);
             using var dy = TestData.Upload(d, y);
             using var delta = TestData.Poisoned(d, z.Length);
             using var rowLoss = TestData.Poisoned(d, k * b);
             float scale = 1f / b;
-            d.Kernels.Loss(loss, output, new LossArgs
+            GpuNet.Compute.Loss.Create(d, loss, output).Evaluate(new LossArgs
             {
                 Output = dz.View, Targets = dy.View, Delta = delta.View, RowLoss = rowLoss.View,
-                Networks = k, Rows = b, Width = o, TargetStride = perNetTargets ? (long)b * o : 0, GradScale = scale,
+                Restarts = k, Rows = b, Width = o, TargetStride = perNetTargets ? (long)b * o : 0, GradScale = scale,
             });
             var gotDelta = TestData.Download(delta, z.Length);
             var gotLoss = TestData.Download(rowLoss, k * b);
@@ -182,9 +182,9 @@ public class ElementwiseTests
                     var yr = y.Skip(yRow * o).Take(o).Select(v => (double)v).ToArray();
                     var fn = loss switch
                     {
-                        LossKernel.SquaredError => GpuNet.LossFunction.MeanSquaredError,
-                        LossKernel.AbsoluteError => GpuNet.LossFunction.MeanAbsoluteError,
-                        LossKernel.SoftmaxCrossEntropy => GpuNet.LossFunction.CrossEntropy,
+                        LossFunction.MeanSquaredError => GpuNet.LossFunction.MeanSquaredError,
+                        LossFunction.MeanAbsoluteError => GpuNet.LossFunction.MeanAbsoluteError,
+                        LossFunction.CrossEntropy => GpuNet.LossFunction.CrossEntropy,
                         _ => GpuNet.LossFunction.BinaryCrossEntropy,
                     };
                     // The kernel sees the float32 z; the reference recomputes σ' from a, so feed it z's own a.
@@ -253,7 +253,7 @@ public class ElementwiseTests
             using var dz = TestData.Upload(d, z);
             using var dy = TestData.Upload(d, y);
             using var hits = TestData.Poisoned(d, k * b + 2);
-            d.Kernels.Correct(dz.View, dy.View, hits.View, k, b, o, perNetTargets ? (long)b * o : 0, threshold);
+            d.Losses.Correct(dz.View, dy.View, hits.View, k, b, o, perNetTargets ? (long)b * o : 0, threshold);
             var got = TestData.Download(hits, k * b + 2);
             string what = $"{k}×{b}×{o} threshold {threshold} per-network targets={perNetTargets}";
             int expectedHits = 0;
@@ -296,7 +296,7 @@ public class ElementwiseTests
             var expected = (long[])first.Clone();
             foreach (long step in new long[] { 5, 9 })
             {
-                d.Kernels.FlagNonFinite(dSums.View, dFirst.View, step);
+                d.Losses.FlagNonFinite(dSums.View, dFirst.View, step);
                 for (int i = 0; i < n; i++)
                     if (expected[i] < 0 && !double.IsFinite(sums[i])) expected[i] = step;
                 Assert.Equal(expected, dFirst.GetAsArray1D());
@@ -332,7 +332,7 @@ public class ElementwiseTests
             using var ds = TestData.Upload(d, src);
             long stride = o + 4, offset = 3;
             using var dst = TestData.Poisoned(d, (int)(k * stride));
-            d.Kernels.ColumnSum(ds.View, dst.View, offset, stride, k, b, o, variant);
+            d.Reductions.ColumnSum(ds.View, dst.View, offset, stride, k, b, o, variant);
             var got = TestData.Download(dst, (int)(k * stride));
             var exp = new double[got.Length];
             for (int i = 0; i < got.Length; i++) exp[i] = double.NaN;
@@ -349,7 +349,7 @@ public class ElementwiseTests
 
             var accStart = Enumerable.Range(0, k * o).Select(i => 0.5 * i).ToArray();
             using var accBuf = d.Accelerator.Allocate1D(accStart);
-            d.Kernels.ColumnSumAccumulate(ds.View, accBuf.View, k, b, o, variant);
+            d.Reductions.ColumnSumAccumulate(ds.View, accBuf.View, k, b, o, variant);
             var gotAcc = accBuf.GetAsArray1D();
             for (int net = 0; net < k; net++)
                 for (int c = 0; c < o; c++)
@@ -416,15 +416,15 @@ public class ElementwiseTests
                 switch (kind)
                 {
                     case OptimizerKernel.Sgd:
-                        d.Kernels.Sgd(dw.View, dg.View, dmask.View, s);
+                        d.Optimizers.Sgd(dw.View, dg.View, dmask.View, s);
                         Reference.Sgd(rw, rg, refMask, p, s.LearningRate, s.WeightDecay);
                         break;
                     case OptimizerKernel.Momentum or OptimizerKernel.Nesterov:
-                        d.Kernels.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
+                        d.Optimizers.Momentum(dw.View, dg.View, dm.View, dmask.View, s);
                         Reference.Momentum(rw, rg, rm, refMask, p, s.LearningRate, s.Beta1, s.WeightDecay, s.Nesterov != 0);
                         break;
                     default:
-                        d.Kernels.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
+                        d.Optimizers.Adam(dw.View, dg.View, dm.View, dv.View, dmask.View, s);
                         Reference.Adam(rw, rg, rm, rv, refMask, p, s.LearningRate, s.Beta1, s.Beta2, s.Epsilon, s.WeightDecay,
                             s.Correction1, s.Correction2);
                         break;
@@ -471,7 +471,7 @@ public class ElementwiseTests
         using var di = d.Accelerator.Allocate1D(order);
         int offset = 4, rows = 5;
         using var dst = TestData.Poisoned(d, copies * rows * f);
-        d.Kernels.GatherRows(ds.View, di.View, dst.View, offset, rows, f, copies, (long)n * f, (long)rows * f);
+        d.Gather.Rows(ds.View, di.View, dst.View, offset, rows, f, copies, (long)n * f, (long)rows * f);
         var got = TestData.Download(dst, copies * rows * f);
         for (int c = 0; c < copies; c++)
             for (int r = 0; r < rows; r++)

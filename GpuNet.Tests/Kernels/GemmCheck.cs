@@ -7,7 +7,7 @@ namespace GpuNet.Tests.Kernels;
 /// <summary>
 /// One GEMM on a device against the float64 reference (<see cref="Reference.Gemm"/>). Every stored operand has a row
 /// stride of its columns plus a pad, may start some floats into its buffer (a sub-view), and C has a spare row after
-/// each batch entry: everything outside the M×N results (the floats before C included) must keep its value bit for
+/// each product: everything outside the M×N results (the floats before C included) must keep its value bit for
 /// bit. With β = 0 all of C starts as NaN (C must not be read, and a stray write shows as a number); with β ≠ 0 all of C
 /// is random (a stray α·acc + β·C changes it).
 /// </summary>
@@ -15,8 +15,8 @@ public sealed record GemmCheck(int M, int N, int K)
 {
     public bool TransA { get; init; }
     public bool TransB { get; init; }
-    public int Batch { get; init; } = 1;
-    /// <summary>Batch stride 0 for A (one matrix shared by every batch entry).</summary>
+    public int Count { get; init; } = 1;
+    /// <summary>Stride 0 for A (one matrix shared by every product).</summary>
     public bool ShareA { get; init; }
     public bool ShareB { get; init; }
     public float Alpha { get; init; } = 1f;
@@ -34,7 +34,7 @@ public sealed record GemmCheck(int M, int N, int K)
     public int Seed { get; init; } = 1234;
 
     public override string ToString() =>
-        $"M={M} N={N} K={K} transA={TransA} transB={TransB} batch={Batch} sharedA={ShareA} sharedB={ShareB} α={Alpha} β={Beta} " +
+        $"M={M} N={N} K={K} transA={TransA} transB={TransB} count={Count} sharedA={ShareA} sharedB={ShareB} α={Alpha} β={Beta} " +
         $"pads {PadA},{PadB},{PadC} offsets {OffsetA},{OffsetB},{OffsetC}" + (Slices is { } s ? $" slices {s}" : "");
 
     private static float[] Prefixed(int offset, float[] values)
@@ -58,9 +58,9 @@ public sealed record GemmCheck(int M, int N, int K)
         long strideA = ShareA ? 0 : (long)aRows * lda, strideB = ShareB ? 0 : (long)bRows * ldb, strideC = (long)(M + 1) * ldc;
         // The floats in front of each operand are NaN: a read of one would show in the result. The operands' values do
         // not depend on the offsets, so runs at different offsets can be compared bit for bit.
-        var a = Prefixed(OffsetA, TestData.Uniform(rng, (int)((ShareA ? 1 : Batch) * (long)aRows * lda)));
-        var b = Prefixed(OffsetB, TestData.Uniform(rng, (int)((ShareB ? 1 : Batch) * (long)bRows * ldb)));
-        var c = Prefixed(OffsetC, TestData.Uniform(rng, (int)(Batch * strideC)));
+        var a = Prefixed(OffsetA, TestData.Uniform(rng, (int)((ShareA ? 1 : Count) * (long)aRows * lda)));
+        var b = Prefixed(OffsetB, TestData.Uniform(rng, (int)((ShareB ? 1 : Count) * (long)bRows * ldb)));
+        var c = Prefixed(OffsetC, TestData.Uniform(rng, (int)(Count * strideC)));
         if (Beta == 0f) Array.Fill(c, float.NaN);
 
         using var da = TestData.Upload(d, a);
@@ -71,16 +71,16 @@ public sealed record GemmCheck(int M, int N, int K)
             A = da.View.SubView(OffsetA, a.Length - OffsetA), B = db.View.SubView(OffsetB, b.Length - OffsetB),
             C = dc.View.SubView(OffsetC, c.Length - OffsetC), M = M, N = N, K = K, Lda = lda, Ldb = ldb, Ldc = ldc,
             StrideA = strideA, StrideB = strideB, StrideC = strideC, TransA = TransA ? 1 : 0, TransB = TransB ? 1 : 0,
-            Alpha = Alpha, Beta = Beta, Batch = Batch,
+            Alpha = Alpha, Beta = Beta, Count = Count,
         };
-        plan = Slices is { } forced ? GemmSelection.Plan(variant, g, d.Accelerator.NumMultiprocessors, forced) : d.Kernels.PlanGemm(g, variant);
-        if (Slices is { } s) d.Kernels.LaunchLarge(g, variant, s);
-        else d.Kernels.Gemm(g, variant);
+        plan = Slices is { } forced ? GemmSelection.Plan(variant, g, d.Accelerator.NumMultiprocessors, forced) : d.Gemm.Plan(g, variant);
+        if (Slices is { } s) d.Gemm.RunLarge(g, variant, s);
+        else d.Gemm.Run(g, variant);
         var got = TestData.Download(dc, c.Length);
         string what = $"{variant} ({plan}) on {TestDevices.Name(d)}: {this}";
 
         var cRef = Array.ConvertAll(c[OffsetC..], x => float.IsNaN(x) ? 0.0 : x);
-        var expected = Reference.Gemm(TestData.ToDouble(a[OffsetA..]), TestData.ToDouble(b[OffsetB..]), cRef, Batch, M, N, K,
+        var expected = Reference.Gemm(TestData.ToDouble(a[OffsetA..]), TestData.ToDouble(b[OffsetB..]), cRef, Count, M, N, K,
             TransA, TransB, lda, ldb, ldc, strideA, strideB, strideC, Alpha, Beta);
         var result = got[OffsetC..];
         for (int i = 0; i < OffsetC; i++)

@@ -37,10 +37,10 @@ public class GemmLargeTests
             var aligned = new GemmCheck(m, n, k) { TransA = ta, TransB = tb, PadA = Pad4(aCols), PadB = Pad4(bCols), PadC = Pad4(n) };
             aligned.Run(Cpu, GemmVariant.Large16, out var plan);
             Assert.True(plan.VectorA && plan.VectorB && plan.VectorC, $"{aligned}: {plan}");
-            // Odd row strides, three batch entries sharing A, β ≠ 0: scalar loads and stores.
+            // Odd row strides, three products sharing A, β ≠ 0: scalar loads and stores.
             var odd = new GemmCheck(m, n, k)
             {
-                TransA = ta, TransB = tb, Batch = 3, ShareA = true, Alpha = 0.5f, Beta = 2f, PadA = PadOdd(aCols), PadB = PadOdd(bCols), PadC = PadOdd(n),
+                TransA = ta, TransB = tb, Count = 3, ShareA = true, Alpha = 0.5f, Beta = 2f, PadA = PadOdd(aCols), PadB = PadOdd(bCols), PadC = PadOdd(n),
             };
             odd.Run(Cpu, GemmVariant.Large16, out plan);
             Assert.False(plan.VectorA || plan.VectorB || plan.VectorC, $"{odd}: {plan}");
@@ -54,7 +54,7 @@ public class GemmLargeTests
         foreach (int slices in new[] { 2, 3, 5 })
         {
             new GemmCheck(17, 15, 41) { TransA = ta, TransB = tb, Slices = slices }.Run(Cpu, GemmVariant.SplitK16);
-            new GemmCheck(5, 33, 100) { TransA = ta, TransB = tb, Slices = slices, Batch = 2, ShareB = true, Alpha = 0.5f, Beta = 2f,
+            new GemmCheck(5, 33, 100) { TransA = ta, TransB = tb, Slices = slices, Count = 2, ShareB = true, Alpha = 0.5f, Beta = 2f,
                 PadA = Pad4(ta ? 5 : 100), PadB = Pad4(tb ? 100 : 33), PadC = Pad4(33) }.Run(Cpu, GemmVariant.SplitK16);
         }
     }
@@ -77,14 +77,14 @@ public class GemmLargeTests
         using var da = TestData.Upload(Cpu, a);
         using var db = TestData.Upload(Cpu, b);
         using var dc = TestData.Poisoned(Cpu, m * n);
-        var g = new GemmArgs { A = da.View, B = db.View, C = dc.View, M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = n, Alpha = 1, Batch = 1 };
-        Cpu.Kernels.LaunchLarge(g, GemmVariant.SplitK16, slices);
+        var g = new GemmArgs { A = da.View, B = db.View, C = dc.View, M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = n, Alpha = 1, Count = 1 };
+        Cpu.Gemm.RunLarge(g, GemmVariant.SplitK16, slices);
         var split = TestData.Download(dc, m * n);
         var sum = new float[m * n];
         for (int s = 0; s < slices; s++)
         {
             int k0 = s * chunk, len = Math.Min(chunk, k - k0);
-            Cpu.Kernels.Gemm(g with { A = da.View.SubView(k0, a.Length - k0), B = db.View.SubView(k0 * ldb, b.Length - k0 * ldb), K = len },
+            Cpu.Gemm.Run(g with { A = da.View.SubView(k0, a.Length - k0), B = db.View.SubView(k0 * ldb, b.Length - k0 * ldb), K = len },
                 GemmVariant.Large16);
             var part = TestData.Download(dc, m * n);
             for (int i = 0; i < sum.Length; i++) sum[i] = s == 0 ? part[i] : sum[i] + part[i];
@@ -103,7 +103,7 @@ public class GemmLargeTests
     {
         foreach (var (ta, tb) in new[] { (false, true), (true, false) })
         {
-            var aligned = new GemmCheck(19, 22, 37) { TransA = ta, TransB = tb, Batch = 2, PadA = Pad4(ta ? 19 : 37), PadB = Pad4(tb ? 37 : 22), PadC = Pad4(22) };
+            var aligned = new GemmCheck(19, 22, 37) { TransA = ta, TransB = tb, Count = 2, PadA = Pad4(ta ? 19 : 37), PadB = Pad4(tb ? 37 : 22), PadC = Pad4(22) };
             var reference = aligned.Run(Cpu, GemmVariant.Large16, out var plan)[aligned.OffsetC..];
             Assert.True(plan.VectorA && plan.VectorB && plan.VectorC, plan.ToString());
             foreach (var shifted in new[] { aligned with { OffsetA = offset }, aligned with { OffsetB = offset }, aligned with { OffsetC = offset } })
@@ -125,7 +125,7 @@ public class GemmLargeTests
     {
         var d = TestDevices.GpuShaped;
         new GemmCheck(100, 100, 9) { TransB = true, PadA = Pad4(9), PadB = Pad4(9), PadC = 0 }.Run(d, GemmVariant.Large128);
-        new GemmCheck(65, 63, 17) { TransA = true, Batch = 2, ShareA = true }.Run(d, GemmVariant.Large64);
+        new GemmCheck(65, 63, 17) { TransA = true, Count = 2, ShareA = true }.Run(d, GemmVariant.Large64);
         new GemmCheck(40, 70, 150) { TransA = true, TransB = true, Slices = 3, Beta = 1f, PadA = Pad4(40), PadB = Pad4(150) }
             .Run(d, GemmVariant.SplitK64);
     }

@@ -75,18 +75,18 @@ public class GemmTests
         using var a = d.Allocate(6);
         using var b = d.Allocate(6);
         using var c = d.Allocate(3);
-        var g = new GemmArgs { A = a.View, B = b.View, C = c.View, M = 2, N = 2, K = 3, Lda = 3, Ldb = 2, Ldc = 2, Alpha = 1, Batch = 1 };
-        var ex = Assert.Throws<ArgumentException>(() => d.Kernels.Gemm(g));
+        var g = new GemmArgs { A = a.View, B = b.View, C = c.View, M = 2, N = 2, K = 3, Lda = 3, Ldb = 2, Ldc = 2, Alpha = 1, Count = 1 };
+        var ex = Assert.Throws<ArgumentException>(() => d.Gemm.Run(g));
         Assert.Contains("operand C", ex.Message);
         Assert.Contains("needs 4", ex.Message);
     }
 
     /// <summary>One GEMM against the float64 reference (see <see cref="GemmCheck"/>): every stored operand has a row
-    /// stride larger than its columns, C a padding column and a spare row after each batch entry.</summary>
+    /// stride larger than its columns, C a padding column and a spare row after each product.</summary>
     private static void CheckOne(Device d, GemmVariant variant, Random rng, int m, int n, int k, bool ta, bool tb,
         int batch, bool shareA, bool shareB, float alpha, float beta) =>
         new GemmCheck(m, n, k)
         {
-            TransA = ta, TransB = tb, Batch = batch, ShareA = shareA, ShareB = shareB, Alpha = alpha, Beta = beta, Seed = rng.Next(),
+            TransA = ta, TransB = tb, Count = batch, ShareA = shareA, ShareB = shareB, Alpha = alpha, Beta = beta, Seed = rng.Next(),
         }.Run(d, variant);
 }

@@ -58,7 +58,7 @@ public class GradientTests
         var spec = SpecFor(act, loss, outputs);
         var rng = new Random(11);
         var (x, y) = Batch(rng, rows, outputs, loss);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 5);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 5);
         using var trainer = new Trainer(net, new TrainOptions { Loss = loss });
         using var data = DeviceDataset.Upload(d, Dataset.Regression(x, 3, y, outputs));
         var (deviceLoss, grads) = trainer.Gradients(data);

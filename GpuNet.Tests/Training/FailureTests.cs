@@ -20,7 +20,7 @@ public class FailureTests
         var (train, _) = BuiltIn.Sine();
         using var net = new GpuNet.Model.Network(d, NetworkSpec.Dense([1, 8, 1], Activation.Relu, Activation.Identity), seed: 1);
         var atEpochEnd = new List<float[]> { net.GetParameters() };
-        TrainOptions Options(int epochs) => new() { Epochs = epochs, BatchSize = 16, LearningRate = rate, Shuffle = false };
+        TrainOptions Options(int epochs) => new() { Epochs = epochs, BatchSize = 16, LearningRate = rate, Shuffle = false, Optimizer = OptimizerOptions.Sgd() };
         using var trainer = new Trainer(net, Options(20));
         var ex = Assert.Throws<TrainingDivergedException>(() =>
             trainer.Fit(train, progress: new SynchronousProgress<EpochReport>(_ => atEpochEnd.Add(net.GetParameters()))));
@@ -105,13 +105,13 @@ public class FailureTests
         var d = TestDevices.Cpu;
         var (train, _) = BuiltIn.Sine();
         var spec = NetworkSpec.Dense([1, 8, 1], Activation.Tanh, Activation.Identity);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 1);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 1);
         var blowUp = net.GetParameters(1);
         blowUp[0] = float.NaN; // copy 1 is broken from the start
         net.SetParameters(blowUp, 1);
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 2, BatchSize = 32, LearningRate = 0.01f, Optimizer = OptimizerOptions.Adam() });
         var result = trainer.Fit(train);
-        Assert.Equal(0, result.BestCopy);
+        Assert.Equal(0, result.BestRestart);
         Assert.True(double.IsFinite(result.FinalTrainLoss[0]));
         Assert.False(double.IsFinite(result.FinalTrainLoss[1]));
     }
@@ -125,7 +125,7 @@ public class FailureTests
         var (train, _) = BuiltIn.Sine();
         var (fit, val) = Split.TrainValidation(train, 0.2, 1);
         var spec = NetworkSpec.Dense([1, 8, 1], Activation.Tanh, Activation.Identity);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 1);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 1);
         var broken = net.GetParameters(0);
         broken[0] = float.NaN; // copy 0, the first one, is broken
         net.SetParameters(broken, 0);
@@ -137,8 +137,8 @@ public class FailureTests
         var result = trainer.Fit(fit, val, new SynchronousProgress<EpochReport>(reports.Add));
         Assert.False(result.StoppedEarly);
         Assert.Equal(6, result.EpochsCompleted);
-        Assert.Equal(1, result.BestCopy);
-        Assert.All(reports, r => Assert.Equal(1, r.BestCopy));
+        Assert.Equal(1, result.BestRestart);
+        Assert.All(reports, r => Assert.Equal(1, r.BestRestart));
         Assert.All(reports, r => Assert.True(double.IsFinite(r.BestTrainLoss)));
         Assert.True(reports[^1].BestTrainLoss < reports[0].BestTrainLoss);
     }
@@ -146,11 +146,11 @@ public class FailureTests
     [Fact]
     public void CopyRankingIgnoresDivergedCopies()
     {
-        Assert.Equal(2, CopyRanking.Best([double.NaN, double.PositiveInfinity, 3, 1.5 + 2, double.NegativeInfinity]));
-        Assert.Equal(3.0, CopyRanking.BestLoss([double.NaN, 3, 4]));
-        Assert.Equal(0, CopyRanking.Best([double.NaN, double.NaN]));
-        Assert.True(double.IsNaN(CopyRanking.BestLoss([double.NaN, double.PositiveInfinity])));
-        Assert.Equal(1, CopyRanking.Best([2, 1, 1])); // ties: the first
+        Assert.Equal(2, RestartRanking.Best([double.NaN, double.PositiveInfinity, 3, 1.5 + 2, double.NegativeInfinity]));
+        Assert.Equal(3.0, RestartRanking.BestLoss([double.NaN, 3, 4]));
+        Assert.Equal(0, RestartRanking.Best([double.NaN, double.NaN]));
+        Assert.True(double.IsNaN(RestartRanking.BestLoss([double.NaN, double.PositiveInfinity])));
+        Assert.Equal(1, RestartRanking.Best([2, 1, 1])); // ties: the first
     }
 
     [Fact]
@@ -176,7 +176,8 @@ public class FailureTests
         Assert.Contains($"{ex.Bytes:N0} bytes", ex.Message);
         Assert.Contains($"{d.Info.MemoryBytes:N0} bytes", ex.Message);
         Assert.Contains("available", ex.Message);
-        Assert.Contains("--batch", ex.Message);
+        Assert.Contains("Use a smaller batch, fewer restarts or a smaller network", ex.Message);
+        Assert.Contains("Use a smaller --batch, fewer --restarts", ex.MessageNaming("--batch", "--restarts"));
     }
 
     /// <summary>Each buffer of a run may fit while all of them together do not (many restarts): the run is refused as a
@@ -188,15 +189,16 @@ public class FailureTests
         var spec = NetworkSpec.Dense([2, 4096, 1], Activation.Relu, Activation.Identity);
         var options = new TrainOptions { BatchSize = 4, Optimizer = OptimizerOptions.Adam() };
         int copies = checked((int)(d.Info.MemoryBytes / (4L * spec.ParameterCount) * 2 / 3)); // the weights alone: 2/3 of the device
-        long needed = Trainer.DeviceBytesNeeded(spec, copies, options, trainRows: 4);
+        long needed = MemoryPlan.For(spec, copies, options, trainRows: 4).Bytes;
         // the weights, their epoch-start copy and Adam's two moments: four times the weights at least
         Assert.True(needed >= 4 * 4L * spec.ParameterCount * copies, $"{needed:N0} bytes");
-        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => Trainer.CheckDeviceMemory(d, spec, copies, options, 4));
+        var ex = Assert.Throws<GpuNet.Devices.DeviceMemoryException>(() => MemoryPlan.For(spec, copies, options, 4).Check(d, spec, copies));
         Assert.Equal(needed, ex.Bytes);
         Assert.Contains($"training {copies:N0} restarts of {spec.ParameterCount:N0} parameters at batch 4 needs {needed:N0} bytes", ex.Message);
-        Assert.Contains("fewer --restarts", ex.Message);
+        Assert.Contains("fewer restarts", ex.Message);
+        Assert.Contains("fewer --restarts", ex.MessageNaming("--batch", "--restarts"));
         // and a small run passes
-        Trainer.CheckDeviceMemory(d, spec, 3, options, 4);
+        MemoryPlan.For(spec, 3, options, 4).Check(d, spec, 3);
 
         // The command checks before it builds the network: 1000 restarts of 2-H-1, H sized so the weights alone take 2/3.
         long hidden = d.Info.MemoryBytes * 2 / 3 / (4L * 1000 * 4);
@@ -205,6 +207,7 @@ public class FailureTests
             "--batch", "4", "--device", "cpu", "--restarts", "1000", "--model", cli.File("m.safetensors"));
         Assert.True(code == 1, err);
         Assert.Contains("training 1,000 restarts", err);
+        Assert.Contains("Use a smaller --batch, fewer --restarts or a smaller network", err);
         Assert.False(File.Exists(cli.File("m.safetensors")));
     }
 }

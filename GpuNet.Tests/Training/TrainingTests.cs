@@ -30,11 +30,11 @@ public class TrainingTests(ITestOutputHelper output)
             Schedule = new InverseTimeRate(0.5),
         };
         const int k = 4;
-        using var together = new GpuNet.Model.Network(d, spec, copies: k, seed: 123);
+        using var together = new GpuNet.Model.Network(d, spec, restarts: k, seed: 123);
         using (var t = new Trainer(together, options)) t.Fit(data);
         for (int c = 0; c < k; c++)
         {
-            using var alone = new GpuNet.Model.Network(d, spec, copies: 1, seed: 123, firstCopy: c);
+            using var alone = new GpuNet.Model.Network(d, spec, restarts: 1, seed: 123, firstRestart: c);
             using (var t = new Trainer(alone, options)) t.Fit(data);
             Tolerances.AssertClose(together.GetParameters(c), Array.ConvertAll(alone.GetParameters(), v => (double)v),
                 Tolerances.SameTraining, $"copy {c} side by side vs alone");
@@ -50,7 +50,7 @@ public class TrainingTests(ITestOutputHelper output)
         var d = TestDevices.Cpu;
         var spec = NetworkSpec.Dense([2, 4, 1], Activation.Tanh, Activation.Logistic);
         const int seeds = 20, restarts = 4;
-        using var net = new GpuNet.Model.Network(d, spec, copies: seeds * restarts);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: seeds * restarts);
         for (int s = 0; s < seeds; s++)
             for (int r = 0; r < restarts; r++)
                 net.SetParameters(spec.InitialParameters((ulong)s, r), s * restarts + r);
@@ -69,7 +69,7 @@ public class TrainingTests(ITestOutputHelper output)
             Assert.True(best < 1e-3, $"seed {s}: best loss {best:E3} ≥ 1e-3");
         }
         // The trainer's own pick is the lowest final loss overall, and it is a real network that computes XOR.
-        int bestCopy = result.BestCopy;
+        int bestCopy = result.BestRestart;
         Assert.Equal(result.FinalTrainLoss.Min(), result.FinalTrainLoss[bestCopy]);
         var outputs = net.Predict(XorX, 4, bestCopy);
         for (int i = 0; i < 4; i++) Assert.True(Math.Abs(outputs[i] - XorY[i]) < 0.05, $"XOR row {i}: {outputs[i]}");
@@ -93,22 +93,22 @@ public class TrainingTests(ITestOutputHelper output)
             for (int r = 0; r < 8; r++) targets[f][r] = (f >> r) & 1;
         }
         var spec = NetworkSpec.Dense([3, 8, 1], Activation.Tanh, Activation.Identity);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 256, seed: 1);
-        using var data = DeviceDataset.UploadPerNetworkTargets(d, x, 3, targets, 1, classification: true);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 256, seed: 1);
+        using var data = DeviceDataset.UploadPerRestartTargets(d, x, 3, targets, 1, classification: true);
         var options = new TrainOptions
         {
             Epochs = 500, BatchSize = 8, Shuffle = false, LearningRate = 0.05f,
             Optimizer = OptimizerOptions.Adam(), Loss = LossFunction.BinaryCrossEntropy,
         };
         using var trainer = new Trainer(net, options);
-        using var engine = new Engine(net, 8);
+        using var forward = new GpuNet.Compute.ForwardPass(d, spec.Layout, 256, 8);
         // Accuracy as the device counts it agrees with the host reading the outputs (logit > 0 means 1), for every
         // function: one forward pass of the 256 copies, outputs [copy, row].
         void AssertAccuracyIsWhatTheOutputsSay(double[] acc, string when)
         {
-            engine.Forward(data.Features, 0, 8);
+            forward.Run(net.Parameters, data.Features, 0, 8);
             var outs = new float[256 * 8];
-            engine.Output(8).CopyToCPU(outs);
+            forward.Output(8).CopyToCPU(outs);
             for (int f = 0; f < 256; f++)
             {
                 int right = Enumerable.Range(0, 8).Count(r => (targets[f][r] == 1f) == (outs[f * 8 + r] > 0f));
@@ -141,7 +141,7 @@ public class TrainingTests(ITestOutputHelper output)
         var xt = TestData.Uniform(rng, 100, -MathF.PI, MathF.PI);
         var yt = Array.ConvertAll(xt, MathF.Sin);
         var spec = NetworkSpec.Dense([1, 16, 1], Activation.Tanh, Activation.Identity);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 1, seed: 3);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 1, seed: 3);
         var options = new TrainOptions
         {
             Epochs = 300, BatchSize = 32, LearningRate = 0.02f, Optimizer = OptimizerOptions.Adam(),
@@ -165,7 +165,7 @@ public class TrainingTests(ITestOutputHelper output)
     {
         var d = TestDevices.Cpu;
         var spec = Networks.RunningExampleTests.Spec();
-        using var net = new GpuNet.Model.Network(d, spec, copies: 1000, seed: 2);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 1000, seed: 2);
         var data = Dataset.Regression([0f, 1f / 3, 2f / 3, 1f], 1, [0f, 1f, 1f, 0f], 1);
         using var trainer = new Trainer(net, new TrainOptions
         {
@@ -175,7 +175,7 @@ public class TrainingTests(ITestOutputHelper output)
         Assert.Equal(600, result.Steps);
         var losses = result.FinalTrainLoss;
         Assert.Equal(1000, losses.Length);
-        Assert.Equal(losses.Min(), losses[result.BestCopy]);
+        Assert.Equal(losses.Min(), losses[result.BestRestart]);
         output.WriteLine($"1000 restarts: best {losses.Min():E2}, median {losses.Order().ElementAt(500):E2}, worst {losses.Max():E2}");
         Assert.True(losses.Min() < 1e-3, $"best of 1000 restarts: {losses.Min():E3}");
         // some restarts end in a poor local minimum (the reason for restarts), and the best is not one of them
@@ -195,7 +195,7 @@ public class TrainingTests(ITestOutputHelper output)
         using var net = new GpuNet.Model.Network(d, spec, seed: 6);
         using var cts = new CancellationTokenSource();
         using var trainer = new Trainer(net, new TrainOptions { Epochs = 1000, BatchSize = 1 });
-        var result = trainer.Fit(data, null, new SynchronousProgress<EpochReport>(r => { if (r.Epoch == 3) cts.Cancel(); }), cts.Token);
+        var result = trainer.Fit(data, null, new SynchronousProgress<EpochReport>(r => { if (r.Epoch == 3) cts.Cancel(); }), cancellationToken: cts.Token);
         Assert.True(result.Cancelled);
         Assert.Equal(3, result.EpochsCompleted);
         Assert.Equal(12, result.Steps);
@@ -224,7 +224,7 @@ public class TrainingTests(ITestOutputHelper output)
         var d = TestDevices.Cpu;
         var data = ThreeClasses();
         var spec = NetworkSpec.Dense([2, 5, 3], Activation.Tanh, Activation.Identity);
-        using var net = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        using var net = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 4);
         for (int k = 0; k < 2; k++) // biases start at 0, which any step would move; these are ulps away from a step
             for (int l = 1; l <= 2; l++) net.SetBias(l, Enumerable.Range(1, spec.Layers[l - 1].Size).Select(j => 0.1f * j * (k + 1)).ToArray(), k);
         var initial = new[] { net.GetParameters(0), net.GetParameters(1) };
@@ -238,13 +238,19 @@ public class TrainingTests(ITestOutputHelper output)
         Assert.Equal(initial[0], net.GetParameters(0));
         Assert.Equal(initial[1], net.GetParameters(1));
 
+        // After the last epoch, the final evaluation announces itself with a tick of its own.
+        Assert.Equal([(TickPhase.FinalEvaluation, "training data", 0, 64)],
+            ticks.Where(t => t.Phase != TickPhase.Training).Select(t => (t.Phase, t.Data, t.RowsDone, t.Rows)));
+        ticks = ticks.Where(t => t.Phase == TickPhase.Training).ToList();
         Assert.Equal([(1, 16), (1, 32), (1, 48), (2, 16), (2, 32), (2, 48)], ticks.Select(t => (t.Epoch, t.RowsDone)));
+        Assert.Equal([4L, 8, 12, 4, 8, 12], ticks.Select(t => t.StepsDone));
+        Assert.All(ticks, t => Assert.Equal(16, t.StepsInEpoch));
         foreach (var t in ticks)
         {
             Assert.Equal((2, 64), (t.Epochs, t.Rows));
             Assert.True(t.SamplesPerSecond > 0 && double.IsFinite(t.SamplesPerSecond), $"samples/s {t.SamplesPerSecond}");
             var seen = trainer.Evaluate(data.Subset(Enumerable.Range(0, t.RowsDone).ToArray()));
-            int best = CopyRanking.Best(seen.Loss);
+            int best = RestartRanking.Best(seen.Loss);
             Assert.True(Math.Abs(t.RunningLoss - seen.Loss[best]) <= 1e-6 * seen.Loss[best],
                 $"epoch {t.Epoch}, {t.RowsDone} rows: running loss {t.RunningLoss}, the rows' loss {seen.Loss[best]}");
             Assert.Equal(seen.Accuracy![best], t.RunningAccuracy!.Value, 12);
@@ -263,14 +269,15 @@ public class TrainingTests(ITestOutputHelper output)
         {
             Epochs = 3, BatchSize = 4, LearningRate = 0.05f, Optimizer = OptimizerOptions.Adam(), Loss = LossFunction.CrossEntropy, ShuffleSeed = 2,
         };
-        using var plain = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        using var plain = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 4);
         using (var t = new Trainer(plain, options)) t.Fit(data);
-        using var ticked = new GpuNet.Model.Network(d, spec, copies: 2, seed: 4);
+        using var ticked = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 4);
         int ticks = 0;
-        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 })) t.Fit(data, ticks: new SynchronousProgress<TickReport>(_ => ticks++));
+        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 }))
+            t.Fit(data, ticks: new SynchronousProgress<TickReport>(r => { if (r.Phase == TickPhase.Training) ticks++; }));
         Assert.Equal(3 * 7, ticks); // every 2 of the 16 steps, bar the last
         for (int k = 0; k < 2; k++) Assert.Equal(plain.GetParameters(k), ticked.GetParameters(k));
-        using var untrained = new GpuNet.Model.Network(d, spec, copies: 1, seed: 4);
+        using var untrained = new GpuNet.Model.Network(d, spec, restarts: 1, seed: 4);
         Assert.NotEqual(untrained.GetParameters(0), plain.GetParameters(0));
     }
 

@@ -1,0 +1,214 @@
+using System.Reflection;
+using GpuNet.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuNet.Devices;
+
+/// <summary>One kernel GpuNet launches: its name, the method ILGPU compiles (a generic kernel in the instantiation that is
+/// launched) and how a device loads its typed launcher.</summary>
+public abstract class KernelEntry
+{
+    private protected KernelEntry(string name, MethodInfo method, int id, KernelSpecialization specialization)
+    {
+        Name = name;
+        Method = method;
+        Id = id;
+        Specialization = specialization;
+    }
+
+    /// <summary>"Gemm.Tiled&lt;GemmTile64&gt;": the family, the method and its type arguments.</summary>
+    public string Name { get; }
+
+    /// <summary>The kernel method as ILGPU compiles it.</summary>
+    public MethodInfo Method { get; }
+
+    /// <summary>Launch bounds it is compiled with (PTX <c>.maxntid</c>, <c>.minnctapersm</c>); empty for most kernels.</summary>
+    public KernelSpecialization Specialization { get; }
+
+    /// <summary>Index of the entry in <see cref="KernelRegistry.All"/> (and in each device's cache of loaded kernels).</summary>
+    internal int Id { get; }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>A registered kernel whose typed launcher is <typeparamref name="TLauncher"/> (the kernel's parameters after
+/// a <see cref="KernelConfig"/>).</summary>
+public sealed class KernelEntry<TLauncher> : KernelEntry where TLauncher : Delegate
+{
+    internal KernelEntry(string name, MethodInfo method, int id, Func<Accelerator, TLauncher> load, KernelSpecialization specialization)
+        : base(name, method, id, specialization) => Load = load;
+
+    /// <summary>Compiles the kernel for an accelerator and returns its launcher (done once per device, see
+    /// <see cref="Device"/>).</summary>
+    internal Func<Accelerator, TLauncher> Load { get; }
+}
+
+/// <summary>A family of kernels instantiated once per <see cref="Activation"/>.</summary>
+public sealed class PerActivation<TLauncher> where TLauncher : Delegate
+{
+    private readonly KernelEntry<TLauncher>[] entries;
+
+    internal PerActivation(Func<Activation, KernelEntry<TLauncher>> make) =>
+        entries = Enum.GetValues<Activation>().Select(make).ToArray();
+
+    /// <summary>The instantiation for <paramref name="activation"/>.</summary>
+    public KernelEntry<TLauncher> this[Activation activation] => entries[(int)activation];
+}
+
+/// <summary>
+/// Every kernel GpuNet launches, listed once: the launchers load from here and the ahead-of-time PTX/OpenCL catalogue
+/// (<see cref="KernelCatalog"/>) compiles from here, so a new kernel is registered in one place.
+/// </summary>
+public static class KernelRegistry
+{
+    private static readonly List<KernelEntry> all = [];
+
+    /// <summary>Every registered kernel, in registration order.</summary>
+    public static IReadOnlyList<KernelEntry> All => all;
+
+    // ---------------------------------------------------------------- GEMM
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmNaive = Add<GemmArgs>(Gemm.Naive);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmBlocked = Add<GemmArgs>(Gemm.Blocked);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled8 = Add<GemmArgs>(Gemm.Tiled<GemmTile8>);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled64 = Add<GemmArgs>(Gemm.Tiled<GemmTile64>);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs>>[] GemmLargeRun =
+        GemmLargeLauncher.Instantiations().Select(t => AddGemmLarge(t.Tile, t.A, t.B)).ToArray();
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int>> GemmSplitKReduce =
+        Add<ArrayView<float>, GemmArgs, GemmLargeArgs, int>(GemmSplitK.Reduce);
+
+    // ---------------------------------------------------------------- element-wise
+    internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>> BiasActivate =
+        new(a => ActivationDispatch.Visit<BiasActivateOf, KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>> Backward =
+        new(a => ActivationDispatch.Visit<BackwardOf, KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, long>> Apply =
+        new(a => ActivationDispatch.Visit<ApplyOf, KernelEntry<Action<KernelConfig, ArrayView<float>, long>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, long, int>> SoftmaxRows =
+        Add<ArrayView<float>, long, int>(Activations.SoftmaxRows);
+
+    // ---------------------------------------------------------------- losses
+    internal static readonly PerActivation<Action<KernelConfig, LossArgs>> SquaredError =
+        new(a => ActivationDispatch.Visit<SquaredErrorOf, KernelEntry<Action<KernelConfig, LossArgs>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, LossArgs>> AbsoluteError =
+        new(a => ActivationDispatch.Visit<AbsoluteErrorOf, KernelEntry<Action<KernelConfig, LossArgs>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, LossArgs>> SoftmaxCrossEntropy = Add<LossArgs>(Losses.SoftmaxCrossEntropy);
+    internal static readonly KernelEntry<Action<KernelConfig, LossArgs>> BinaryCrossEntropy = Add<LossArgs>(Losses.BinaryCrossEntropy);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>> Correct =
+        Add<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, long, float>(Losses.Correct);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<double>, ArrayView<long>, long>> FlagNonFinite =
+        Add<ArrayView<double>, ArrayView<long>, long>(Losses.FlagNonFinite);
+
+    // ---------------------------------------------------------------- reductions
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumSmall =
+        Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateSmall =
+        Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce2x2>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumLarge =
+        Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateLarge =
+        Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumDirect =
+        Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateDirect =
+        Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulateDirect);
+
+    // ---------------------------------------------------------------- optimizers and data
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>> Sgd =
+        Add<ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Sgd);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>> Momentum =
+        Add<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Momentum);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>> Adam =
+        Add<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep>(Optimizers.Adam);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>> ZeroMasked =
+        Add<ArrayView<float>, ArrayView<float>, long>(Optimizers.ZeroMasked);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>> GatherRows =
+        Add<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>(Gather.Rows);
+
+    // ---------------------------------------------------------------- the per-activation instantiations
+    private readonly struct BiasActivateOf : IActivationVisitor<KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>>>
+    {
+        public KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<ArrayView<float>, ArrayView<float>, long, long, int, int>(Activations.BiasActivate<TAct>);
+    }
+
+    private readonly struct BackwardOf : IActivationVisitor<KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>>>
+    {
+        public KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<ArrayView<float>, ArrayView<float>, long>(Activations.Backward<TAct>);
+    }
+
+    private readonly struct ApplyOf : IActivationVisitor<KernelEntry<Action<KernelConfig, ArrayView<float>, long>>>
+    {
+        public KernelEntry<Action<KernelConfig, ArrayView<float>, long>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<ArrayView<float>, long>(Activations.Apply<TAct>);
+    }
+
+    private readonly struct SquaredErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, LossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, LossArgs>> Visit<TAct>() where TAct : struct, IActivation => Add<LossArgs>(Losses.SquaredError<TAct>);
+    }
+
+    private readonly struct AbsoluteErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, LossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, LossArgs>> Visit<TAct>() where TAct : struct, IActivation => Add<LossArgs>(Losses.AbsoluteError<TAct>);
+    }
+
+    // ---------------------------------------------------------------- registration, one overload per kernel arity
+    private static KernelEntry<TLauncher> Register<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load,
+        KernelSpecialization specialization = default) where TLauncher : Delegate
+    {
+        var m = kernel.Method;
+        string name = $"{m.DeclaringType!.Name}.{m.Name}" +
+            (m.IsGenericMethod ? $"<{string.Join(",", m.GetGenericArguments().Select(t => t.Name))}>" : "");
+        var entry = new KernelEntry<TLauncher>(name, m, all.Count, load, specialization);
+        all.Add(entry);
+        return entry;
+    }
+
+    /// <summary>One (tile, A, B) instantiation of the large-tile GEMM, loaded with its launch bounds.</summary>
+    private static KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs>> AddGemmLarge(Type tile, Type a, Type b)
+    {
+        var k = typeof(GemmLarge).GetMethod(nameof(GemmLarge.Run))!.MakeGenericMethod(tile, a, b).CreateDelegate<Action<GemmArgs, GemmLargeArgs>>();
+        var bounds = GemmLargeLauncher.Bounds(tile);
+        return Register<Action<KernelConfig, GemmArgs, GemmLargeArgs>>(k, acc =>
+        {
+            var launch = acc.LoadKernel(k, bounds);
+            return (config, g, x) => launch(acc.DefaultStream, config, g, x);
+        }, bounds);
+    }
+
+    private static KernelEntry<Action<KernelConfig, T1>> Add<T1>(Action<T1> k) where T1 : struct =>
+        Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2>> Add<T1, T2>(Action<T1, T2> k)
+        where T1 : struct where T2 : struct => Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3>> Add<T1, T2, T3>(Action<T1, T2, T3> k)
+        where T1 : struct where T2 : struct where T3 : struct => Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4>> Add<T1, T2, T3, T4>(Action<T1, T2, T3, T4> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct => Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4, T5>> Add<T1, T2, T3, T4, T5>(Action<T1, T2, T3, T4, T5> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct => Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4, T5, T6>> Add<T1, T2, T3, T4, T5, T6>(Action<T1, T2, T3, T4, T5, T6> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
+        Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7>> Add<T1, T2, T3, T4, T5, T6, T7>(Action<T1, T2, T3, T4, T5, T6, T7> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
+        Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8>> Add<T1, T2, T3, T4, T5, T6, T7, T8>(
+        Action<T1, T2, T3, T4, T5, T6, T7, T8> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
+        where T8 : struct => Register(k, a => a.LoadStreamKernel(k));
+
+    private static KernelEntry<Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9>> Add<T1, T2, T3, T4, T5, T6, T7, T8, T9>(
+        Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
+        where T8 : struct where T9 : struct => Register(k, a => a.LoadStreamKernel(k));
+}
