@@ -66,7 +66,7 @@ public sealed partial class GemmLauncher
     {
         string? why = GemmSelection.Unsuitable(variant, g, Accelerator.MaxNumThreadsPerGroup);
         if (why != null)
-            throw new NotSupportedException($"GEMM variant {GemmTuner.Name(variant)} cannot run {g.M}×{g.N}×{g.K} ({g.Count} products) on {Device.Info.Name}: {why}");
+            throw new NotSupportedException($"GEMM variant {GemmTuner.Name(variant)} cannot run {g.M}×{g.N}×{g.K} ({g.Count} product{(g.Count == 1 ? "" : "s")}) on {Device.Info.Name}: {why}");
         large.Run(g, GemmSelection.Plan(variant, g, Accelerator.NumMultiprocessors, slices));
     }
 
