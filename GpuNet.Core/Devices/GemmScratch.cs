@@ -19,16 +19,25 @@ internal sealed class GemmScratch : IDisposable
     /// <summary>Most floats scratch operands may hold together (256 MiB); a larger product is not tuned.</summary>
     public const long MaxFloats = 64L << 20;
 
+    /// <exception cref="DeviceMemoryException">The device has no room for them (nothing stays allocated).</exception>
     public GemmScratch(Device device, in GemmArgs g)
     {
         int aRows = g.TransA == 0 ? g.M : g.K, aCols = g.TransA == 0 ? g.K : g.M;
         int bRows = g.TransB == 0 ? g.K : g.N, bCols = g.TransB == 0 ? g.N : g.K;
         this.device = device;
         ulong seed = 0x9E3779B97F4A7C15UL;
-        var a = Operand(device, g.A, Need(aRows, aCols, g.Lda, g.StrideA, g.Count), ref seed, out _);
-        var b = Operand(device, g.B, Need(bRows, bCols, g.Ldb, g.StrideB, g.Count), ref seed, out _);
-        c = Operand(device, g.C, Need(g.M, g.N, g.Ldc, g.StrideC, g.Count), ref seed, out cStart);
-        Args = g with { A = a, B = b, C = c };
+        try
+        {
+            var a = Operand(device, g.A, Need(aRows, aCols, g.Lda, g.StrideA, g.Count), ref seed, out _);
+            var b = Operand(device, g.B, Need(bRows, bCols, g.Ldb, g.StrideB, g.Count), ref seed, out _);
+            c = Operand(device, g.C, Need(g.M, g.N, g.Ldc, g.StrideC, g.Count), ref seed, out cStart);
+            Args = g with { A = a, B = b, C = c };
+        }
+        catch (DeviceMemoryException)
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The caller's product on the scratch operands.</summary>

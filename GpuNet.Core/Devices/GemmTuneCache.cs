@@ -48,15 +48,16 @@ public sealed class GemmTuneCache
     public string? SaveError { get; private set; }
 
     /// <summary><c>$GPUNET_GEMM_CACHE</c> when set; else <c>$XDG_CACHE_HOME/gpunet/gemm-tuning.json</c>; else
-    /// <c>~/.cache/gpunet/gemm-tuning.json</c>.</summary>
+    /// <c>~/.cache/gpunet/gemm-tuning.json</c> (the temp folder's <c>gpunet/gemm-tuning.json</c> without a home folder).</summary>
     public static string DefaultPath()
     {
         string? own = Environment.GetEnvironmentVariable(PathVariable);
         if (!string.IsNullOrWhiteSpace(own)) return own;
         string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        string root = !string.IsNullOrWhiteSpace(xdg) && System.IO.Path.IsPathRooted(xdg)
-            ? xdg
-            : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string root = !string.IsNullOrWhiteSpace(xdg) && System.IO.Path.IsPathRooted(xdg) ? xdg
+            : home.Length > 0 ? System.IO.Path.Combine(home, ".cache")
+            : System.IO.Path.GetTempPath(); // no home folder (a service account): the decisions last until the temp folder is cleared
         return System.IO.Path.Combine(root, "gpunet", "gemm-tuning.json");
     }
 

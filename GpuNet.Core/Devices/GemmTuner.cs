@@ -134,7 +134,14 @@ public sealed class GemmTuner
             excluded["*"] = $"not tuned: the product's operands exceed {GemmScratch.MaxFloats:N0} floats of scratch";
             return new GemmTuneDecision(key, fallback, false, new GemmTuneEntry(Name(fallback), today, example, ms, excluded));
         }
-        using (var scratch = new GemmScratch(device, g))
+        GemmScratch scratch;
+        try { scratch = new GemmScratch(device, g); }
+        catch (DeviceMemoryException e)
+        {
+            excluded["*"] = $"not tuned: no room for scratch operands ({e.Bytes:N0} bytes asked)";
+            return new GemmTuneDecision(key, fallback, false, new GemmTuneEntry(Name(fallback), today, example, ms, excluded));
+        }
+        using (scratch)
         {
             var passed = Check(scratch, excluded);
             foreach (var v in passed)
