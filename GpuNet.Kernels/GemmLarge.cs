@@ -251,11 +251,16 @@ public static class GemmLarge
         float alpha = g.Alpha, beta = g.Beta;
         if (vec && col + 3 < g.N)
         {
+            // The same expressions as the scalar stores below, so that ptxas fuses them alike: either width gives the
+            // same bits.
             var r = new Float4 { X = alpha * v.X, Y = alpha * v.Y, Z = alpha * v.Z, W = alpha * v.W };
             if (beta != 0f)
             {
                 var o = cz4[i >> 2];
-                r.X += beta * o.X; r.Y += beta * o.Y; r.Z += beta * o.Z; r.W += beta * o.W;
+                r = new Float4
+                {
+                    X = alpha * v.X + beta * o.X, Y = alpha * v.Y + beta * o.Y, Z = alpha * v.Z + beta * o.Z, W = alpha * v.W + beta * o.W,
+                };
             }
             cz4[i >> 2] = r;
             return;

@@ -105,7 +105,7 @@ public class GemmLargeTests
     {
         foreach (var (ta, tb) in new[] { (false, true), (true, false) })
         {
-            var aligned = new GemmCheck(19, 22, 37) { TransA = ta, TransB = tb, Count = 2, PadA = Pad4(ta ? 19 : 37), PadB = Pad4(tb ? 37 : 22), PadC = Pad4(22) };
+            var aligned = new GemmCheck(19, 22, 37) { TransA = ta, TransB = tb, Count = 2, Alpha = 0.5f, Beta = 2f, PadA = Pad4(ta ? 19 : 37), PadB = Pad4(tb ? 37 : 22), PadC = Pad4(22) };
             var reference = aligned.Run(Cpu, GemmVariant.Large16, out var plan)[aligned.OffsetC..];
             Assert.True(plan.VectorA && plan.VectorB && plan.VectorC, plan.ToString());
             foreach (var shifted in new[] { aligned with { OffsetA = offset }, aligned with { OffsetB = offset }, aligned with { OffsetC = offset } })
