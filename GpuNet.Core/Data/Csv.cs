@@ -184,7 +184,7 @@ public static class Csv
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new GpuNetException($"cannot write {path}: {e.Message}", e);
+            throw new GpuNetException(e.Message, e); // AtomicFile's message names the path and the cause
         }
     }
 

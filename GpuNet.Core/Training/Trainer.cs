@@ -28,6 +28,8 @@ public sealed class Trainer : IDisposable
     private long runSteps;
     private EarlyStopping stopping = new(0);
     private List<EpochReport> history = [];
+    private TimeSpan elapsedBefore; // a resumed run's training time before this session
+    private Stopwatch runClock = new();
 
     /// <summary>A trainer for <paramref name="network"/> with <paramref name="options"/> (null: the defaults, which are
     /// <c>gpunet train</c>'s), checked here.</summary>
@@ -114,7 +116,9 @@ public sealed class Trainer : IDisposable
         epochsCompleted = 0; rowsDone = 0; runSteps = 0;
         stopping = new EarlyStopping(Options.EarlyStopPatience);
         history = [];
-        if (resume != null) Restore(resume, run.Train.Count);
+        elapsedBefore = TimeSpan.Zero;
+        runClock = run.Clock;
+        if (resume != null) Restore(resume, run);
         bool cancelled = false, stoppedEarly = false;
         int firstEpoch = epochsCompleted + 1;
         var perm = new int[run.Train.Count];
@@ -236,7 +240,7 @@ public sealed class Trainer : IDisposable
         epochClock.Stop();
         var report = new EpochReport(epoch, Options.Epochs, rate, Array.ConvertAll(lossSums, s => s / seen),
             run.Train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null, val?.Loss, val?.Accuracy,
-            run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
+            elapsedBefore + run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
         history.Add(report);
         return report;
     }
@@ -426,19 +430,16 @@ public sealed class Trainer : IDisposable
             EpochsCompleted = epochsCompleted, RowsDone = rowsDone, Steps = runSteps,
             Parameters = net.Parameters.ReadAll(), Moment1 = moments.First, Moment2 = moments.Second, LossSums = loss, HitSums = hits,
             BestValidation = stopping.BestLoss, BestEpoch = stopping.BestEpoch, BestParameters = stopping.BestParameters,
-            History = history.ToArray(),
+            History = history.ToArray(), Elapsed = elapsedBefore + runClock.Elapsed,
         };
     }
 
-    private void Restore(TrainingState s, int rows)
+    private void Restore(TrainingState s, Run run)
     {
-        long p = net.Parameters.Length;
-        if (s.Parameters.Length != p)
-            throw new ArgumentException($"the saved state holds {s.Parameters.Length} parameters; these {net.Restarts} restarts have {p}");
-        if (s.RowsDone < 0 || s.RowsDone >= rows || s.EpochsCompleted < 0 || s.LossSums.Length != net.Restarts || s.HitSums.Length != net.Restarts)
-            throw new ArgumentException($"the saved state (epoch {s.EpochsCompleted}, row {s.RowsDone}) does not fit this data ({rows} rows) and network ({net.Restarts} restarts)");
+        s.CheckFits(net.Spec, net.Restarts, Options, "the network being trained");
+        s.CheckPosition(run.Train.Count, step!.BatchSize, run.Train.IsClassification, run.Validation != null);
         net.Parameters.WriteAll(s.Parameters);
-        step!.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
+        step.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
         step.Sums.Reset();
         if (s.RowsDone > 0) step.Sums.Set(s.LossSums, s.HitSums);
         epochsCompleted = s.EpochsCompleted;
@@ -446,6 +447,7 @@ public sealed class Trainer : IDisposable
         runSteps = s.Steps;
         stopping.Restore(s.BestValidation, s.BestEpoch, s.BestParameters);
         history = s.History.ToList();
+        elapsedBefore = s.Elapsed;
     }
 
     private void CheckData(DeviceDataset d, string what)
