@@ -50,7 +50,7 @@ public interface IGemmBlockTile
     int LanesM { get; }
     /// <summary>Threads of a warp along N.</summary>
     int LanesN { get; }
-    /// <summary>Depth (k) of one tile step; a multiple of 4.</summary>
+    /// <summary>Depth (k) of one tile step; a multiple of 4 (the step is unrolled by 2 and loaded in chunks of 4).</summary>
     int TileK { get; }
 }
 

@@ -61,8 +61,9 @@ public static class GemmSelection
         _ => throw new ArgumentOutOfRangeException(nameof(v), v, "not a large-tile variant"),
     };
 
-    /// <summary>Rows and columns of C one group computes, and its threads, for a large-family variant.</summary>
-    public static (int Rows, int Cols, int Threads) Tile(GemmVariant v) => v switch
+    /// <summary>Rows and columns of C one group computes, its threads, and the depth (k) of one step, for a
+    /// large-family variant.</summary>
+    public static (int Rows, int Cols, int Threads, int Depth) Tile(GemmVariant v) => v switch
     {
         GemmVariant.Large128 or GemmVariant.SplitK128 => Shape<GemmTile128>(),
         GemmVariant.Large64 or GemmVariant.SplitK64 => Shape<GemmTile64x64>(),
@@ -70,10 +71,10 @@ public static class GemmSelection
         _ => throw new ArgumentOutOfRangeException(nameof(v), v, "not a large-tile variant"),
     };
 
-    private static (int, int, int) Shape<T>() where T : struct, IGemmBlockTile
+    private static (int, int, int, int) Shape<T>() where T : struct, IGemmBlockTile
     {
         var t = default(T);
-        return (8 * t.LanesM * t.WarpsM, 8 * t.LanesN * t.WarpsN, t.LanesM * t.LanesN * t.WarpsM * t.WarpsN);
+        return (8 * t.LanesM * t.WarpsM, 8 * t.LanesN * t.WarpsN, t.LanesM * t.LanesN * t.WarpsM * t.WarpsN, t.TileK);
     }
 
     /// <summary>True when a GEMM operand may be read in 128-bit chunks: its first element is 16-byte aligned (the real
@@ -107,7 +108,7 @@ public static class GemmSelection
         };
         if (threads > maxThreads) return $"needs {threads} threads a group; the device allows {maxThreads}";
         if (!IsLarge(v)) return null;
-        var (bm, _, _) = Tile(v);
+        var (bm, _, _, _) = Tile(v);
         if ((g.M + bm - 1) / bm > 65535) return $"M = {g.M} needs more than 65535 row tiles";
         int aRows = g.TransA == 0 ? g.M : g.K, aCols = g.TransA == 0 ? g.K : g.M;
         int bRows = g.TransB == 0 ? g.K : g.N, bCols = g.TransB == 0 ? g.N : g.K;
@@ -129,7 +130,7 @@ public static class GemmSelection
         bool va = Vector4(g.A, g.Lda, g.StrideA, g.Count), vb = Vector4(g.B, g.Ldb, g.StrideB, g.Count);
         bool vc = Vector4(g.C, g.Ldc, g.StrideC, g.Count);
         int s = IsSplitK(v) ? slices ?? Slices(v, g, multiprocessors) : 1;
-        int chunk = s <= 1 ? g.K : RoundUp((g.K + s - 1) / s, 8);
+        int chunk = s <= 1 ? g.K : RoundUp((g.K + s - 1) / s, Tile(v).Depth);
         if (s > 1) s = (g.K + chunk - 1) / chunk;
         if (s <= 1) { s = 1; chunk = g.K; }
         return new GemmPlan(v, va, vb, vc, s, chunk);
@@ -140,12 +141,12 @@ public static class GemmSelection
     /// within <see cref="MaxWorkspaceFloats"/>. Depends only on the shape and the device, so it is the same every run.</summary>
     internal static int Slices(GemmVariant v, in GemmArgs g, int multiprocessors)
     {
-        var (bm, bn, threads) = Tile(v);
+        var (bm, bn, threads, depth) = Tile(v);
         long groups = (long)((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn) * g.Count;
         long target = (threads >= 256 ? 2L : 8L) * Math.Max(1, multiprocessors);
         long perSlice = WorkspaceFloats(g, 1);
         int s = 1;
-        while (s * 2 <= MaxSlices && groups * s * 2 <= target && g.K >= s * 2 * MinStepsPerSlice * 8
+        while (s * 2 <= MaxSlices && groups * s * 2 <= target && g.K >= s * 2 * MinStepsPerSlice * depth
                && perSlice * s * 2 <= MaxWorkspaceFloats)
             s *= 2;
         return s;

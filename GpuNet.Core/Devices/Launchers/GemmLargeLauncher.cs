@@ -44,7 +44,7 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
         int t = Array.IndexOf(Tiles, GemmSelection.TileType(plan.Variant));
         var entry = KernelRegistry.GemmLargeRun[4 * t + 2 * g.TransA + g.TransB];
         var kernel = Kernel(entry);
-        var (bm, bn, threads) = GemmSelection.Tile(plan.Variant);
+        var (bm, bn, threads, _) = GemmSelection.Tile(plan.Variant);
         string name = $"{entry.Name} ({GemmTuner.Name(plan.Variant)})";
         if (plan.Slices <= 1)
         {
