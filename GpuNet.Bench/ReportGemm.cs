@@ -31,24 +31,25 @@ internal sealed partial class Report
         .ToList();
 
     /// <summary>Measures every variant at every case (Auto last, on GPUs only: on the CPU accelerator it is the
-    /// blocked kernel); stops at the first failed check.</summary>
-    private List<GemmJson> MeasureGemms(List<Skipped> skipped)
+    /// blocked kernel) into <paramref name="gemm"/>, calling <paramref name="save"/> after each; stops at the first
+    /// failed check.</summary>
+    private void MeasureGemms(List<GemmJson> gemm, List<Skipped> skipped, Action save)
     {
-        var gemm = new List<GemmJson>();
         foreach (var variant in Variants())
             foreach (var c in Cases.Gemm)
             {
                 string? skip = SkipGemm(c, variant);
                 if (skip != null) { skipped.Add(new($"gemm {Name(variant)} {c.Name}", skip)); continue; }
                 gemm.Add(MeasureGemm(c, variant));
-                if (failures.Count > 0) return gemm;
+                save();
+                if (failures.Count > 0) return;
             }
         gemmChoices = Cases.Gemm.Select(c => WithOperands(c, args =>
         {
             var plan = device.Gemm.Plan(args);
             return new GemmChoiceJson(c.Name, Name(plan.Variant), plan.ToString());
         })).ToList();
-        return gemm;
+        save();
     }
 
     private string? SkipGemm(Cases.GemmCase c, GemmVariant variant)

@@ -70,7 +70,7 @@ public static class CommandLine
             // bce's target check speaks the library's words; here the options that change the loss are named too.
             stderr.WriteLine($"gpunet: error: {Message(e)}");
             if (verbose) stderr.WriteLine(e);
-            else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
+            else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException or GpuNet.IO.FileWriteException
                          or UnauthorizedAccessException))
                 stderr.WriteLine("(run with --verbose for details)"); // the message alone may not say enough
             return 1;

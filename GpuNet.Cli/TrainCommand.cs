@@ -322,6 +322,8 @@ internal sealed class TrainCommand
             // The network holds its last good weights and knows the restart that was best then.
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plan.ModelPath))!,
                 Path.GetFileNameWithoutExtension(plan.ModelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
+            if (!net.GetParameters(e.BestRestart).All(float.IsFinite))
+                throw new GpuNetException($"{e.MessageNaming("--lr")} No restart held finite weights then, so none was written.", e);
             net.Info = WithData(net.Info!, plan.ModelData);
             net.Save(saved);
             throw new GpuNetException($"{e.MessageNaming("--lr")} Last good weights written to {saved}.", e);

@@ -30,29 +30,30 @@ public struct LossArgs
 
 /// <summary>Loss kernels: each fuses the per-sample loss, ∂ℓ/∂z and the output function's
 /// derivative into one pass. Launch: explicitly grouped grid-stride loop over R·B rows, any 1-D
-/// grid and group.</summary>
+/// grid and group; B below 2³⁰. The row's network and position in the batch follow the row index by additions
+/// (<see cref="IndexWalk"/>), with no division per row.</summary>
 public static class Losses
 {
     /// <summary>Squared error. Sample loss (1/O) Σ_o (z − y)²; batch loss is the mean of the sample
     /// losses (the mean over all B·O elements); delta = GradScale · (2/O)(z − y) · σ'(z).</summary>
     public static void SquaredError<TAct>(LossArgs a) where TAct : struct, IActivation
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
+        var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
         float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
+        for (long r = start; r < rows; r += stride, at = at.Next())
         {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
+            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
             float sum = 0f;
             for (int o = 0; o < w; o++)
             {
-                float z = a.Output[zb + o];
-                float d = z - a.Targets[yb + o];
+                float z = zr[o];
+                float d = z - yr[o];
                 sum += d * d;
-                a.Delta[zb + o] = a.GradScale * 2f * invW * d * default(TAct).DerivativeFromOutput(z);
+                dr[o] = a.GradScale * 2f * invW * d * default(TAct).DerivativeFromOutput(z);
             }
             a.RowLoss[r] = sum * invW;
         }
@@ -62,23 +63,23 @@ public static class Losses
     /// (sign(0) = 0).</summary>
     public static void AbsoluteError<TAct>(LossArgs a) where TAct : struct, IActivation
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
+        var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
         float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
+        for (long r = start; r < rows; r += stride, at = at.Next())
         {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
+            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
             float sum = 0f;
             for (int o = 0; o < w; o++)
             {
-                float z = a.Output[zb + o];
-                float d = z - a.Targets[yb + o];
+                float z = zr[o];
+                float d = z - yr[o];
                 sum += XMath.Abs(d);
                 float sign = d > 0f ? 1f : (d < 0f ? -1f : 0f);
-                a.Delta[zb + o] = a.GradScale * invW * sign * default(TAct).DerivativeFromOutput(z);
+                dr[o] = a.GradScale * invW * sign * default(TAct).DerivativeFromOutput(z);
             }
             a.RowLoss[r] = sum * invW;
         }
@@ -89,26 +90,26 @@ public static class Losses
     /// neither overflow nor lose the answer; delta = GradScale · (softmax(z) − y).</summary>
     public static void SoftmaxCrossEntropy(LossArgs a)
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
+        var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
-        for (long r = start; r < rows; r += stride)
+        for (long r = start; r < rows; r += stride, at = at.Next())
         {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
-            float max = a.Output[zb];
-            for (int o = 1; o < w; o++) max = XMath.Max(max, a.Output[zb + o]);
+            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
+            float max = zr[0];
+            for (int o = 1; o < w; o++) max = XMath.Max(max, zr[o]);
             float sumExp = 0f;
-            for (int o = 0; o < w; o++) sumExp += XMath.Exp(a.Output[zb + o] - max);
+            for (int o = 0; o < w; o++) sumExp += XMath.Exp(zr[o] - max);
             float logSum = XMath.Log(sumExp);
             float loss = 0f;
             for (int o = 0; o < w; o++)
             {
-                float shifted = a.Output[zb + o] - max;
-                float y = a.Targets[yb + o];
+                float shifted = zr[o] - max;
+                float y = yr[o];
                 if (y != 0f) loss -= y * (shifted - logSum);
-                a.Delta[zb + o] = a.GradScale * (XMath.Exp(shifted - logSum) - y);
+                dr[o] = a.GradScale * (XMath.Exp(shifted - logSum) - y);
             }
             a.RowLoss[r] = loss;
         }
@@ -119,27 +120,33 @@ public static class Losses
     /// delta = GradScale · (1/O)(σ(z) − y).</summary>
     public static void BinaryCrossEntropy(LossArgs a)
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
+        var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
         float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
+        for (long r = start; r < rows; r += stride, at = at.Next())
         {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
+            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
             float sum = 0f;
             for (int o = 0; o < w; o++)
             {
-                float z = a.Output[zb + o];
-                float y = a.Targets[yb + o];
+                float z = zr[o];
+                float y = yr[o];
                 sum += XMath.Max(z, 0f) - z * y + XMath.Log(1f + XMath.Exp(-XMath.Abs(z)));
                 float p = 1f / (1f + XMath.Exp(-z));
-                a.Delta[zb + o] = a.GradScale * invW * (p - y);
+                dr[o] = a.GradScale * invW * (p - y);
             }
             a.RowLoss[r] = sum * invW;
         }
     }
+
+    // Row r of a [·, w] matrix, and the targets of the row at (network at.Outer, batch row at.Inner).
+    private static ArrayView<float> Row(ArrayView<float> m, long r, int w) => m.SubView(r * w, w);
+
+    private static ArrayView<float> TargetRow(LossArgs a, IndexWalk at) =>
+        a.Targets.SubView(at.Outer * a.TargetStride + (long)at.Inner * a.Width, a.Width);
 
     /// <summary>Classification hits: correct[k,b] = 1 when the prediction matches the target, else 0.
     /// With O &gt; 1 the prediction and the label are the arg-max of z and of y (first index on ties);
@@ -148,25 +155,26 @@ public static class Losses
     public static void Correct(ArrayView<float> output, ArrayView<float> targets, ArrayView<float> correct,
         int networks, int rows, int width, long targetStride, float threshold)
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long total = (long)networks * rows;
-        for (long r = start; r < total; r += stride)
+        var at = IndexWalk.Start(start, stride, rows, 1);
+        for (long r = start; r < total; r += stride, at = at.Next())
         {
-            long k = r / rows, b = r % rows;
-            long zb = r * width, yb = k * targetStride + b * width;
+            var zr = Row(output, r, width);
+            var yr = targets.SubView(at.Outer * targetStride + (long)at.Inner * width, width);
             bool hit;
             if (width == 1)
             {
-                hit = (output[zb] > threshold) == (targets[yb] > 0.5f);
+                hit = (zr[0] > threshold) == (yr[0] > 0.5f);
             }
             else
             {
                 int pz = 0, py = 0;
-                float bz = output[zb], by = targets[yb];
+                float bz = zr[0], by = yr[0];
                 for (int o = 1; o < width; o++)
                 {
-                    float vz = output[zb + o], vy = targets[yb + o];
+                    float vz = zr[o], vy = yr[o];
                     if (vz > bz) { bz = vz; pz = o; }
                     if (vy > by) { by = vy; py = o; }
                 }

@@ -109,6 +109,16 @@ public static class KernelRegistry
         Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateLarge =
         Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumWide =
+        Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce8x128>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateWide =
+        Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce8x128>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumSmall =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce2x2>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumLarge =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumWide =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce8x128>);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumDirect =
         Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateDirect =

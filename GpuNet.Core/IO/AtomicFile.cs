@@ -97,7 +97,7 @@ public static class AtomicFile
         if (existing == null) throw new DirectoryNotFoundException($"cannot write into folder '{folder}': no folder on its path exists");
         var kind = FileKinds.Of(existing);
         if (kind != FileKind.Directory)
-            throw new IOException($"cannot write into folder '{folder}': '{existing}' is {kind.Describe()}, not a folder");
+            throw new FileWriteException($"cannot write into folder '{folder}': '{existing}' is {kind.Describe()}, not a folder");
         Probe(folder, Path.Combine(existing, $".gpunet-probe-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}"));
     }
 
@@ -111,7 +111,7 @@ public static class AtomicFile
         if (folder is null || name.Length == 0) throw new ArgumentException($"'{path}' does not name a file", nameof(path));
         var kind = FileKinds.Of(full);
         if (kind is not (FileKind.Regular or FileKind.Missing))
-            throw new IOException($"cannot write '{path}': it is {kind.Describe()}, not a regular file" +
+            throw new FileWriteException($"cannot write '{path}': it is {kind.Describe()}, not a regular file" +
                 (kind == FileKind.Directory ? "; give a file name" : "; GpuNet writes a new file and renames it into place, which would replace it"));
         return (full, Path.Combine(folder, $".{name}.{tag}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}"));
     }
@@ -144,7 +144,7 @@ public static class AtomicFile
         {
             UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
             DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
-            _ => new IOException(message, e),
+            _ => new FileWriteException(message, e),
         };
     }
 
@@ -193,4 +193,14 @@ public static class AtomicFile
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>A file could not be written; the message names the path the caller gave and the reason (a full disk, a
+/// file size limit, a special file in the way), which is all there is to say.</summary>
+public sealed class FileWriteException : IOException
+{
+    /// <summary>Creates the error with its message.</summary>
+    public FileWriteException(string message) : base(message) { }
+    /// <summary>Creates the error with its message and cause.</summary>
+    public FileWriteException(string message, Exception inner) : base(message, inner) { }
 }

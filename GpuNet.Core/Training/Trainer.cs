@@ -246,14 +246,28 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The divergence error, with the network rolled back to the weights of <paramref name="goodEpochs"/>
-    /// epochs and its best restart then recorded.</summary>
+    /// epochs and the restart that was best then recorded: the lowest finite training loss of that epoch among the
+    /// restarts whose rolled-back weights are all finite (a restart's last update of an epoch can break its weights
+    /// while its losses in the epoch stayed finite).</summary>
     private TrainingDivergedException Diverged(Run run, int epoch, long stepInEpoch, long badStep, int goodEpochs)
     {
-        int best = goodEpochs < 1 || goodEpochs > history.Count ? 0 : history[goodEpochs - 1].BestRestart;
+        var losses = goodEpochs < 1 || goodEpochs > history.Count ? new double[net.Restarts] : history[goodEpochs - 1].TrainLoss;
+        int best = BestWithFiniteWeights(losses, net.Parameters.ReadAll(), net.Spec.ParameterCount);
         net.BestRestart = best;
         RecordFacts(goodEpochs, best);
         return new TrainingDivergedException(epoch, stepInEpoch, badStep + 1,
             Options.Schedule.Rate(Options.StepSize, badStep, run.StepsPerEpoch, run.TotalSteps), goodEpochs, best);
+    }
+
+    /// <summary>The restart of lowest finite loss among those whose block of <paramref name="weights"/> [R, P] is all
+    /// finite; 0 when there is none (see <see cref="RestartRanking.Best"/>).</summary>
+    internal static int BestWithFiniteWeights(double[] losses, float[] weights, long parametersPerRestart)
+    {
+        var ranked = (double[])losses.Clone();
+        for (int r = 0; r < ranked.Length; r++)
+            foreach (float w in weights.AsSpan((int)(r * parametersPerRestart), (int)parametersPerRestart))
+                if (!float.IsFinite(w)) { ranked[r] = double.NaN; break; }
+        return RestartRanking.Best(ranked);
     }
 
     /// <summary>The final evaluation (or, when cancelled, the running means, so that stopping is prompt) and the result;
