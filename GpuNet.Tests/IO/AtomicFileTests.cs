@@ -66,11 +66,12 @@ public class AtomicFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("new.bin");
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.Write(path, s =>
         {
             s.Write([1, 2]);
             throw new IOException("no space left");
         }));
+        Assert.Equal($"cannot write '{path}': no space left", e.Message); // the path given, not the temporary file
         Assert.Empty(dir.Names());
     }
 
@@ -130,9 +131,9 @@ public class AtomicFileTests
     {
         using var dir = new TempDir();
         string file = dir.WriteText("notes", "x");
-        var e = Assert.Throws<IOException>(() => AtomicFile.CheckFolderWritable(Path.Combine(file, "ckpt")));
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.CheckFolderWritable(Path.Combine(file, "ckpt")));
         Assert.Equal($"cannot write into folder '{Path.Combine(file, "ckpt")}': '{file}' is a regular file, not a folder", e.Message);
-        Assert.Contains($"cannot write '{dir.Path}/.': it is a folder", Assert.Throws<IOException>(() => AtomicFile.CheckWritable(dir.Path + "/.")).Message);
+        Assert.Contains($"cannot write '{dir.Path}/.': it is a folder", Assert.Throws<FileWriteException>(() => AtomicFile.CheckWritable(dir.Path + "/.")).Message);
     }
 
     [Fact]

@@ -63,10 +63,10 @@ public class FileKindTests
     {
         using var dir = new TempDir();
         string fifo = SpecialFiles.Fifo(dir.File("out.csv"));
-        var e = Assert.Throws<IOException>(() => AtomicFile.Write(fifo, s => s.Write([1])));
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.Write(fifo, s => s.Write([1])));
         Assert.Equal($"cannot write '{fifo}': it is a pipe (FIFO), not a regular file; GpuNet writes a new file and renames it into place, " +
                      "which would replace it", e.Message);
-        Assert.Contains("is a pipe (FIFO)", Assert.Throws<IOException>(() => AtomicFile.CheckWritable(fifo)).Message);
+        Assert.Contains("is a pipe (FIFO)", Assert.Throws<FileWriteException>(() => AtomicFile.CheckWritable(fifo)).Message);
         Assert.Equal(FileKind.Pipe, FileKinds.Of(fifo));
         Assert.Equal(["out.csv"], dir.Names());
     }
