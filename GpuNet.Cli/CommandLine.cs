@@ -98,7 +98,7 @@ public static class CommandLine
         DeviceMemoryException m => m.MessageNaming("--batch", "--restarts"),
         // bce's target check speaks the library's words; here the options that change the loss are named too.
         GpuNet.Model.TargetRangeException => e.Message + " (--loss mse --output identity)",
-        _ => e.Message,
+        _ => OptionNames.Message(e), // settings the library names in brackets, e.g. (hasHeader), (Standardizer)
     };
 
     private static int Help(TextWriter stdout, string text)

@@ -16,7 +16,8 @@ internal sealed class TrainCommand
 
         data
           --data SPEC            digits (default) | fashion-mnist | mnist-idx:DIR | xor | parity:N | sine
-                                 | csv:PATH[,label=COL][,header][,task=classify|regress][,test=PATH]
+                                 | csv:PATH[,label=COL][,header][,sep=SEP][,task=classify|regress][,test=PATH]
+                                   [,drop-nonfinite]; SEP: comma (default), semicolon, tab, pipe
           --data-dir DIR         where datasets are looked for (then $GPUNET_DATA, then /usr/share/datasets)
           --standardize          scale features by the training set's mean and standard deviation (stored in the model)
           --validation F         hold out this fraction of the training rows for validation, in [0, 1) (default 0)

@@ -34,112 +34,29 @@ public struct LossArgs
 /// (<see cref="IndexWalk"/>), with no division per row.</summary>
 public static class Losses
 {
-    /// <summary>Squared error. Sample loss (1/O) Σ_o (z − y)²; batch loss is the mean of the sample
-    /// losses (the mean over all B·O elements); delta = GradScale · (2/O)(z − y) · σ'(z).</summary>
-    public static void SquaredError<TAct>(LossArgs a) where TAct : struct, IActivation
-    {
-        int start = Grid.GlobalIndex.X;
-        int stride = Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        var at = IndexWalk.Start(start, stride, a.Rows, 1);
-        int w = a.Width;
-        float invW = 1f / w;
-        for (long r = start; r < rows; r += stride, at = at.Next())
-        {
-            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = zr[o];
-                float d = z - yr[o];
-                sum += d * d;
-                dr[o] = a.GradScale * 2f * invW * d * default(TAct).DerivativeFromOutput(z);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
-    }
+    /// <summary>Squared error (<see cref="SquaredErrorRow{TAct}"/>); the batch loss is the mean of the row losses (the
+    /// mean over all B·O elements).</summary>
+    public static void SquaredError<TAct>(LossArgs a) where TAct : struct, IActivation => Rows<SquaredErrorRow<TAct>>(a);
 
-    /// <summary>Absolute error. Sample loss (1/O) Σ_o |z − y|; delta = GradScale · (1/O) sign(z − y) · σ'(z)
-    /// (sign(0) = 0).</summary>
-    public static void AbsoluteError<TAct>(LossArgs a) where TAct : struct, IActivation
-    {
-        int start = Grid.GlobalIndex.X;
-        int stride = Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        var at = IndexWalk.Start(start, stride, a.Rows, 1);
-        int w = a.Width;
-        float invW = 1f / w;
-        for (long r = start; r < rows; r += stride, at = at.Next())
-        {
-            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = zr[o];
-                float d = z - yr[o];
-                sum += XMath.Abs(d);
-                float sign = d > 0f ? 1f : (d < 0f ? -1f : 0f);
-                dr[o] = a.GradScale * invW * sign * default(TAct).DerivativeFromOutput(z);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
-    }
+    /// <summary>Absolute error (<see cref="AbsoluteErrorRow{TAct}"/>).</summary>
+    public static void AbsoluteError<TAct>(LossArgs a) where TAct : struct, IActivation => Rows<AbsoluteErrorRow<TAct>>(a);
 
-    /// <summary>Softmax cross-entropy on logits z (identity output). Sample loss
-    /// −Σ_o y_o · log softmax(z)_o, computed as −Σ y_o (z_o − max − log Σ e^(z − max)) so logits of ±1e4
-    /// neither overflow nor lose the answer; delta = GradScale · (softmax(z) − y).</summary>
-    public static void SoftmaxCrossEntropy(LossArgs a)
-    {
-        int start = Grid.GlobalIndex.X;
-        int stride = Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        var at = IndexWalk.Start(start, stride, a.Rows, 1);
-        int w = a.Width;
-        for (long r = start; r < rows; r += stride, at = at.Next())
-        {
-            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
-            float max = zr[0];
-            for (int o = 1; o < w; o++) max = XMath.Max(max, zr[o]);
-            float sumExp = 0f;
-            for (int o = 0; o < w; o++) sumExp += XMath.Exp(zr[o] - max);
-            float logSum = XMath.Log(sumExp);
-            float loss = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float shifted = zr[o] - max;
-                float y = yr[o];
-                if (y != 0f) loss -= y * (shifted - logSum);
-                dr[o] = a.GradScale * (XMath.Exp(shifted - logSum) - y);
-            }
-            a.RowLoss[r] = loss;
-        }
-    }
+    /// <summary>Softmax cross-entropy on logits (<see cref="SoftmaxCrossEntropyRow"/>).</summary>
+    public static void SoftmaxCrossEntropy(LossArgs a) => Rows<SoftmaxCrossEntropyRow>(a);
 
-    /// <summary>Binary cross-entropy on logits z (the logistic is part of the loss). Sample loss
-    /// (1/O) Σ_o [max(z, 0) − z·y + log(1 + e^(−|z|))], stable for any z;
-    /// delta = GradScale · (1/O)(σ(z) − y).</summary>
-    public static void BinaryCrossEntropy(LossArgs a)
+    /// <summary>Binary cross-entropy on logits (<see cref="BinaryCrossEntropyRow"/>).</summary>
+    public static void BinaryCrossEntropy(LossArgs a) => Rows<BinaryCrossEntropyRow>(a);
+
+    /// <summary>RowLoss[r] and delta of every row r of the R·B rows, in a grid-stride loop.</summary>
+    private static void Rows<TRow>(LossArgs a) where TRow : struct, IRowLoss
     {
         int start = Grid.GlobalIndex.X;
         int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
         var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
-        float invW = 1f / w;
         for (long r = start; r < rows; r += stride, at = at.Next())
-        {
-            ArrayView<float> zr = Row(a.Output, r, w), yr = TargetRow(a, at), dr = Row(a.Delta, r, w);
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = zr[o];
-                float y = yr[o];
-                sum += XMath.Max(z, 0f) - z * y + XMath.Log(1f + XMath.Exp(-XMath.Abs(z)));
-                float p = 1f / (1f + XMath.Exp(-z));
-                dr[o] = a.GradScale * invW * (p - y);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
+            a.RowLoss[r] = default(TRow).Row(Row(a.Output, r, w), TargetRow(a, at), Row(a.Delta, r, w), w, a.GradScale);
     }
 
     // Row r of a [·, w] matrix, and the targets of the row at (network at.Outer, batch row at.Inner).
@@ -160,28 +77,7 @@ public static class Losses
         long total = (long)networks * rows;
         var at = IndexWalk.Start(start, stride, rows, 1);
         for (long r = start; r < total; r += stride, at = at.Next())
-        {
-            var zr = Row(output, r, width);
-            var yr = targets.SubView(at.Outer * targetStride + (long)at.Inner * width, width);
-            bool hit;
-            if (width == 1)
-            {
-                hit = (zr[0] > threshold) == (yr[0] > 0.5f);
-            }
-            else
-            {
-                int pz = 0, py = 0;
-                float bz = zr[0], by = yr[0];
-                for (int o = 1; o < width; o++)
-                {
-                    float vz = zr[o], vy = yr[o];
-                    if (vz > bz) { bz = vz; pz = o; }
-                    if (vy > by) { by = vy; py = o; }
-                }
-                hit = pz == py;
-            }
-            correct[r] = hit ? 1f : 0f;
-        }
+            correct[r] = RowHit.Of(Row(output, r, width), targets.SubView(at.Outer * targetStride + (long)at.Inner * width, width), width, threshold);
     }
 
     /// <summary>Divergence watch: firstBad[k] ← step where sums[k] is NaN or ±∞ and firstBad[k] &lt; 0. The loss sums

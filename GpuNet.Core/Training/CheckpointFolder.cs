@@ -60,8 +60,9 @@ public static partial class CheckpointFolder
         var others = List(folder).Where(e => e.RunId != runId).ToArray();
         if (others.Length == 0) return;
         throw new GpuNetException($"checkpoint folder '{folder}' holds the checkpoints of another run ({Describe(others)}); " +
-            $"a folder keeps one run's checkpoints: continue that run with 'gpunet train --resume {folder}', " +
-            "or give this run a folder of its own (--checkpoint DIR), or remove the old checkpoints");
+            $"a folder keeps one run's checkpoints: continue that run by resuming from '{folder}' (resume), " +
+            "or give this run a checkpoint folder of its own (checkpointFolder), or remove the old checkpoints")
+        { Settings = ["resume", "checkpointFolder"] };
     }
 
     /// <summary>What a run should be told to resume from after writing <paramref name="path"/> into
@@ -92,7 +93,8 @@ public static partial class CheckpointFolder
                 : $"'{target}' holds no checkpoint (checkpoint-*.safetensors); nothing to resume");
         if (runs.Length > 1)
             throw new GpuNetException($"'{target}' holds the checkpoints of {runs.Length} runs, so it does not say which to continue: " +
-                string.Join("; ", runs.Select(r => Describe(r.ToArray()))) + "; give the checkpoint file of the one to continue (--resume FILE)");
+                string.Join("; ", runs.Select(r => Describe(r.ToArray()))) + "; resume from the checkpoint file of the one to continue (resume)")
+            { Settings = ["resume"] };
         var own = runs[0].ToArray();
         try
         {
@@ -100,7 +102,8 @@ public static partial class CheckpointFolder
         }
         catch (ModelFormatException e) when (own.Length > 1)
         {
-            throw new ModelFormatException($"{e.Message}; the run's previous checkpoint is {own[^2].Path}: resume from it with --resume {own[^2].Path}", e);
+            throw new ModelFormatException($"{e.Message}; the run's previous checkpoint is {own[^2].Path}: resume from that file (resume)", e)
+            { Settings = ["resume"] };
         }
     }
 

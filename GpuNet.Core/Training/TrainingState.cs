@@ -69,9 +69,9 @@ public sealed class TrainingState
                        $"the network built from {network} has {restarts * p} ({Count(restarts, "restart")} of {p}, {spec})");
         CheckOptimizer(options.Optimizer.Kind);
         if (EpochsCompleted > options.Epochs)
-            throw Fail($"has completed {EpochsCompleted} epochs, more than the {options.Epochs} asked for; give --epochs {EpochsCompleted} or more to continue it");
+            throw Fail($"has completed {EpochsCompleted} epochs, more than the {options.Epochs} asked for; ask for {EpochsCompleted} epochs or more (Epochs) to continue it", "Epochs");
         if (BestParameters != null && options.EarlyStopPatience == 0)
-            throw Fail("holds the state of early stopping, which this run does not do (--early-stop)");
+            throw Fail("holds the state of early stopping, which this run does not do (EarlyStopPatience)", "EarlyStopPatience");
     }
 
     /// <summary>
@@ -96,11 +96,11 @@ public sealed class TrainingState
         if (History.Count > 0 && (History[0].TrainAccuracy != null) != classification)
             throw Fail($"was written by a {(classification ? "regression" : "classification")} run; this data is for {(classification ? "classification" : "regression")}");
         if (History.Count > 0 && (History[0].ValidationLoss != null) != validation)
-            throw Fail(validation ? "was written by a run without validation data; this one has some (--validation)"
-                                  : "was written by a run with validation data (--validation); this one has none");
+            throw Fail(validation ? "was written by a run without validation data; this one has some (validation)"
+                                  : "was written by a run with validation data (validation); this one has none", "validation");
     }
 
-    private GpuNetException Fail(string what) => new($"{Named} {what}");
+    private GpuNetException Fail(string what, params string[] settings) => new($"{Named} {what}") { Settings = settings };
 
     private static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 

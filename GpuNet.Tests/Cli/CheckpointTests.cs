@@ -253,7 +253,7 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         cli.Ok(Sine("extended.safetensors", 3, "--checkpoint", cli.File("ck")));
         var (code, _, err) = cli.Run("train", "--resume", cli.File("ck"), "--epochs", "2");
         Assert.Equal(1, code);
-        Assert.Contains("has completed 3 epochs, more than the 2 asked for; give --epochs 3 or more to continue it", err);
+        Assert.Contains("has completed 3 epochs, more than the 2 asked for; ask for 3 epochs or more (--epochs) to continue it", err);
         string extended = cli.Ok("train", "--resume", cli.File("ck"), "--epochs", "5");
         long steps = Steps(five, 5);
         Assert.Equal(steps, Steps(extended, 5));
@@ -277,7 +277,7 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         Assert.Equal(1, code);
         Assert.Equal("", output);
         Assert.Matches($@"^gpunet: error: checkpoint folder '{Regex.Escape(ck)}' holds the checkpoints of another run \(run [0-9a-f]{{16}}: 2 epochs and 0 rows done, newest ", err);
-        Assert.Contains($"continue that run with 'gpunet train --resume {ck}', or give this run a folder of its own", err);
+        Assert.Contains($"continue that run by resuming from '{ck}' (--resume), or give this run a checkpoint folder of its own (--checkpoint)", err);
         Assert.Equal(before, Directory.GetFiles(ck).Order().ToArray());
         Assert.False(File.Exists(cli.File("b.safetensors")));
     }

@@ -155,7 +155,7 @@ public class OptionCheckTests
     {
         using var cli = new CliRunner();
         string data = cli.Dir.WriteText("d.csv", XorCsv);
-        Refused(cli, ["train", "--data", string.Format(spec, data), "--model", cli.File("m.safetensors")], "--data", "Accepted --data forms");
+        Refused(cli, ["train", "--data", string.Format(spec, data), "--model", cli.File("m.safetensors")], "--data", "Accepted data specs");
         Assert.Equal(["d.csv"], cli.Dir.Names());
     }
 

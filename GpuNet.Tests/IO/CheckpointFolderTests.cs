@@ -79,7 +79,8 @@ public class CheckpointFolderTests
         File.WriteAllBytes(second, File.ReadAllBytes(second)[..100]);
         var e = Assert.Throws<ModelFormatException>(() => CheckpointFolder.Resolve(dir.Path));
         Assert.StartsWith($"safetensors file '{second}': ", e.Message);
-        Assert.EndsWith($"; the run's previous checkpoint is {first}: resume from it with --resume {first}", e.Message);
+        Assert.EndsWith($"; the run's previous checkpoint is {first}: resume from that file (resume)", e.Message);
+        Assert.Equal(["resume"], e.Settings);
         string renamed = Path.Combine(dir.Path, $"checkpoint-{Y}-e000001-r000000000.safetensors");
         File.Move(first, renamed);
         Assert.Equal($"checkpoint '{renamed}': its name says run {Y} after 1 epochs and 0 rows, but it holds run {X} after 1 epochs and 0 rows; " +
