@@ -99,7 +99,11 @@ public sealed class Device : IDisposable
     public override string ToString() => Info.ToString();
 
     /// <inheritdoc/>
-    public void Dispose() => Accelerator.Dispose();
+    public void Dispose()
+    {
+        Gemm.ReleaseWorkspace();
+        Accelerator.Dispose();
+    }
 }
 
 /// <summary>A kernel failed to compile or to run on a device; the message names the kernel.</summary>
