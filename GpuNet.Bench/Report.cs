@@ -42,7 +42,7 @@ internal sealed partial class Report
 
     public sealed record DeviceJson(string Name, string Kind, long MemoryBytes, string? Driver, int Multiprocessors, int WarpSize, int MaxThreadsPerGroup);
     public sealed record PeakJson(double BandwidthGbs, double BestGemmGflops, double? DatasheetGflops, double? DatasheetGbs);
-    public sealed record StepJson(string Name, int Batch, int Restarts, double MedianMs, double SamplesPerS, double Gflop, double Gflops,
+    public sealed record StepJson(string Name, string Step, int Batch, int Restarts, double MedianMs, double SamplesPerS, double Gflop, double Gflops,
         double LaunchesPerStep, double SyncsPerStep, double TrainerSyncsPerEpoch, double CheckRelError);
     public sealed record KernelJson(string Name, long Elements, double MedianMs, double Gbs, double FractionOfPeak, double CheckRelError);
     public sealed record Skipped(string Name, string Reason);
@@ -78,7 +78,8 @@ internal sealed partial class Report
         foreach (var c in Cases.Steps)
         {
             if (cpu && c.Flop > CpuStepFlopCap) { skipped.Add(new($"step {c.Name}", "too large for the CPU accelerator")); continue; }
-            steps.Add(MeasureStep(c));
+            // Both ways of running the step, on the same device, one after the other.
+            foreach (var kind in new[] { StepKind.Fused, StepKind.Layered }) steps.Add(MeasureStep(c, kind));
             Save();
             if (failures.Count > 0) break;
         }
@@ -121,9 +122,9 @@ internal sealed partial class Report
         PrintGemm(r);
         log.WriteLine($"{"kernel",-37} {"ms",10} {"GB/s",10} {"of peak",8}");
         foreach (var k in r.Elementwise) log.WriteLine($"{k.Name,-37} {k.MedianMs,10:F3} {k.Gbs,10:F1} {k.FractionOfPeak,8:P1}");
-        log.WriteLine($"{"training step",-34} {"ms",10} {"samples/s",12} {"GFLOP/s",9} {"launches",9} {"syncs",6}");
+        log.WriteLine($"{"training step",-34} {"step",-8} {"ms",10} {"samples/s",12} {"GFLOP/s",9} {"launches",9} {"syncs",6}");
         foreach (var s in r.TrainStep)
-            log.WriteLine($"{s.Name,-34} {s.MedianMs,10:F3} {s.SamplesPerS,12:F0} {s.Gflops,9:F1} {s.LaunchesPerStep,9:F0} {s.SyncsPerStep,6:F0}");
+            log.WriteLine($"{s.Name,-34} {s.Step,-8} {s.MedianMs,10:F3} {s.SamplesPerS,12:F0} {s.Gflops,9:F1} {s.LaunchesPerStep,9:F0} {s.SyncsPerStep,6:F0}");
         foreach (var s in r.Skipped) log.WriteLine($"skipped: {s.Name} ({s.Reason})");
         log.WriteLine($"report took {r.Seconds:F0} s");
     }
@@ -213,26 +214,27 @@ internal sealed partial class Report
         return list;
     }
 
-    private StepJson MeasureStep(Cases.StepCase c)
+    private StepJson MeasureStep(Cases.StepCase c, StepKind kind)
     {
-        // Check: one step with this device's GEMM against one with the naive reference GEMM, same start.
+        // Check: one step of this kind with this device's GEMM against one layer-by-layer step with the naive reference
+        // GEMM, same start.
         var k = device.Gemm;
         var counters = device.Counters;
         var fast = k.Pin;
-        float[] After(GemmVariant v)
+        float[] After(GemmVariant v, StepKind how)
         {
             k.Pin = v;
-            using var r = new StepRunner(device, c);
+            using var r = new StepRunner(device, c, kind: how);
             r.Step();
             return r.Network.Parameters.ReadAll();
         }
-        var reference = After(GemmVariant.Naive);
-        var got = After(fast);
+        var reference = After(GemmVariant.Naive, StepKind.Layered);
+        var got = After(fast, kind);
         k.Pin = fast;
         double err = Check(got, i => reference[i], got.Length);
-        if (err > 1e-4) failures.Add($"step {c.Name}: parameters after one step differ from the naive-GEMM step by {err:E2}");
+        if (err > 1e-4) failures.Add($"step {c.Name} ({kind.Name()}): parameters after one step differ from the naive-GEMM layered step by {err:E2}");
 
-        using var runner = new StepRunner(device, c);
+        using var runner = new StepRunner(device, c, kind: kind);
         long launches0 = counters.Launches, syncs0 = counters.Syncs;
         const int counted = 8;
         for (int i = 0; i < counted; i++) runner.Step();
@@ -245,7 +247,7 @@ internal sealed partial class Report
         // The trainer's own synchronisations: 2 epochs of a small run, minus the final evaluation's read.
         double perEpoch;
         using (var net = new Network(device, c.Spec, Math.Min(c.Restarts, 4)))
-        using (var t = new Trainer(net, new TrainOptions { Epochs = 2, BatchSize = c.Batch, Loss = c.Classification ? LossFunction.CrossEntropy : LossFunction.MeanSquaredError }))
+        using (var t = new Trainer(net, new TrainOptions { Epochs = 2, BatchSize = c.Batch, Loss = c.Classification ? LossFunction.CrossEntropy : LossFunction.MeanSquaredError, Step = kind }))
         {
             var rng = new Random(3);
             int rows = c.Batch * 2;
@@ -255,8 +257,8 @@ internal sealed partial class Report
             t.Fit(GpuNet.Data.Dataset.Regression(x, c.Spec.InputSize, y, c.Spec.OutputSize));
             perEpoch = (counters.Syncs - s0 - 1) / 2.0;
         }
-        log.WriteLine($"step {c.Name,-34} {ms,9:F3} ms {samples,12:F0} samples/s {gflops,8:F1} GFLOP/s {launches:F0} launches, {syncs:F0} syncs/step (check {err:E1})");
-        return new StepJson(c.Name, c.Batch, c.Restarts, ms, samples, c.Flop / 1e9, gflops, launches, syncs, perEpoch, err);
+        log.WriteLine($"step {c.Name,-34} {kind.Name(),-8} {ms,9:F3} ms {samples,12:F0} samples/s {gflops,8:F1} GFLOP/s {launches:F0} launches, {syncs:F0} syncs/step (check {err:E1})");
+        return new StepJson(c.Name, kind.Name(), c.Batch, c.Restarts, ms, samples, c.Flop / 1e9, gflops, launches, syncs, perEpoch, err);
     }
 
     private static double Check(float[] got, Func<long, double> reference, long n)

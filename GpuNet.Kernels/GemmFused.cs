@@ -1,6 +1,7 @@
 // Shape legend: see Gemm.cs. The fused products of a training step, each C[z] = op(A[z])·op(B[z]) (α = 1, β = 0) with
 // the element-wise work of the layer done as C is stored, and the rows of the input batch read through the epoch's
 // order instead of a gathered copy.
+using System.Runtime.CompilerServices;
 using ILGPU;
 
 namespace GpuNet.Kernels;
@@ -27,11 +28,17 @@ public struct GemmFusion
     public int FirstRow;
 }
 
-/// <summary>How a fused GEMM turns a finished dot product into the stored value.</summary>
+/// <summary>How a fused GEMM turns a finished dot product into the stored value, with at most one value read beside it
+/// (its side operand): the bias of the column, or the layer output laid out as C.</summary>
 public interface IGemmEpilogue
 {
-    /// <summary>The value stored at C[z, m, n] (flat index <paramref name="c"/>) for the dot product <paramref name="acc"/>.</summary>
-    float Apply(float acc, GemmFusion f, int z, int n, long c);
+    /// <summary>What the epilogue reads: 0 nothing, 1 the bias of the column (<see cref="GemmFusion.Bias"/>), 2 the value
+    /// at C's place in <see cref="GemmFusion.Aux"/>. A compile-time constant.</summary>
+    int Side { get; }
+
+    /// <summary>The value stored for the dot product <paramref name="acc"/>, <paramref name="side"/> being the side
+    /// operand's value (0 when there is none).</summary>
+    float Apply(float acc, float side);
 }
 
 /// <summary>C = σ(acc + b[n]): a layer's forward pass (the bias added after the product, as the layer-by-layer path
@@ -39,28 +46,62 @@ public interface IGemmEpilogue
 public struct BiasActivateEpilogue<TAct> : IGemmEpilogue where TAct : struct, IActivation
 {
     /// <inheritdoc/>
-    public float Apply(float acc, GemmFusion f, int z, int n, long c) =>
-        default(TAct).Forward(acc + f.Bias[z * f.BiasStride + f.BiasOffset + n]);
+    public int Side => 1;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Apply(float acc, float side) => default(TAct).Forward(acc + side);
 }
 
 /// <summary>C = acc · σ'(z) with z at the same place as C: δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1}).</summary>
 public struct DerivativeEpilogue<TAct> : IGemmEpilogue where TAct : struct, IActivation
 {
     /// <inheritdoc/>
-    public float Apply(float acc, GemmFusion f, int z, int n, long c) => acc * default(TAct).DerivativeFromOutput(f.Aux[c]);
+    public int Side => 2;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Apply(float acc, float side) => acc * default(TAct).DerivativeFromOutput(side);
 }
 
 /// <summary>C = acc: the weight gradient.</summary>
 public struct PlainEpilogue : IGemmEpilogue
 {
     /// <inheritdoc/>
-    public float Apply(float acc, GemmFusion f, int z, int n, long c) => acc;
+    public int Side => 0;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Apply(float acc, float side) => acc;
+}
+
+/// <summary>Where an epilogue's side operand lies, read once per product or row so that the per-element work touches
+/// one view and one offset.</summary>
+public static class GemmSide
+{
+    /// <summary>The side operand's view.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ArrayView<float> View<TEpi>(GemmFusion f) where TEpi : struct, IGemmEpilogue => default(TEpi).Side == 1 ? f.Bias : f.Aux;
+
+    /// <summary>The side operand's offset for row C[z, m, ·], whose first element is at <paramref name="cRow"/> in C:
+    /// product z's bias (the same for every row), or the row's own place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long Row<TEpi>(GemmFusion f, int z, long cRow) where TEpi : struct, IGemmEpilogue =>
+        default(TEpi).Side == 1 ? z * f.BiasStride + f.BiasOffset : cRow;
+
+    /// <summary>The stored value of column offset <paramref name="at"/> (row offset plus column).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Apply<TEpi>(float acc, ArrayView<float> side, long at) where TEpi : struct, IGemmEpilogue =>
+        default(TEpi).Apply(acc, default(TEpi).Side == 0 ? 0f : side[at]);
 }
 
 /// <summary>Which stored row an operand index reads: the input batch's rows come from the data through the epoch's
 /// order; everything else is read where it is.</summary>
 public interface IGemmRows
 {
+    /// <summary>True when every row is read where it is (a compile-time constant that removes the lookups).</summary>
+    bool Direct { get; }
+
     /// <summary>The stored row of index <paramref name="i"/>.</summary>
     int Row(GemmFusion f, int i);
 }
@@ -69,6 +110,10 @@ public interface IGemmRows
 public struct DirectRows : IGemmRows
 {
     /// <inheritdoc/>
+    public bool Direct => true;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Row(GemmFusion f, int i) => i;
 }
 
@@ -76,6 +121,10 @@ public struct DirectRows : IGemmRows
 public struct OrderedRows : IGemmRows
 {
     /// <inheritdoc/>
+    public bool Direct => false;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Row(GemmFusion f, int i) => f.Order[f.FirstRow + i];
 }
 
@@ -136,9 +185,14 @@ public static class GemmFused
         long b2 = bBase + Min(c0 + 2, n - 1) * bColStep, b3 = bBase + Min(c0 + 3, n - 1) * bColStep;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        // B's stored row of op(B)'s k through the map where B's rows along k are the batch's (TransB 0); the map's
+        // fields are read once, out of the loop (Direct is a compile-time constant).
+        bool mapB = !default(TBRows).Direct && g.TransB == 0;
+        var order = f.Order;
+        int first = f.FirstRow;
         for (int p = 0; p < k; p++)
         {
-            long ap = p * aStep, bp = BK<TBRows>(g, f, p) * bStep;
+            long ap = p * aStep, bp = (mapB ? order[first + p] : p) * bStep;
             float x0 = g.A[a0 + ap], x1 = g.A[a1 + ap], x2 = g.A[a2 + ap], x3 = g.A[a3 + ap];
             float y0 = g.B[b0 + bp], y1 = g.B[b1 + bp], y2 = g.B[b2 + bp], y3 = g.B[b3 + bp];
             c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
@@ -147,10 +201,11 @@ public static class GemmFused
             c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
         }
         long cBase = z * g.StrideC;
-        StoreRow<TEpi>(g, f, z, cBase, r0, c0, c00, c01, c02, c03);
-        StoreRow<TEpi>(g, f, z, cBase, r0 + 1, c0, c10, c11, c12, c13);
-        StoreRow<TEpi>(g, f, z, cBase, r0 + 2, c0, c20, c21, c22, c23);
-        StoreRow<TEpi>(g, f, z, cBase, r0 + 3, c0, c30, c31, c32, c33);
+        var side = GemmSide.View<TEpi>(f);
+        StoreRow<TEpi>(g, side, GemmSide.Row<TEpi>(f, z, cBase + (long)r0 * g.Ldc), cBase, r0, c0, c00, c01, c02, c03);
+        StoreRow<TEpi>(g, side, GemmSide.Row<TEpi>(f, z, cBase + (long)(r0 + 1) * g.Ldc), cBase, r0 + 1, c0, c10, c11, c12, c13);
+        StoreRow<TEpi>(g, side, GemmSide.Row<TEpi>(f, z, cBase + (long)(r0 + 2) * g.Ldc), cBase, r0 + 2, c0, c20, c21, c22, c23);
+        StoreRow<TEpi>(g, side, GemmSide.Row<TEpi>(f, z, cBase + (long)(r0 + 3) * g.Ldc), cBase, r0 + 3, c0, c30, c31, c32, c33);
         if (f.HasBiasGrad != 0 && cb == 0)
             for (int r = r0; r < r0 + 4 && r < m; r++) BiasGradient(g, f, z, r);
     }
@@ -166,23 +221,22 @@ public static class GemmFused
     }
 
     // A's stored row of op(A)'s row i (the map applies where A's rows are the batch's: TransA 0).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long ARow<TRows>(GemmArgs g, GemmFusion f, int i) where TRows : struct, IGemmRows =>
         g.TransA == 0 ? default(TRows).Row(f, i) : i;
 
-    // B's stored row of op(B)'s k (the map applies where B's rows along k are the batch's: TransB 0).
-    private static long BK<TRows>(GemmArgs g, GemmFusion f, int p) where TRows : struct, IGemmRows =>
-        g.TransB == 0 ? default(TRows).Row(f, p) : p;
-
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Min(int a, int b) => a < b ? a : b;
 
-    private static void StoreRow<TEpi>(GemmArgs g, GemmFusion f, int z, long cBase, int row, int col,
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TEpi>(GemmArgs g, ArrayView<float> side, long sideRow, long cBase, int row, int col,
         float v0, float v1, float v2, float v3) where TEpi : struct, IGemmEpilogue
     {
         if (row >= g.M) return;
         long rowBase = cBase + (long)row * g.Ldc;
-        if (col < g.N) g.C[rowBase + col] = default(TEpi).Apply(v0, f, z, col, rowBase + col);
-        if (col + 1 < g.N) g.C[rowBase + col + 1] = default(TEpi).Apply(v1, f, z, col + 1, rowBase + col + 1);
-        if (col + 2 < g.N) g.C[rowBase + col + 2] = default(TEpi).Apply(v2, f, z, col + 2, rowBase + col + 2);
-        if (col + 3 < g.N) g.C[rowBase + col + 3] = default(TEpi).Apply(v3, f, z, col + 3, rowBase + col + 3);
+        if (col < g.N) g.C[rowBase + col] = GemmSide.Apply<TEpi>(v0, side, sideRow + col);
+        if (col + 1 < g.N) g.C[rowBase + col + 1] = GemmSide.Apply<TEpi>(v1, side, sideRow + col + 1);
+        if (col + 2 < g.N) g.C[rowBase + col + 2] = GemmSide.Apply<TEpi>(v2, side, sideRow + col + 2);
+        if (col + 3 < g.N) g.C[rowBase + col + 3] = GemmSide.Apply<TEpi>(v3, side, sideRow + col + 3);
     }
 }

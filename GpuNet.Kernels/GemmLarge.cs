@@ -131,7 +131,7 @@ public struct GemmLargeArgs
 /// a product is 32-bit, so each product's stored extent must stay below 2³¹ elements.
 /// Launch: 1-D group of WarpsM·WarpsN·LanesM·LanesN threads; grid (⌈N/BN⌉, ⌈M/BM⌉, ≤ min(Count·Slices, 65535)).
 /// </summary>
-public static class GemmLarge
+public static partial class GemmLarge
 {
     /// <summary>C[z] = α·op(A[z])·op(B[z]) + β·C[z] (or one k slice of it: <see cref="GemmLargeArgs"/>).</summary>
     public static void Run<TTile, TA, TB>(GemmArgs g, GemmLargeArgs split)
@@ -141,14 +141,8 @@ public static class GemmLarge
         var aTile = SharedMemory.Allocate<float>(2 * default(TTile).TileK * (8 * default(TTile).LanesM * default(TTile).WarpsM + 4));
         var bTile = SharedMemory.Allocate<float>(2 * default(TTile).TileK * (8 * default(TTile).LanesN * default(TTile).WarpsN + 4));
         int bm = 8 * default(TTile).LanesM * default(TTile).WarpsM, bn = 8 * default(TTile).LanesN * default(TTile).WarpsN;
-        int lanes = default(TTile).LanesM * default(TTile).LanesN;
         int tid = Group.IdxX;
-        int warp = tid / lanes, lane = tid - warp * lanes;
-        int warpM = warp / default(TTile).WarpsN, warpN = warp - warpM * default(TTile).WarpsN;
-        int laneM = lane % default(TTile).LanesM, laneN = lane / default(TTile).LanesM;
-        // First row and column of this thread's two 4-row and two 4-column groups, inside the tile.
-        int row0 = warpM * 8 * default(TTile).LanesM + 4 * laneM;
-        int col0 = warpN * 8 * default(TTile).LanesN + 4 * laneN;
+        int row0 = RowOrigin<TTile>(tid), col0 = ColumnOrigin<TTile>(tid);
         int m0 = Grid.IdxY * bm, n0 = Grid.IdxX * bn;
         int slices = split.Slices, total = g.Count * slices;
         for (int zz = Grid.IdxZ; zz < total; zz += Grid.DimZ)
@@ -156,22 +150,43 @@ public static class GemmLarge
             int z = zz / slices, s = zz - z * slices;
             int kBegin = s * split.KChunk;
             int kEnd = XMinInt(g.K, kBegin + split.KChunk);
-            var c = Product<TTile, TA, TB>(g, split, z, m0, n0, kBegin, kEnd, tid, row0, col0, aTile, bTile);
+            var c = Product<TTile, TA, TB, DirectRows, DirectRows>(g, split, default, z, m0, n0, kBegin, kEnd, tid, row0, col0, aTile, bTile);
             Epilogue<TTile>(g, split, zz, m0 + row0, n0 + col0, c);
         }
     }
 
-    /// <summary>The 8×8 block of Σ_k op(A)·op(B) over [kBegin, kEnd) for this thread.</summary>
-    private static Acc8x8 Product<TTile, TA, TB>(GemmArgs g, GemmLargeArgs split, int z, int m0, int n0, int kBegin, int kEnd, int tid,
-        int row0, int col0, ArrayView<float> aTile, ArrayView<float> bTile)
+    /// <summary>First row, inside the tile, of thread <paramref name="tid"/>'s two groups of 4 rows.</summary>
+    private static int RowOrigin<TTile>(int tid) where TTile : struct, IGemmBlockTile
+    {
+        int lanes = default(TTile).LanesM * default(TTile).LanesN;
+        int warp = tid / lanes, lane = tid - warp * lanes;
+        int warpM = warp / default(TTile).WarpsN;
+        return warpM * 8 * default(TTile).LanesM + 4 * (lane % default(TTile).LanesM);
+    }
+
+    /// <summary>First column, inside the tile, of thread <paramref name="tid"/>'s two groups of 4 columns.</summary>
+    private static int ColumnOrigin<TTile>(int tid) where TTile : struct, IGemmBlockTile
+    {
+        int lanes = default(TTile).LanesM * default(TTile).LanesN;
+        int warp = tid / lanes, lane = tid - warp * lanes;
+        int warpN = warp - warp / default(TTile).WarpsN * default(TTile).WarpsN;
+        return warpN * 8 * default(TTile).LanesN + 4 * (lane / default(TTile).LanesM);
+    }
+
+    /// <summary>The 8×8 block of Σ_k op(A)·op(B) over [kBegin, kEnd) for this thread; the stored rows of A and B are
+    /// read through <typeparamref name="TARows"/> and <typeparamref name="TBRows"/> (<see cref="DirectRows"/>: as
+    /// they are).</summary>
+    private static Acc8x8 Product<TTile, TA, TB, TARows, TBRows>(GemmArgs g, GemmLargeArgs split, GemmFusion f, int z, int m0, int n0,
+        int kBegin, int kEnd, int tid, int row0, int col0, ArrayView<float> aTile, ArrayView<float> bTile)
         where TTile : struct, IGemmBlockTile where TA : struct, IGemmOperand where TB : struct, IGemmOperand
+        where TARows : struct, IGemmRows where TBRows : struct, IGemmRows
     {
         int bk = default(TTile).TileK;
         int threads = default(TTile).WarpsM * default(TTile).WarpsN * default(TTile).LanesM * default(TTile).LanesN;
         int bm = 8 * default(TTile).LanesM * default(TTile).WarpsM, bn = 8 * default(TTile).LanesN * default(TTile).WarpsN;
         int sa = bm + 4, sb = bn + 4;
-        var a = Operand<TA>.Open(g.A, z * g.StrideA, g.Lda, g.M, m0, kBegin, kEnd, tid, threads, bm, bk, sa, split.VectorA != 0);
-        var b = Operand<TB>.Open(g.B, z * g.StrideB, g.Ldb, g.N, n0, kBegin, kEnd, tid, threads, bn, bk, sb, split.VectorB != 0);
+        var a = Operand<TA, TARows>.Open(g.A, f, z * g.StrideA, g.Lda, g.M, m0, kBegin, kEnd, tid, threads, bm, bk, sa, split.VectorA != 0);
+        var b = Operand<TB, TBRows>.Open(g.B, f, z * g.StrideB, g.Ldb, g.N, n0, kBegin, kEnd, tid, threads, bn, bk, sb, split.VectorB != 0);
         var a4 = aTile.Cast<Float4>();
         var b4 = bTile.Cast<Float4>();
         var acc = default(Acc8x8);
@@ -275,20 +290,24 @@ public static class GemmLarge
     private static int XMinInt(int a, int b) => a < b ? a : b;
 
     /// <summary>One thread's share of loading one operand: 1, 2, 4 or 8 chunks of four stored elements per tile
-    /// step, each with its offset in the stored product and its place in the shared tile.</summary>
-    private struct Operand<TOp> where TOp : struct, IGemmOperand
+    /// step, each with its offset in the stored product and its place in the shared tile. The stored rows are read
+    /// through <typeparamref name="TRows"/>: for rows along k a chunk's row is mapped once, for rows across k (k being
+    /// the stored row) each step's row is looked up as it is loaded.</summary>
+    private struct Operand<TOp, TRows> where TOp : struct, IGemmOperand where TRows : struct, IGemmRows
     {
         private ArrayView<float> x;
         private ArrayView<Float4> x4;
-        private int chunks, stepGlobal, bk, sharedRow;
+        private GemmFusion map;
+        private int chunks, stepGlobal, bk, sharedRow, ld;
         private bool vector;
         private Chunk p0, p1, p2, p3, p4, p5, p6, p7;
 
-        public static Operand<TOp> Open(ArrayView<float> view, long zOffset, int ld, int extent, int origin, int kBegin,
-            int kEnd, int tid, int threads, int tileExtent, int bk, int sharedRow, bool vector)
+        public static Operand<TOp, TRows> Open(ArrayView<float> view, GemmFusion map, long zOffset, int ld, int extent, int origin,
+            int kBegin, int kEnd, int tid, int threads, int tileExtent, int bk, int sharedRow, bool vector)
         {
-            return new Operand<TOp>
+            return new Operand<TOp, TRows>
             {
+                map = map, ld = ld,
                 x = view.SubView(zOffset, view.Length - zOffset),
                 // The vector loads address the product in Float4 units, so that the 16-byte alignment ILGPU
                 // assumes for the view carries over to every chunk (a float sub-view would lose it).
@@ -297,21 +316,21 @@ public static class GemmLarge
                 bk = bk, sharedRow = sharedRow,
                 chunks = tileExtent * bk / (4 * threads),
                 stepGlobal = default(TOp).RowsAlongK ? bk : bk * ld,
-                p0 = Locate(tid, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p1 = Locate(tid + threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p2 = Locate(tid + 2 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p3 = Locate(tid + 3 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p4 = Locate(tid + 4 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p5 = Locate(tid + 5 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p6 = Locate(tid + 6 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
-                p7 = Locate(tid + 7 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p0 = Locate(map, tid, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p1 = Locate(map, tid + threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p2 = Locate(map, tid + 2 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p3 = Locate(map, tid + 3 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p4 = Locate(map, tid + 4 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p5 = Locate(map, tid + 5 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p6 = Locate(map, tid + 6 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
+                p7 = Locate(map, tid + 7 * threads, ld, extent, origin, kBegin, kEnd, tileExtent, bk, sharedRow),
             };
         }
 
         /// <summary>Chunk f of the tile: its offset in the stored product at the slice's first step, its float
         /// offset in a shared buffer, and the bounds that say how many of its elements exist at a given step.</summary>
-        private static Chunk Locate(int f, int ld, int extent, int origin, int kBegin, int kEnd, int tileExtent, int bk,
-            int sharedRow)
+        private static Chunk Locate(GemmFusion map, int f, int ld, int extent, int origin, int kBegin, int kEnd, int tileExtent,
+            int bk, int sharedRow)
         {
             int local, k;
             if (default(TOp).RowsAlongK)
@@ -328,9 +347,12 @@ public static class GemmLarge
             }
             int i = origin + local, kg = kBegin + k;
             bool rowsAlongK = default(TOp).RowsAlongK;
+            // A mapped row along k is looked up once (rows past the extent are never read); rows across k per step.
+            int stored = rowsAlongK && !default(TRows).Direct && i < extent ? default(TRows).Row(map, i) : i;
             return new Chunk
             {
-                Global = rowsAlongK ? i * ld + kg : kg * ld + i,
+                Global = rowsAlongK ? stored * ld + kg : kg * ld + i,
+                K = kg, Col = i,
                 Shared = k * sharedRow + local,
                 // Along k: elements left in the row at step 0 (none past the last row). Across k: elements of the
                 // row inside the matrix, and k left before kEnd.
@@ -355,7 +377,12 @@ public static class GemmLarge
             return r;
         }
 
-        private readonly Float4 LoadChunk(Chunk p, int dg, int dk) => LoadChunk(p.Global + dg, p.Valid(dk, default(TOp).RowsAlongK));
+        private readonly Float4 LoadChunk(Chunk p, int dg, int dk)
+        {
+            int valid = p.Valid(dk, default(TOp).RowsAlongK);
+            if (default(TRows).Direct || default(TOp).RowsAlongK) return LoadChunk(p.Global + dg, valid);
+            return LoadChunk(valid > 0 ? default(TRows).Row(map, p.K + dk) * ld + p.Col : 0, valid);
+        }
 
         private readonly Float4 LoadChunk(int off, int valid)
         {
@@ -409,6 +436,9 @@ public static class GemmLarge
         /// <summary>k left before the slice's end at the first step; elements of the chunk inside the matrix along
         /// its row (4 for chunks that run along k).</summary>
         public int Left, Width;
+        /// <summary>Its k at the first step and its first index along the stored row: where a mapped row across k is
+        /// read.</summary>
+        public int K, Col;
 
         /// <summary>How many of the chunk's four elements exist dk into the slice.</summary>
         public readonly int Valid(int dk, bool rowsAlongK)

@@ -14,7 +14,36 @@ public static class GemmSplitK
     /// with 128-bit workspace loads. Launch: 1-D group; grid (≥ ⌈N/(4·group)⌉, rows walked over Y, products over Z);
     /// Count·S·M·ldw must stay below 2³¹.
     /// </summary>
-    public static void Reduce(ArrayView<float> work, GemmArgs g, GemmLargeArgs split, int ldw)
+    public static void Reduce(ArrayView<float> work, GemmArgs g, GemmLargeArgs split, int ldw) =>
+        Sum<ScaledStore>(work, g, split, ldw, default);
+
+    /// <summary>The fused forward GEMM's sum (<see cref="GemmLarge.FusedForwardSlices{TTile, TRows}"/>):
+    /// C[z][m][n] = σ(Σ_s W[z][s][m][n] + b[n]), the slices added in increasing s as <see cref="Reduce"/> adds them, then
+    /// the bias and σ as <see cref="BiasActivateEpilogue{TAct}"/> applies them. Launch as <see cref="Reduce"/>.</summary>
+    public static void ReduceFused<TAct>(ArrayView<float> work, GemmArgs g, GemmLargeArgs split, int ldw, GemmFusion f)
+        where TAct : struct, IActivation => Sum<FusedStore<BiasActivateEpilogue<TAct>>>(work, g, split, ldw, f);
+
+    /// <summary>How a sum of slices is stored.</summary>
+    private interface IQuadStore
+    {
+        void Store(GemmArgs g, GemmFusion f, int z, long cBase, ArrayView<float> cz, ArrayView<Float4> cz4, bool vec, int off, int col, Float4 v);
+    }
+
+    /// <summary>α·sum + β·C.</summary>
+    private struct ScaledStore : IQuadStore
+    {
+        public readonly void Store(GemmArgs g, GemmFusion f, int z, long cBase, ArrayView<float> cz, ArrayView<Float4> cz4, bool vec, int off,
+            int col, Float4 v) => GemmLarge.StoreQuad(g, cz, cz4, vec, off, col, v);
+    }
+
+    /// <summary>The fused GEMM's epilogue of the sum.</summary>
+    private struct FusedStore<TEpi> : IQuadStore where TEpi : struct, IGemmEpilogue
+    {
+        public readonly void Store(GemmArgs g, GemmFusion f, int z, long cBase, ArrayView<float> cz, ArrayView<Float4> cz4, bool vec, int off,
+            int col, Float4 v) => GemmLarge.FusedQuad<TEpi>(g, f, z, cBase, cz, cz4, vec, off, col, v);
+    }
+
+    private static void Sum<TStore>(ArrayView<float> work, GemmArgs g, GemmLargeArgs split, int ldw, GemmFusion f) where TStore : struct, IQuadStore
     {
         int col = 4 * (Grid.IdxX * Group.DimX + Group.IdxX);
         if (col >= g.N) return;
@@ -35,7 +64,7 @@ public static class GemmSplitK
                     var v = w4[at + s * slice4];
                     sum.X += v.X; sum.Y += v.Y; sum.Z += v.Z; sum.W += v.W;
                 }
-                GemmLarge.StoreQuad(g, cz, cz4, vec, r * g.Ldc, col, sum);
+                default(TStore).Store(g, f, z, z * g.StrideC, cz, cz4, vec, r * g.Ldc, col, sum);
             }
         }
     }

@@ -3,6 +3,7 @@ using BenchmarkDotNet.Configs;
 using GpuNet.Devices;
 using GpuNet.Kernels;
 using GpuNet.Model;
+using GpuNet.Training;
 using ILGPU;
 using ILGPU.Runtime;
 using Device = GpuNet.Devices.Device;
@@ -26,7 +27,8 @@ public sealed class StepConfig : ManualConfig
     }
 }
 
-/// <summary>One full training step (gather, forward, loss, backward, Adam update), then a synchronisation.</summary>
+/// <summary>One full training step (forward, loss, backward, Adam update), then a synchronisation, run fused and layer
+/// by layer.</summary>
 [Config(typeof(StepConfig))]
 public class TrainStepBench
 {
@@ -35,6 +37,7 @@ public class TrainStepBench
 
     [ParamsSource(typeof(BenchDevices), nameof(BenchDevices.All))] public string Device { get; set; } = "";
     [ParamsSource(nameof(AllCases))] public Cases.StepCase Case { get; set; } = Cases.Steps[0];
+    [Params(StepKind.Fused, StepKind.Layered)] public StepKind Step { get; set; } = StepKind.Fused;
 
     public static IEnumerable<Cases.StepCase> AllCases() => Cases.Steps;
 
@@ -42,12 +45,12 @@ public class TrainStepBench
     public void Setup()
     {
         device = BenchDevices.Open(Device);
-        runner = new StepRunner(device, Case);
-        Step();
+        runner = new StepRunner(device, Case, kind: Step);
+        Run();
     }
 
     [Benchmark]
-    public void Step()
+    public void Run()
     {
         runner!.Step();
         device!.Accelerator.Synchronize();

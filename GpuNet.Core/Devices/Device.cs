@@ -56,6 +56,9 @@ public sealed class Device : IDisposable
     internal TLauncher Load<TLauncher>(KernelEntry<TLauncher> kernel) where TLauncher : Delegate =>
         (TLauncher)(loaded[kernel.Id] ??= kernel.Load(Accelerator));
 
+    /// <summary>The kernels this device has compiled so far (each on its first launch), in registration order.</summary>
+    internal IEnumerable<KernelEntry> Loaded => KernelRegistry.All.Where(k => loaded[k.Id] != null);
+
     /// <summary>True for ILGPU's CPU accelerator, where barrier-free kernel variants are chosen.</summary>
     public bool IsCpu => Info.Kind == DeviceKind.Cpu;
 

@@ -90,6 +90,19 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradientOrdered =
         Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<OrderedRows>);
 
+    // The same on the large-tile kernel, for each tile of GemmLargeLauncher.FusedTiles (index: see FusedLargeLauncher).
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>>[] FusedLargeForward =
+        (from tile in GemmLargeLauncher.FusedTiles from rows in RowMaps from act in Enum.GetValues<Activation>()
+         select AddFusedLarge(nameof(GemmLarge.FusedForward), tile, ActivationType(act), rows)).ToArray();
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>>[] FusedLargeForwardSlices =
+        (from tile in GemmLargeLauncher.FusedTiles from rows in RowMaps select AddFusedLarge(nameof(GemmLarge.FusedForwardSlices), tile, rows)).ToArray();
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion, GemmArgs, GemmLargeArgs, GemmFusion>>[] FusedLargeBackwardPair =
+        (from tile in GemmLargeLauncher.FusedTiles from act in Enum.GetValues<Activation>() select AddFusedLargePair(tile, ActivationType(act))).ToArray();
+    internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int, GemmFusion>> GemmSplitKReduceFused =
+        new(a => ActivationDispatch.Visit<ReduceFusedOf, KernelEntry<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int, GemmFusion>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>>[] FusedLargeWeightGradient =
+        (from tile in GemmLargeLauncher.FusedTiles from rows in RowMaps select AddFusedLarge(nameof(GemmLarge.FusedWeightGradient), tile, rows)).ToArray();
+
     // ---------------------------------------------------------------- element-wise
     internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>> BiasActivate =
         new(a => ActivationDispatch.Visit<BiasActivateOf, KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>>>(a));
@@ -206,6 +219,12 @@ public static class KernelRegistry
             Add<GemmArgs, GemmFusion, GemmArgs, GemmFusion>(GemmFused.BackwardPair<TAct>);
     }
 
+    private readonly struct ReduceFusedOf : IActivationVisitor<KernelEntry<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int, GemmFusion>>>
+    {
+        public KernelEntry<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int, GemmFusion>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<ArrayView<float>, GemmArgs, GemmLargeArgs, int, GemmFusion>(GemmSplitK.ReduceFused<TAct>);
+    }
+
     private readonly struct StepSquaredErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
     {
         public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
@@ -253,6 +272,41 @@ public static class KernelRegistry
             return (config, g, x) => launch(acc.DefaultStream, config, g, x);
         }, bounds);
     }
+    /// <summary>The row maps of the fused kernels, in index order: as stored, then through the epoch's order.</summary>
+    private static Type[] RowMaps => [typeof(DirectRows), typeof(OrderedRows)];
+
+    private readonly struct ActivationTypeOf : IActivationVisitor<Type>
+    {
+        public Type Visit<TAct>() where TAct : struct, IActivation => typeof(TAct);
+    }
+
+    private static Type ActivationType(Activation a) => ActivationDispatch.Visit<ActivationTypeOf, Type>(a);
+
+    /// <summary>A fused large-tile kernel of one GEMM (GemmLarge.<paramref name="method"/>&lt;tile, ...&gt;) with the tile's
+    /// launch bounds.</summary>
+    private static KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>> AddFusedLarge(string method, Type tile, params Type[] rest)
+    {
+        var k = typeof(GemmLarge).GetMethod(method)!.MakeGenericMethod([tile, .. rest]).CreateDelegate<Action<GemmArgs, GemmLargeArgs, GemmFusion>>();
+        var bounds = GemmLargeLauncher.Bounds(tile);
+        return Register<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>>(k, acc =>
+        {
+            var launch = acc.LoadKernel(k, bounds);
+            return (config, g, x, f) => launch(acc.DefaultStream, config, g, x, f);
+        }, bounds);
+    }
+
+    private static KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion, GemmArgs, GemmLargeArgs, GemmFusion>> AddFusedLargePair(Type tile, Type act)
+    {
+        var k = typeof(GemmLarge).GetMethod(nameof(GemmLarge.FusedBackwardPair))!.MakeGenericMethod(tile, act)
+            .CreateDelegate<Action<GemmArgs, GemmLargeArgs, GemmFusion, GemmArgs, GemmLargeArgs, GemmFusion>>();
+        var bounds = GemmLargeLauncher.Bounds(tile);
+        return Register<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion, GemmArgs, GemmLargeArgs, GemmFusion>>(k, acc =>
+        {
+            var launch = acc.LoadKernel(k, bounds);
+            return (config, g, x, f, g2, x2, f2) => launch(acc.DefaultStream, config, g, x, f, g2, x2, f2);
+        }, bounds);
+    }
+
     /// <summary>"Relu", "SquaredErrorRow&lt;Relu&gt;": a type argument as it reads in code.</summary>
     private static string TypeName(Type t) => !t.IsGenericType ? t.Name
         : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(",", t.GetGenericArguments().Select(TypeName))}>";

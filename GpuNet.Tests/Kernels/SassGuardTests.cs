@@ -29,6 +29,39 @@ public class SassGuardTests(ITestOutputHelper output)
         ("GemmLarge.Run<GemmTile64x64,AlongK,AlongK>", GemmTarget.All),
         ("GemmLarge.Run<GemmTile64x64,AcrossK,AcrossK>", GemmTarget.All),
         ("GemmLarge.Run<GemmTile64x64,AcrossK,AlongK>", GemmTarget.All),
+        // The fused step's GEMMs on the same tiles: the same main loop, the layer's element-wise work in the epilogue.
+        ("GemmLarge.FusedForward<GemmTile128,Identity,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Logistic,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Tanh,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Relu,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Identity,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Logistic,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Tanh,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile128,Relu,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile128,Identity>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile128,Logistic>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile128,Tanh>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile128,Relu>", GemmTarget.All),
+        ("GemmLarge.FusedForwardSlices<GemmTile128,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForwardSlices<GemmTile128,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedWeightGradient<GemmTile128,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedWeightGradient<GemmTile128,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Identity,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Logistic,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Tanh,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Relu,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Identity,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Logistic,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Tanh,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedForward<GemmTile64x64,Relu,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Identity>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Logistic>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Tanh>", GemmTarget.All),
+        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Relu>", GemmTarget.All),
+        ("GemmLarge.FusedForwardSlices<GemmTile64x64,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedForwardSlices<GemmTile64x64,OrderedRows>", GemmTarget.All),
+        ("GemmLarge.FusedWeightGradient<GemmTile64x64,DirectRows>", GemmTarget.All),
+        ("GemmLarge.FusedWeightGradient<GemmTile64x64,OrderedRows>", GemmTarget.All),
         // The 64×64 shared-memory tile kernel that came before, a tuning candidate still: scalar shared loads and a
         // 16-FFMA inner loop (37 % FFMA).
         ("Gemm.Tiled<GemmTile64>", GemmTarget.NoSpills | GemmTarget.Shared48K | GemmTarget.TwoBlocksPerSm),
@@ -41,6 +74,11 @@ public class SassGuardTests(ITestOutputHelper output)
         "Gemm.Naive", "Gemm.Blocked", "Gemm.Tiled<GemmTile8>",
         "GemmLarge.Run<GemmTile16,AlongK,AcrossK>", "GemmLarge.Run<GemmTile16,AlongK,AlongK>",
         "GemmLarge.Run<GemmTile16,AcrossK,AcrossK>", "GemmLarge.Run<GemmTile16,AcrossK,AlongK>",
+        "GemmLarge.FusedForward<GemmTile16,Identity,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Logistic,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Tanh,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Relu,DirectRows>",
+        "GemmLarge.FusedForward<GemmTile16,Identity,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Logistic,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Tanh,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Relu,OrderedRows>",
+        "GemmLarge.FusedBackwardPair<GemmTile16,Identity>", "GemmLarge.FusedBackwardPair<GemmTile16,Logistic>", "GemmLarge.FusedBackwardPair<GemmTile16,Tanh>", "GemmLarge.FusedBackwardPair<GemmTile16,Relu>",
+        "GemmLarge.FusedWeightGradient<GemmTile16,DirectRows>", "GemmLarge.FusedWeightGradient<GemmTile16,OrderedRows>",
+        "GemmLarge.FusedForwardSlices<GemmTile16,DirectRows>", "GemmLarge.FusedForwardSlices<GemmTile16,OrderedRows>",
     ];
 
     /// <summary>GEMM kernels (their names): the Gemm and GemmLarge families. The split-K sum is a reduction.</summary>
@@ -132,6 +170,27 @@ public class SassGuardTests(ITestOutputHelper output)
         var b = Sass(kernel).Bandwidth!;
         output.WriteLine($"{kernel}: {b}");
         Assert.True(b.LoadBytesInFlight >= 12, $"{kernel} keeps {b.LoadBytesInFlight} load bytes in flight per thread, not ≥ 12");
+    }
+
+    /// <summary>The fused step's large-tile GEMMs on the GPU tiles.</summary>
+    public static TheoryData<string> FusedGemmKernels() =>
+        Names(n => n.StartsWith("GemmLarge.Fused", StringComparison.Ordinal) && !n.Contains("GemmTile16", StringComparison.Ordinal));
+
+    /// <summary>A fused GEMM keeps its plain form's inner loop (FFMA share within 3 points; the epilogue, the row
+    /// lookups and the bias-gradient sum stay outside it) and, like the element-wise kernels it replaces, never divides
+    /// in 64 bits.</summary>
+    [Theory]
+    [MemberData(nameof(FusedGemmKernels))]
+    public void FusedGemmKeepsThePlainFormsInnerLoopAndDividesIn32Bits(string kernel)
+    {
+        var k = Sass(kernel);
+        string tile = kernel.Contains("GemmTile128", StringComparison.Ordinal) ? "GemmTile128" : "GemmTile64x64";
+        var plain = Sass($"GemmLarge.Run<{tile},AlongK,AcrossK>").HotLoopMix!;
+        var mix = k.HotLoopMix;
+        Assert.NotNull(mix);
+        output.WriteLine($"{kernel}: FFMA share {mix.FfmaShare:P1} ({mix.Ffma} of {mix.Total}); plain {plain.FfmaShare:P1}; {k.Resources}");
+        Assert.True(mix.FfmaShare >= plain.FfmaShare - 0.03, $"{kernel}: inner-loop FFMA share {mix.FfmaShare:P1}, the plain kernel's {plain.FfmaShare:P1}");
+        Assert.True(k.Divisions64.Count == 0, $"{kernel} divides in 64 bits: {string.Join(" | ", k.Divisions64)}");
     }
 
     [Theory]

@@ -36,9 +36,26 @@ public class FusedStepTests
         };
     }
 
-    private static float[][] Train(NetworkSpec spec, int restarts, Dataset data, TrainOptions options, StepKind step)
+    /// <summary>A CPU accelerator whose GEMMs run on the large-tile kernel's 16×16 test tile: its fused step takes the
+    /// large-tile fused kernels a GPU takes (with the GPU's tiles).</summary>
+    private static readonly Lazy<GpuNet.Devices.Device> LargeTile = new(() =>
     {
-        using var net = new Network(TestDevices.Cpu, spec, restarts, seed: 3);
+        var d = GpuNet.Devices.Gpu.OpenCpu(2, 2, 1);
+        d.Gemm.Pin = GpuNet.Devices.GemmVariant.Large16;
+        return d;
+    });
+
+    /// <summary>The same tile with every GEMM deep enough split in k.</summary>
+    private static readonly Lazy<GpuNet.Devices.Device> SplitTile = new(() =>
+    {
+        var d = GpuNet.Devices.Gpu.OpenCpu(2, 2, 1);
+        d.Gemm.Pin = GpuNet.Devices.GemmVariant.SplitK16;
+        return d;
+    });
+
+    private static float[][] Train(NetworkSpec spec, int restarts, Dataset data, TrainOptions options, StepKind step, GpuNet.Devices.Device? device = null)
+    {
+        using var net = new Network(device ?? TestDevices.Cpu, spec, restarts, seed: 3);
         using var trainer = new Trainer(net, options with { Step = step });
         trainer.Fit(data);
         Assert.Equal(step.Name(), trainer.StepName);
@@ -63,6 +80,45 @@ public class FusedStepTests
             for (int r = 0; r < 2; r++) Assert.Equal(layered[r], fused[r]);
             using (var untrained = new Network(TestDevices.Cpu, spec, 2, seed: 3)) Assert.NotEqual(untrained.GetParameters(0), fused[0]); // it trained
         }
+    }
+
+    /// <summary>The large-tile fused kernels sum in k order as the register-blocked ones do, so on the CPU accelerator
+    /// (no fused multiply-add) the fused step on them gives the layer-by-layer step's bits too, for a deeper network
+    /// with widths off the tile, 2 restarts, and batches that do not divide the data.</summary>
+    [Theory]
+    [InlineData(Activation.Relu, LossFunction.CrossEntropy, 2)]
+    [InlineData(Activation.Tanh, LossFunction.MeanSquaredError, 1)]
+    [InlineData(Activation.Logistic, LossFunction.BinaryCrossEntropy, 0)]
+    public void FusedStepsOnTheLargeTileGiveTheLayeredStepsBits(Activation act, LossFunction loss, int optimizer)
+    {
+        var data = Data(loss, 40 + (int)act);
+        var spec = NetworkSpec.Dense([3, 17, 5, 9, data.TargetCount], act, loss.TakesLogits() ? Activation.Identity : act);
+        var options = new TrainOptions
+        {
+            Epochs = 6, BatchSize = 7, ShuffleSeed = 4, Loss = loss, LearningRate = 0.05f, Optimizer = Optimizers[optimizer],
+        };
+        var layered = Train(spec, 2, data, options, StepKind.Layered);
+        var fused = Train(spec, 2, data, options, StepKind.Fused, LargeTile.Value);
+        for (int r = 0; r < 2; r++) Assert.Equal(layered[r], fused[r]);
+        Assert.Contains(LargeTile.Value.Loaded, k => k.Name.StartsWith("GemmLarge.FusedBackwardPair<GemmTile16"));
+        Assert.DoesNotContain(LargeTile.Value.Loaded, k => k.Name.StartsWith("GemmFused."));
+    }
+
+    /// <summary>With k split, the fused step's forward GEMM sums the same slices in the same order as the layered
+    /// step's split GEMM, then adds the bias and applies σ as the layered step's element-wise kernel does: the same bits
+    /// again, on a device where every GEMM deep enough is split.</summary>
+    [Fact]
+    public void FusedStepsWithSplitForwardProductsGiveTheLayeredStepsBits()
+    {
+        var split = SplitTile.Value;
+        var data = Data(LossFunction.CrossEntropy, 77);
+        var wide = Dataset.Classification(TestData.Uniform(new Random(5), 25 * 70), 70, data.Labels!, 3);
+        var spec = NetworkSpec.Dense([70, 80, 3], Activation.Relu, Activation.Identity);
+        var options = new TrainOptions { Epochs = 3, BatchSize = 9, ShuffleSeed = 2, LearningRate = 0.01f };
+        var layered = Train(spec, 2, wide, options, StepKind.Layered, split);
+        var fused = Train(spec, 2, wide, options, StepKind.Fused, split);
+        for (int r = 0; r < 2; r++) Assert.Equal(layered[r], fused[r]);
+        Assert.Contains(split.Loaded, k => k.Name.StartsWith("GemmSplitK.ReduceFused<Identity>") || k.Name.StartsWith("GemmSplitK.ReduceFused<Relu>"));
     }
 
     [Theory]

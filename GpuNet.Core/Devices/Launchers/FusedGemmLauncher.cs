@@ -4,8 +4,14 @@ using ILGPU.Runtime;
 
 namespace GpuNet.Devices;
 
-/// <summary>Launches the fused step's GEMMs (<see cref="GemmFused"/>): each checks its operands as
-/// <see cref="GemmLauncher"/> does and what the fusion reads and writes besides.</summary>
+/// <summary>Launches the fused step's GEMMs: each checks its operands as <see cref="GemmLauncher"/> does and what the
+/// fusion reads and writes besides. Where the device's GEMM (<see cref="GemmLauncher.Resolve"/>) is a large-tile
+/// variant, the fused GEMM runs on that variant's tile (<see cref="GemmLarge.FusedForward"/> and its kin). Only the
+/// forward GEMM is split in k where the plan splits it: its slices go to the workspace and the fixed-order sum applies
+/// the bias and σ (one launch more, which saves far more on deep, narrow products); the backward GEMMs run whole, since
+/// their epilogues and the bias gradient need the whole sum in one group. Otherwise (the CPU accelerator's Blocked) the
+/// fused GEMMs run on the register-blocked kernels of <see cref="GemmFused"/>, which form the plain GEMM's sums in the
+/// same order.</summary>
 public sealed class FusedGemmLauncher : Launcher
 {
     internal FusedGemmLauncher(Device device) : base(device) { }
@@ -19,6 +25,18 @@ public sealed class FusedGemmLauncher : Launcher
         if ((g.Count - 1) * f.BiasStride + f.BiasOffset + g.N > f.Bias.Length) throw new ArgumentException("fused forward GEMM: the bias lies outside its buffer");
         if (ordered) CheckOrder(f, g.M);
         if (Empty(g)) return;
+        if (LargePlan(g, split: true) is { } plan)
+        {
+            int rows = TileIndex(plan) * 2 + (ordered ? 1 : 0);
+            if (plan.Slices > 1)
+            {
+                Device.Gemm.Large.FusedForwardSplit(KernelRegistry.FusedLargeForwardSlices[rows], act, g, f, plan);
+                return;
+            }
+            var large = KernelRegistry.FusedLargeForward[rows * Activations + (int)act];
+            Kernel(large)(LargeGrid(large.Name, plan, Tiles(g, plan)), g, Args(plan), f);
+            return;
+        }
         var k = (ordered ? KernelRegistry.FusedForwardOrdered : KernelRegistry.FusedForward)[act];
         Kernel(k)(Linear(k.Name, Blocks(g)), g, f);
     }
@@ -32,6 +50,12 @@ public sealed class FusedGemmLauncher : Launcher
         CheckBiasGrad(dW, fW);
         if (fX.Aux.Length < (dX.Count - 1) * dX.StrideC + (long)(dX.M - 1) * dX.Ldc + dX.N) throw new ArgumentException("fused δ GEMM: z is smaller than δ");
         if (Empty(dW) && Empty(dX)) return;
+        if (LargePair(dW, dX) is var (pW, pX))
+        {
+            var large = KernelRegistry.FusedLargeBackwardPair[TileIndex(pW) * Activations + (int)previous];
+            Kernel(large)(LargeGrid(large.Name, pW, Tiles(dW, pW) + Tiles(dX, pX)), dW, Args(pW), fW, dX, Args(pX), fX);
+            return;
+        }
         var k = KernelRegistry.FusedBackwardPair[previous];
         Kernel(k)(Linear(k.Name, Blocks(dW) + Blocks(dX)), dW, fW, dX, fX);
     }
@@ -44,11 +68,59 @@ public sealed class FusedGemmLauncher : Launcher
         CheckBiasGrad(g, f);
         if (ordered) CheckOrder(f, g.K);
         if (Empty(g)) return;
+        if (LargePlan(g) is { } plan)
+        {
+            var large = KernelRegistry.FusedLargeWeightGradient[TileIndex(plan) * 2 + (ordered ? 1 : 0)];
+            Kernel(large)(LargeGrid(large.Name, plan, Tiles(g, plan)), g, Args(plan), f);
+            return;
+        }
         var k = ordered ? KernelRegistry.FusedWeightGradientOrdered : KernelRegistry.FusedWeightGradient;
         Kernel(k)(Linear(k.Name, Blocks(g)), g, f);
     }
 
     private static bool Empty(in GemmArgs g) => g.M == 0 || g.N == 0 || g.Count == 0;
+
+    private static readonly int Activations = Enum.GetValues<Activation>().Length;
+
+    /// <summary>The large-tile plan for <paramref name="g"/> (the operands' load widths; k slices where
+    /// <paramref name="split"/> allows them, else one) when the device's GEMM resolves to a large-tile variant that can
+    /// run it, else null.</summary>
+    private GemmPlan? LargePlan(in GemmArgs g, GemmVariant variant = GemmVariant.Auto, bool split = false)
+    {
+        var v = variant == GemmVariant.Auto ? Device.Gemm.Resolve(g) : variant;
+        if (!GemmSelection.IsLarge(v) || GemmSelection.Unsuitable(v, g, Accelerator.MaxNumThreadsPerGroup) != null) return null;
+        return GemmSelection.Plan(v, g, Accelerator.NumMultiprocessors, slices: split ? null : 1);
+    }
+
+    /// <summary>Both products of the backward pair on one tile (the one the larger product resolves to), or null when
+    /// either cannot run on it.</summary>
+    private (GemmPlan W, GemmPlan X)? LargePair(in GemmArgs dW, in GemmArgs dX)
+    {
+        var lead = Work(dW) >= Work(dX) ? dW : dX;
+        var v = Device.Gemm.Resolve(lead);
+        if (!GemmSelection.IsLarge(v)) return null;
+        return LargePlan(dW, v) is { } w && LargePlan(dX, v) is { } x ? (w, x) : null;
+    }
+
+    private static double Work(in GemmArgs g) => (double)g.M * g.N * Math.Max(g.K, 1) * g.Count;
+
+    private static int TileIndex(in GemmPlan plan) => GemmLargeLauncher.FusedTiles.ToList().IndexOf(GemmSelection.TileType(plan.Variant));
+
+    private static GemmLargeArgs Args(in GemmPlan plan) => new()
+    {
+        Slices = 1, KChunk = plan.KChunk, VectorA = plan.VectorA ? 1 : 0, VectorB = plan.VectorB ? 1 : 0, VectorC = plan.VectorC ? 1 : 0,
+    };
+
+    /// <summary>Tiles of C over every product (the kernels count them in 32 bits).</summary>
+    private static long Tiles(in GemmArgs g, in GemmPlan plan)
+    {
+        var (bm, bn, _, _) = GemmSelection.Tile(plan.Variant);
+        long tiles = (long)g.Count * ((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
+        return tiles < int.MaxValue / 2 ? tiles : throw new ArgumentException($"fused GEMM of {tiles} tiles: the kernels count tiles in 32 bits");
+    }
+
+    private KernelConfig LargeGrid(string name, in GemmPlan plan, long tiles) =>
+        Count($"{name} ({GemmTuner.Name(plan.Variant)})", GemmLargeLauncher.FusedConfig(tiles, GemmSelection.Tile(plan.Variant).Threads));
 
     private static long Blocks(in GemmArgs g)
     {

@@ -13,6 +13,9 @@ namespace GpuNet.Devices;
 internal sealed class GemmLargeLauncher : Launcher, IDisposable
 {
     private static readonly Type[] Tiles = [typeof(GemmTile128), typeof(GemmTile64x64), typeof(GemmTile16)];
+
+    /// <summary>The tiles the fused step's large-tile kernels are instantiated for (the same as the plain kernel's).</summary>
+    internal static IReadOnlyList<Type> FusedTiles => Tiles;
     private MemoryBuffer1D<float, Stride1D.Dense>? workspace;
     private readonly object gate = new();
 
@@ -62,6 +65,29 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
                 work, g, Args(plan, plan.Slices, plan.KChunk, plan.VectorC), ldw);
         }
     }
+
+    /// <summary>The fused forward GEMM split in k (for <see cref="FusedGemmLauncher"/>): <paramref name="product"/>, a
+    /// <see cref="GemmLarge.FusedForwardSlices{TTile, TRows}"/> instantiation on the plan's tile, writes the slices into
+    /// the workspace, then the fixed-order sum adds them and applies the bias and σ (two launches).</summary>
+    internal void FusedForwardSplit(KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>> product, Activation act,
+        in GemmArgs g, in GemmFusion f, in GemmPlan plan)
+    {
+        var reduce = KernelRegistry.GemmSplitKReduceFused[act];
+        var (bm, bn, threads, _) = GemmSelection.Tile(plan.Variant);
+        long tiles = (long)g.Count * plan.Slices * ((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
+        lock (gate)
+        {
+            var work = Workspace(GemmSelection.WorkspaceFloats(g, plan.Slices));
+            int ldw = GemmSelection.WorkspaceLd(g.N);
+            var partial = g with { C = work, Ldc = ldw, StrideC = (long)g.M * ldw };
+            Kernel(product)(Count($"{product.Name} ({GemmTuner.Name(plan.Variant)}, {plan.Slices} k slices)", FusedConfig(tiles, threads)),
+                partial, Args(plan, plan.Slices, plan.KChunk, vectorC: true), f);
+            Kernel(reduce)(Count($"{reduce.Name} ({plan.Slices} slices)", ReduceConfig(g)), work, g, Args(plan, plan.Slices, plan.KChunk, plan.VectorC), ldw, f);
+        }
+    }
+
+    /// <summary>A fused large-tile launch: one group per tile up to 2¹⁶ groups (the kernels walk the rest).</summary>
+    internal static KernelConfig FusedConfig(long tiles, int threads) => new((int)Math.Clamp(tiles, 1, 1 << 16), threads);
 
     private static GemmLargeArgs Args(in GemmPlan plan, int slices, int chunk, bool vectorC) => new()
     {

@@ -70,6 +70,9 @@ public sealed partial class GemmLauncher
         large.Run(g, GemmSelection.Plan(variant, g, Accelerator.NumMultiprocessors, slices));
     }
 
+    /// <summary>The large-tile launches and their split-K workspace.</summary>
+    internal GemmLargeLauncher Large => large;
+
     /// <summary>Frees the split-K workspace (called when the device is disposed).</summary>
     internal void ReleaseWorkspace() => large.Dispose();
 
