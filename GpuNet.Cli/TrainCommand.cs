@@ -40,6 +40,7 @@ internal sealed class TrainCommand
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
           --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
+                                 | per-restart (one fused kernel, each restart of a small network in registers)
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
           --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
@@ -265,7 +266,7 @@ internal sealed class TrainCommand
             (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : ""));
         try
         {
-            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count));
+            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count), plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }

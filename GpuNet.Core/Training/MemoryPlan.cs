@@ -35,7 +35,7 @@ public sealed record MemoryPlan(int BatchSize, int EvaluationRows, IReadOnlyList
             ("parameters", DeviceParameters.Bytes(layout, restarts, spec.HasMask)),
             ("divergence snapshots", DivergenceGuard.Bytes(layout, restarts)),
             ("optimizer moments", options.Optimizer.MomentBytes(length)),
-            ("training step", LayeredStep.Bytes(layout, restarts, Math.Max(trainRows, 1), batch, targetSets)),
+            ("training step", TrainingSteps.Bytes(options.Step, spec, restarts, Math.Max(trainRows, 1), batch, targetSets, options.Optimizer.Kind)),
             ("evaluation", Evaluator.Bytes(layout, restarts, evalRows)),
         ]);
     }
