@@ -379,126 +379,142 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
+        if (leader)
         {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, (float)g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, (float)g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, (float)g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
+            if ((k0 & (1u << 9)) != 0)
+            {
+                long q = block + a.Bias2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p9, ref m, ref v, (float)g9, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p9 = 0f;
+            if ((k0 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p10 = 0f;
+            if ((k0 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights3 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p11 = 0f;
+            if ((k0 & (1u << 12)) != 0)
+            {
+                long q = block + a.Bias3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p12, ref m, ref v, (float)g12, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p12 = 0f;
         }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, (float)g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, (float)g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, (float)g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
-        if ((k0 & (1u << 9)) != 0)
-        {
-            long q = block + a.Bias2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p9, ref m, ref v, (float)g9, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p9 = 0f;
-        if ((k0 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p10 = 0f;
-        if ((k0 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights3 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p11 = 0f;
-        if ((k0 & (1u << 12)) != 0)
-        {
-            long q = block + a.Bias3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p12, ref m, ref v, (float)g12, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p12 = 0f;
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
+        p9 = Warp.Broadcast(p9, 0);
+        p10 = Warp.Broadcast(p10, 0);
+        p11 = Warp.Broadcast(p11, 0);
+        p12 = Warp.Broadcast(p12, 0);
     }
 }
 
@@ -906,144 +922,162 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
+        if (leader)
         {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, (float)g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, (float)g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
+            if ((k0 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p9 = 0f;
+            if ((k0 & (1u << 10)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p10, ref m, ref v, (float)g10, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p10 = 0f;
+            if ((k0 & (1u << 11)) != 0)
+            {
+                long q = block + a.Bias2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p11, ref m, ref v, (float)g11, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p11 = 0f;
+            if ((k0 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p12 = 0f;
+            if ((k0 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights3 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p13 = 0f;
+            if ((k0 & (1u << 14)) != 0)
+            {
+                long q = block + a.Bias3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p14, ref m, ref v, (float)g14, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p14 = 0f;
         }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, (float)g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, (float)g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
-        if ((k0 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p9 = 0f;
-        if ((k0 & (1u << 10)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p10, ref m, ref v, (float)g10, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p10 = 0f;
-        if ((k0 & (1u << 11)) != 0)
-        {
-            long q = block + a.Bias2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p11, ref m, ref v, (float)g11, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p11 = 0f;
-        if ((k0 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p12 = 0f;
-        if ((k0 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights3 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p13 = 0f;
-        if ((k0 & (1u << 14)) != 0)
-        {
-            long q = block + a.Bias3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p14, ref m, ref v, (float)g14, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p14 = 0f;
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
+        p9 = Warp.Broadcast(p9, 0);
+        p10 = Warp.Broadcast(p10, 0);
+        p11 = Warp.Broadcast(p11, 0);
+        p12 = Warp.Broadcast(p12, 0);
+        p13 = Warp.Broadcast(p13, 0);
+        p14 = Warp.Broadcast(p14, 0);
     }
 }
 
@@ -1341,90 +1375,102 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
+        if (leader)
         {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, (float)g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, (float)g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, (float)g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
         }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, (float)g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, (float)g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, (float)g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
     }
 }
 
@@ -2383,369 +2429,412 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
+        if (leader)
         {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
+            if ((k0 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p9 = 0f;
+            if ((k0 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p10 = 0f;
+            if ((k0 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p11 = 0f;
+            if ((k0 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p12 = 0f;
+            if ((k0 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p13 = 0f;
+            if ((k0 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p14 = 0f;
+            if ((k0 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p15 = 0f;
+            if ((k0 & (1u << 16)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p16, ref m, ref v, (float)g16, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p16 = 0f;
+            if ((k0 & (1u << 17)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p17, ref m, ref v, (float)g17, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p17 = 0f;
+            if ((k0 & (1u << 18)) != 0)
+            {
+                long q = block + a.Bias1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p18, ref m, ref v, (float)g18, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p18 = 0f;
+            if ((k0 & (1u << 19)) != 0)
+            {
+                long q = block + a.Bias1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p19, ref m, ref v, (float)g19, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p19 = 0f;
+            if ((k0 & (1u << 20)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p20 = 0f;
+            if ((k0 & (1u << 21)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p21 = 0f;
+            if ((k0 & (1u << 22)) != 0)
+            {
+                long q = block + a.Weights2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p22 = 0f;
+            if ((k0 & (1u << 23)) != 0)
+            {
+                long q = block + a.Weights2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p23 = 0f;
+            if ((k0 & (1u << 24)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p24 = 0f;
+            if ((k0 & (1u << 25)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p25 = 0f;
+            if ((k0 & (1u << 26)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p26 = 0f;
+            if ((k0 & (1u << 27)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p27 = 0f;
+            if ((k0 & (1u << 28)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p28 = 0f;
+            if ((k0 & (1u << 29)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p29 = 0f;
+            if ((k0 & (1u << 30)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p30 = 0f;
+            if ((k0 & (1u << 31)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p31 = 0f;
+            if ((k1 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p32 = 0f;
+            if ((k1 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p33 = 0f;
+            if ((k1 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p34 = 0f;
+            if ((k1 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p35 = 0f;
+            if ((k1 & (1u << 4)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p36, ref m, ref v, (float)g36, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p36 = 0f;
+            if ((k1 & (1u << 5)) != 0)
+            {
+                long q = block + a.Bias2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p37, ref m, ref v, (float)g37, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p37 = 0f;
+            if ((k1 & (1u << 6)) != 0)
+            {
+                long q = block + a.Bias2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p38, ref m, ref v, (float)g38, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p38 = 0f;
+            if ((k1 & (1u << 7)) != 0)
+            {
+                long q = block + a.Bias2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p39, ref m, ref v, (float)g39, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p39 = 0f;
         }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
-        if ((k0 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p9 = 0f;
-        if ((k0 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p10 = 0f;
-        if ((k0 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p11 = 0f;
-        if ((k0 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p12 = 0f;
-        if ((k0 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p13 = 0f;
-        if ((k0 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p14 = 0f;
-        if ((k0 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p15 = 0f;
-        if ((k0 & (1u << 16)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p16, ref m, ref v, (float)g16, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p16 = 0f;
-        if ((k0 & (1u << 17)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p17, ref m, ref v, (float)g17, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p17 = 0f;
-        if ((k0 & (1u << 18)) != 0)
-        {
-            long q = block + a.Bias1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p18, ref m, ref v, (float)g18, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p18 = 0f;
-        if ((k0 & (1u << 19)) != 0)
-        {
-            long q = block + a.Bias1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p19, ref m, ref v, (float)g19, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p19 = 0f;
-        if ((k0 & (1u << 20)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p20 = 0f;
-        if ((k0 & (1u << 21)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p21 = 0f;
-        if ((k0 & (1u << 22)) != 0)
-        {
-            long q = block + a.Weights2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p22 = 0f;
-        if ((k0 & (1u << 23)) != 0)
-        {
-            long q = block + a.Weights2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p23 = 0f;
-        if ((k0 & (1u << 24)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p24 = 0f;
-        if ((k0 & (1u << 25)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p25 = 0f;
-        if ((k0 & (1u << 26)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p26 = 0f;
-        if ((k0 & (1u << 27)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p27 = 0f;
-        if ((k0 & (1u << 28)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p28 = 0f;
-        if ((k0 & (1u << 29)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p29 = 0f;
-        if ((k0 & (1u << 30)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p30 = 0f;
-        if ((k0 & (1u << 31)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p31 = 0f;
-        if ((k1 & (1u << 0)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p32 = 0f;
-        if ((k1 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p33 = 0f;
-        if ((k1 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p34 = 0f;
-        if ((k1 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p35 = 0f;
-        if ((k1 & (1u << 4)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p36, ref m, ref v, (float)g36, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p36 = 0f;
-        if ((k1 & (1u << 5)) != 0)
-        {
-            long q = block + a.Bias2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p37, ref m, ref v, (float)g37, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p37 = 0f;
-        if ((k1 & (1u << 6)) != 0)
-        {
-            long q = block + a.Bias2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p38, ref m, ref v, (float)g38, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p38 = 0f;
-        if ((k1 & (1u << 7)) != 0)
-        {
-            long q = block + a.Bias2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p39, ref m, ref v, (float)g39, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p39 = 0f;
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
+        p9 = Warp.Broadcast(p9, 0);
+        p10 = Warp.Broadcast(p10, 0);
+        p11 = Warp.Broadcast(p11, 0);
+        p12 = Warp.Broadcast(p12, 0);
+        p13 = Warp.Broadcast(p13, 0);
+        p14 = Warp.Broadcast(p14, 0);
+        p15 = Warp.Broadcast(p15, 0);
+        p16 = Warp.Broadcast(p16, 0);
+        p17 = Warp.Broadcast(p17, 0);
+        p18 = Warp.Broadcast(p18, 0);
+        p19 = Warp.Broadcast(p19, 0);
+        p20 = Warp.Broadcast(p20, 0);
+        p21 = Warp.Broadcast(p21, 0);
+        p22 = Warp.Broadcast(p22, 0);
+        p23 = Warp.Broadcast(p23, 0);
+        p24 = Warp.Broadcast(p24, 0);
+        p25 = Warp.Broadcast(p25, 0);
+        p26 = Warp.Broadcast(p26, 0);
+        p27 = Warp.Broadcast(p27, 0);
+        p28 = Warp.Broadcast(p28, 0);
+        p29 = Warp.Broadcast(p29, 0);
+        p30 = Warp.Broadcast(p30, 0);
+        p31 = Warp.Broadcast(p31, 0);
+        p32 = Warp.Broadcast(p32, 0);
+        p33 = Warp.Broadcast(p33, 0);
+        p34 = Warp.Broadcast(p34, 0);
+        p35 = Warp.Broadcast(p35, 0);
+        p36 = Warp.Broadcast(p36, 0);
+        p37 = Warp.Broadcast(p37, 0);
+        p38 = Warp.Broadcast(p38, 0);
+        p39 = Warp.Broadcast(p39, 0);
     }
 }
 
@@ -4070,549 +4159,612 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
+        if (leader)
         {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
+            if ((k0 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p9 = 0f;
+            if ((k0 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p10 = 0f;
+            if ((k0 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p11 = 0f;
+            if ((k0 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p12 = 0f;
+            if ((k0 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p13 = 0f;
+            if ((k0 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p14 = 0f;
+            if ((k0 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p15 = 0f;
+            if ((k0 & (1u << 16)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p16, ref m, ref v, (float)g16, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p16 = 0f;
+            if ((k0 & (1u << 17)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p17, ref m, ref v, (float)g17, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p17 = 0f;
+            if ((k0 & (1u << 18)) != 0)
+            {
+                long q = block + a.Bias1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p18, ref m, ref v, (float)g18, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p18 = 0f;
+            if ((k0 & (1u << 19)) != 0)
+            {
+                long q = block + a.Bias1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p19, ref m, ref v, (float)g19, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p19 = 0f;
+            if ((k0 & (1u << 20)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p20 = 0f;
+            if ((k0 & (1u << 21)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p21 = 0f;
+            if ((k0 & (1u << 22)) != 0)
+            {
+                long q = block + a.Weights2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p22 = 0f;
+            if ((k0 & (1u << 23)) != 0)
+            {
+                long q = block + a.Weights2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p23 = 0f;
+            if ((k0 & (1u << 24)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p24 = 0f;
+            if ((k0 & (1u << 25)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p25 = 0f;
+            if ((k0 & (1u << 26)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p26 = 0f;
+            if ((k0 & (1u << 27)) != 0)
+            {
+                long q = block + a.Weights2 + a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p27 = 0f;
+            if ((k0 & (1u << 28)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p28 = 0f;
+            if ((k0 & (1u << 29)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p29 = 0f;
+            if ((k0 & (1u << 30)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p30 = 0f;
+            if ((k0 & (1u << 31)) != 0)
+            {
+                long q = block + a.Weights2 + 2 * a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p31 = 0f;
+            if ((k1 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p32 = 0f;
+            if ((k1 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p33 = 0f;
+            if ((k1 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p34 = 0f;
+            if ((k1 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights2 + 3 * a.Width1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p35 = 0f;
+            if ((k1 & (1u << 4)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p36, ref m, ref v, (float)g36, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p36 = 0f;
+            if ((k1 & (1u << 5)) != 0)
+            {
+                long q = block + a.Bias2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p37, ref m, ref v, (float)g37, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p37 = 0f;
+            if ((k1 & (1u << 6)) != 0)
+            {
+                long q = block + a.Bias2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p38, ref m, ref v, (float)g38, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p38 = 0f;
+            if ((k1 & (1u << 7)) != 0)
+            {
+                long q = block + a.Bias2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p39, ref m, ref v, (float)g39, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p39 = 0f;
+            if ((k1 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p40, ref m, ref v, g40, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p40 = 0f;
+            if ((k1 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights3 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p41, ref m, ref v, g41, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p41 = 0f;
+            if ((k1 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights3 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p42, ref m, ref v, g42, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p42 = 0f;
+            if ((k1 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights3 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p43, ref m, ref v, g43, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p43 = 0f;
+            if ((k1 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights3 + a.Width2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p44, ref m, ref v, g44, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p44 = 0f;
+            if ((k1 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights3 + a.Width2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p45, ref m, ref v, g45, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p45 = 0f;
+            if ((k1 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights3 + a.Width2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p46, ref m, ref v, g46, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p46 = 0f;
+            if ((k1 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights3 + a.Width2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p47, ref m, ref v, g47, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p47 = 0f;
+            if ((k1 & (1u << 16)) != 0)
+            {
+                long q = block + a.Weights3 + 2 * a.Width2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p48, ref m, ref v, g48, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p48 = 0f;
+            if ((k1 & (1u << 17)) != 0)
+            {
+                long q = block + a.Weights3 + 2 * a.Width2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p49, ref m, ref v, g49, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p49 = 0f;
+            if ((k1 & (1u << 18)) != 0)
+            {
+                long q = block + a.Weights3 + 2 * a.Width2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p50, ref m, ref v, g50, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p50 = 0f;
+            if ((k1 & (1u << 19)) != 0)
+            {
+                long q = block + a.Weights3 + 2 * a.Width2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p51, ref m, ref v, g51, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p51 = 0f;
+            if ((k1 & (1u << 20)) != 0)
+            {
+                long q = block + a.Weights3 + 3 * a.Width2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p52, ref m, ref v, g52, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p52 = 0f;
+            if ((k1 & (1u << 21)) != 0)
+            {
+                long q = block + a.Weights3 + 3 * a.Width2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p53, ref m, ref v, g53, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p53 = 0f;
+            if ((k1 & (1u << 22)) != 0)
+            {
+                long q = block + a.Weights3 + 3 * a.Width2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p54, ref m, ref v, g54, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p54 = 0f;
+            if ((k1 & (1u << 23)) != 0)
+            {
+                long q = block + a.Weights3 + 3 * a.Width2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p55, ref m, ref v, g55, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p55 = 0f;
+            if ((k1 & (1u << 24)) != 0)
+            {
+                long q = block + a.Bias3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p56, ref m, ref v, (float)g56, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p56 = 0f;
+            if ((k1 & (1u << 25)) != 0)
+            {
+                long q = block + a.Bias3 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p57, ref m, ref v, (float)g57, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p57 = 0f;
+            if ((k1 & (1u << 26)) != 0)
+            {
+                long q = block + a.Bias3 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p58, ref m, ref v, (float)g58, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p58 = 0f;
+            if ((k1 & (1u << 27)) != 0)
+            {
+                long q = block + a.Bias3 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p59, ref m, ref v, (float)g59, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p59 = 0f;
         }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
-        if ((k0 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p9 = 0f;
-        if ((k0 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p10 = 0f;
-        if ((k0 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p11 = 0f;
-        if ((k0 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p12 = 0f;
-        if ((k0 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p13 = 0f;
-        if ((k0 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p14 = 0f;
-        if ((k0 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p15 = 0f;
-        if ((k0 & (1u << 16)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p16, ref m, ref v, (float)g16, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p16 = 0f;
-        if ((k0 & (1u << 17)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p17, ref m, ref v, (float)g17, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p17 = 0f;
-        if ((k0 & (1u << 18)) != 0)
-        {
-            long q = block + a.Bias1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p18, ref m, ref v, (float)g18, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p18 = 0f;
-        if ((k0 & (1u << 19)) != 0)
-        {
-            long q = block + a.Bias1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p19, ref m, ref v, (float)g19, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p19 = 0f;
-        if ((k0 & (1u << 20)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p20 = 0f;
-        if ((k0 & (1u << 21)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p21 = 0f;
-        if ((k0 & (1u << 22)) != 0)
-        {
-            long q = block + a.Weights2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p22 = 0f;
-        if ((k0 & (1u << 23)) != 0)
-        {
-            long q = block + a.Weights2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p23 = 0f;
-        if ((k0 & (1u << 24)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p24 = 0f;
-        if ((k0 & (1u << 25)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p25 = 0f;
-        if ((k0 & (1u << 26)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p26 = 0f;
-        if ((k0 & (1u << 27)) != 0)
-        {
-            long q = block + a.Weights2 + a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p27 = 0f;
-        if ((k0 & (1u << 28)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p28 = 0f;
-        if ((k0 & (1u << 29)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p29 = 0f;
-        if ((k0 & (1u << 30)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p30 = 0f;
-        if ((k0 & (1u << 31)) != 0)
-        {
-            long q = block + a.Weights2 + 2 * a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p31 = 0f;
-        if ((k1 & (1u << 0)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p32 = 0f;
-        if ((k1 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p33 = 0f;
-        if ((k1 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p34 = 0f;
-        if ((k1 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights2 + 3 * a.Width1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p35 = 0f;
-        if ((k1 & (1u << 4)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p36, ref m, ref v, (float)g36, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p36 = 0f;
-        if ((k1 & (1u << 5)) != 0)
-        {
-            long q = block + a.Bias2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p37, ref m, ref v, (float)g37, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p37 = 0f;
-        if ((k1 & (1u << 6)) != 0)
-        {
-            long q = block + a.Bias2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p38, ref m, ref v, (float)g38, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p38 = 0f;
-        if ((k1 & (1u << 7)) != 0)
-        {
-            long q = block + a.Bias2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p39, ref m, ref v, (float)g39, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p39 = 0f;
-        if ((k1 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p40, ref m, ref v, g40, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p40 = 0f;
-        if ((k1 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights3 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p41, ref m, ref v, g41, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p41 = 0f;
-        if ((k1 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights3 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p42, ref m, ref v, g42, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p42 = 0f;
-        if ((k1 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights3 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p43, ref m, ref v, g43, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p43 = 0f;
-        if ((k1 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights3 + a.Width2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p44, ref m, ref v, g44, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p44 = 0f;
-        if ((k1 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights3 + a.Width2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p45, ref m, ref v, g45, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p45 = 0f;
-        if ((k1 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights3 + a.Width2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p46, ref m, ref v, g46, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p46 = 0f;
-        if ((k1 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights3 + a.Width2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p47, ref m, ref v, g47, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p47 = 0f;
-        if ((k1 & (1u << 16)) != 0)
-        {
-            long q = block + a.Weights3 + 2 * a.Width2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p48, ref m, ref v, g48, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p48 = 0f;
-        if ((k1 & (1u << 17)) != 0)
-        {
-            long q = block + a.Weights3 + 2 * a.Width2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p49, ref m, ref v, g49, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p49 = 0f;
-        if ((k1 & (1u << 18)) != 0)
-        {
-            long q = block + a.Weights3 + 2 * a.Width2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p50, ref m, ref v, g50, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p50 = 0f;
-        if ((k1 & (1u << 19)) != 0)
-        {
-            long q = block + a.Weights3 + 2 * a.Width2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p51, ref m, ref v, g51, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p51 = 0f;
-        if ((k1 & (1u << 20)) != 0)
-        {
-            long q = block + a.Weights3 + 3 * a.Width2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p52, ref m, ref v, g52, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p52 = 0f;
-        if ((k1 & (1u << 21)) != 0)
-        {
-            long q = block + a.Weights3 + 3 * a.Width2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p53, ref m, ref v, g53, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p53 = 0f;
-        if ((k1 & (1u << 22)) != 0)
-        {
-            long q = block + a.Weights3 + 3 * a.Width2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p54, ref m, ref v, g54, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p54 = 0f;
-        if ((k1 & (1u << 23)) != 0)
-        {
-            long q = block + a.Weights3 + 3 * a.Width2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p55, ref m, ref v, g55, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p55 = 0f;
-        if ((k1 & (1u << 24)) != 0)
-        {
-            long q = block + a.Bias3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p56, ref m, ref v, (float)g56, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p56 = 0f;
-        if ((k1 & (1u << 25)) != 0)
-        {
-            long q = block + a.Bias3 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p57, ref m, ref v, (float)g57, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p57 = 0f;
-        if ((k1 & (1u << 26)) != 0)
-        {
-            long q = block + a.Bias3 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p58, ref m, ref v, (float)g58, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p58 = 0f;
-        if ((k1 & (1u << 27)) != 0)
-        {
-            long q = block + a.Bias3 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p59, ref m, ref v, (float)g59, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p59 = 0f;
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
+        p9 = Warp.Broadcast(p9, 0);
+        p10 = Warp.Broadcast(p10, 0);
+        p11 = Warp.Broadcast(p11, 0);
+        p12 = Warp.Broadcast(p12, 0);
+        p13 = Warp.Broadcast(p13, 0);
+        p14 = Warp.Broadcast(p14, 0);
+        p15 = Warp.Broadcast(p15, 0);
+        p16 = Warp.Broadcast(p16, 0);
+        p17 = Warp.Broadcast(p17, 0);
+        p18 = Warp.Broadcast(p18, 0);
+        p19 = Warp.Broadcast(p19, 0);
+        p20 = Warp.Broadcast(p20, 0);
+        p21 = Warp.Broadcast(p21, 0);
+        p22 = Warp.Broadcast(p22, 0);
+        p23 = Warp.Broadcast(p23, 0);
+        p24 = Warp.Broadcast(p24, 0);
+        p25 = Warp.Broadcast(p25, 0);
+        p26 = Warp.Broadcast(p26, 0);
+        p27 = Warp.Broadcast(p27, 0);
+        p28 = Warp.Broadcast(p28, 0);
+        p29 = Warp.Broadcast(p29, 0);
+        p30 = Warp.Broadcast(p30, 0);
+        p31 = Warp.Broadcast(p31, 0);
+        p32 = Warp.Broadcast(p32, 0);
+        p33 = Warp.Broadcast(p33, 0);
+        p34 = Warp.Broadcast(p34, 0);
+        p35 = Warp.Broadcast(p35, 0);
+        p36 = Warp.Broadcast(p36, 0);
+        p37 = Warp.Broadcast(p37, 0);
+        p38 = Warp.Broadcast(p38, 0);
+        p39 = Warp.Broadcast(p39, 0);
+        p40 = Warp.Broadcast(p40, 0);
+        p41 = Warp.Broadcast(p41, 0);
+        p42 = Warp.Broadcast(p42, 0);
+        p43 = Warp.Broadcast(p43, 0);
+        p44 = Warp.Broadcast(p44, 0);
+        p45 = Warp.Broadcast(p45, 0);
+        p46 = Warp.Broadcast(p46, 0);
+        p47 = Warp.Broadcast(p47, 0);
+        p48 = Warp.Broadcast(p48, 0);
+        p49 = Warp.Broadcast(p49, 0);
+        p50 = Warp.Broadcast(p50, 0);
+        p51 = Warp.Broadcast(p51, 0);
+        p52 = Warp.Broadcast(p52, 0);
+        p53 = Warp.Broadcast(p53, 0);
+        p54 = Warp.Broadcast(p54, 0);
+        p55 = Warp.Broadcast(p55, 0);
+        p56 = Warp.Broadcast(p56, 0);
+        p57 = Warp.Broadcast(p57, 0);
+        p58 = Warp.Broadcast(p58, 0);
+        p59 = Warp.Broadcast(p59, 0);
     }
 }
 
@@ -6164,738 +6316,822 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
-    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
+    public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
-        if ((k0 & (1u << 0)) != 0)
-        {
-            long q = block + a.Weights1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p0 = 0f;
-        if ((k0 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p1 = 0f;
-        if ((k0 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p2 = 0f;
-        if ((k0 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p3 = 0f;
-        if ((k0 & (1u << 4)) != 0)
-        {
-            long q = block + a.Weights1 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p4 = 0f;
-        if ((k0 & (1u << 5)) != 0)
-        {
-            long q = block + a.Weights1 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p5 = 0f;
-        if ((k0 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights1 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p6 = 0f;
-        if ((k0 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights1 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p7 = 0f;
-        if ((k0 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p8 = 0f;
-        if ((k0 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p9 = 0f;
-        if ((k0 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p10 = 0f;
-        if ((k0 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p11 = 0f;
-        if ((k0 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p12 = 0f;
-        if ((k0 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p13 = 0f;
-        if ((k0 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p14 = 0f;
-        if ((k0 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights1 + a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p15 = 0f;
-        if ((k0 & (1u << 16)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p16, ref m, ref v, g16, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p16 = 0f;
-        if ((k0 & (1u << 17)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p17, ref m, ref v, g17, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p17 = 0f;
-        if ((k0 & (1u << 18)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p18, ref m, ref v, g18, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p18 = 0f;
-        if ((k0 & (1u << 19)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p19, ref m, ref v, g19, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p19 = 0f;
-        if ((k0 & (1u << 20)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p20 = 0f;
-        if ((k0 & (1u << 21)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p21 = 0f;
-        if ((k0 & (1u << 22)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p22 = 0f;
-        if ((k0 & (1u << 23)) != 0)
-        {
-            long q = block + a.Weights1 + 2 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p23 = 0f;
-        if ((k0 & (1u << 24)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p24 = 0f;
-        if ((k0 & (1u << 25)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p25 = 0f;
-        if ((k0 & (1u << 26)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p26 = 0f;
-        if ((k0 & (1u << 27)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p27 = 0f;
-        if ((k0 & (1u << 28)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p28 = 0f;
-        if ((k0 & (1u << 29)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p29 = 0f;
-        if ((k0 & (1u << 30)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p30 = 0f;
-        if ((k0 & (1u << 31)) != 0)
-        {
-            long q = block + a.Weights1 + 3 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p31 = 0f;
-        if ((k1 & (1u << 0)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p32 = 0f;
-        if ((k1 & (1u << 1)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p33 = 0f;
-        if ((k1 & (1u << 2)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p34 = 0f;
-        if ((k1 & (1u << 3)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p35 = 0f;
-        if ((k1 & (1u << 4)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p36, ref m, ref v, g36, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p36 = 0f;
-        if ((k1 & (1u << 5)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p37, ref m, ref v, g37, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p37 = 0f;
-        if ((k1 & (1u << 6)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p38, ref m, ref v, g38, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p38 = 0f;
-        if ((k1 & (1u << 7)) != 0)
-        {
-            long q = block + a.Weights1 + 4 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p39, ref m, ref v, g39, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p39 = 0f;
-        if ((k1 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p40, ref m, ref v, g40, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p40 = 0f;
-        if ((k1 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p41, ref m, ref v, g41, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p41 = 0f;
-        if ((k1 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p42, ref m, ref v, g42, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p42 = 0f;
-        if ((k1 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p43, ref m, ref v, g43, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p43 = 0f;
-        if ((k1 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p44, ref m, ref v, g44, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p44 = 0f;
-        if ((k1 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p45, ref m, ref v, g45, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p45 = 0f;
-        if ((k1 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p46, ref m, ref v, g46, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p46 = 0f;
-        if ((k1 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights1 + 5 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p47, ref m, ref v, g47, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p47 = 0f;
-        if ((k1 & (1u << 16)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p48, ref m, ref v, g48, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p48 = 0f;
-        if ((k1 & (1u << 17)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p49, ref m, ref v, g49, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p49 = 0f;
-        if ((k1 & (1u << 18)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p50, ref m, ref v, g50, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p50 = 0f;
-        if ((k1 & (1u << 19)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p51, ref m, ref v, g51, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p51 = 0f;
-        if ((k1 & (1u << 20)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p52, ref m, ref v, g52, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p52 = 0f;
-        if ((k1 & (1u << 21)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p53, ref m, ref v, g53, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p53 = 0f;
-        if ((k1 & (1u << 22)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p54, ref m, ref v, g54, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p54 = 0f;
-        if ((k1 & (1u << 23)) != 0)
-        {
-            long q = block + a.Weights1 + 6 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p55, ref m, ref v, g55, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p55 = 0f;
-        if ((k1 & (1u << 24)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p56, ref m, ref v, g56, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p56 = 0f;
-        if ((k1 & (1u << 25)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p57, ref m, ref v, g57, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p57 = 0f;
-        if ((k1 & (1u << 26)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p58, ref m, ref v, g58, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p58 = 0f;
-        if ((k1 & (1u << 27)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p59, ref m, ref v, g59, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p59 = 0f;
-        if ((k1 & (1u << 28)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p60, ref m, ref v, g60, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p60 = 0f;
-        if ((k1 & (1u << 29)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p61, ref m, ref v, g61, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p61 = 0f;
-        if ((k1 & (1u << 30)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p62, ref m, ref v, g62, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p62 = 0f;
-        if ((k1 & (1u << 31)) != 0)
-        {
-            long q = block + a.Weights1 + 7 * a.Width0 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p63, ref m, ref v, g63, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p63 = 0f;
-        if ((k2 & (1u << 0)) != 0)
-        {
-            long q = block + a.Bias1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p64, ref m, ref v, (float)g64, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p64 = 0f;
-        if ((k2 & (1u << 1)) != 0)
-        {
-            long q = block + a.Bias1 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p65, ref m, ref v, (float)g65, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p65 = 0f;
-        if ((k2 & (1u << 2)) != 0)
-        {
-            long q = block + a.Bias1 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p66, ref m, ref v, (float)g66, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p66 = 0f;
-        if ((k2 & (1u << 3)) != 0)
-        {
-            long q = block + a.Bias1 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p67, ref m, ref v, (float)g67, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p67 = 0f;
-        if ((k2 & (1u << 4)) != 0)
-        {
-            long q = block + a.Bias1 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p68, ref m, ref v, (float)g68, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p68 = 0f;
-        if ((k2 & (1u << 5)) != 0)
-        {
-            long q = block + a.Bias1 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p69, ref m, ref v, (float)g69, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p69 = 0f;
-        if ((k2 & (1u << 6)) != 0)
-        {
-            long q = block + a.Bias1 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p70, ref m, ref v, (float)g70, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p70 = 0f;
-        if ((k2 & (1u << 7)) != 0)
-        {
-            long q = block + a.Bias1 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p71, ref m, ref v, (float)g71, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p71 = 0f;
-        if ((k2 & (1u << 8)) != 0)
-        {
-            long q = block + a.Weights2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p72, ref m, ref v, g72, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p72 = 0f;
-        if ((k2 & (1u << 9)) != 0)
-        {
-            long q = block + a.Weights2 + 1;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p73, ref m, ref v, g73, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p73 = 0f;
-        if ((k2 & (1u << 10)) != 0)
-        {
-            long q = block + a.Weights2 + 2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p74, ref m, ref v, g74, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p74 = 0f;
-        if ((k2 & (1u << 11)) != 0)
-        {
-            long q = block + a.Weights2 + 3;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p75, ref m, ref v, g75, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p75 = 0f;
-        if ((k2 & (1u << 12)) != 0)
-        {
-            long q = block + a.Weights2 + 4;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p76, ref m, ref v, g76, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p76 = 0f;
-        if ((k2 & (1u << 13)) != 0)
-        {
-            long q = block + a.Weights2 + 5;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p77, ref m, ref v, g77, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p77 = 0f;
-        if ((k2 & (1u << 14)) != 0)
-        {
-            long q = block + a.Weights2 + 6;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p78, ref m, ref v, g78, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p78 = 0f;
-        if ((k2 & (1u << 15)) != 0)
-        {
-            long q = block + a.Weights2 + 7;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p79, ref m, ref v, g79, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p79 = 0f;
-        if ((k2 & (1u << 16)) != 0)
-        {
-            long q = block + a.Bias2;
-            float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
-            default(TRule).Apply(ref p80, ref m, ref v, (float)g80, a, rate, correction1, correction2);
-            if (moments > 0) a.First[q] = m;
-            if (moments > 1) a.Second[q] = v;
-        }
-        else p80 = 0f;
+        if (leader)
+        {
+            if ((k0 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p0, ref m, ref v, g0, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p0 = 0f;
+            if ((k0 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p1, ref m, ref v, g1, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p1 = 0f;
+            if ((k0 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p2, ref m, ref v, g2, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p2 = 0f;
+            if ((k0 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p3, ref m, ref v, g3, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p3 = 0f;
+            if ((k0 & (1u << 4)) != 0)
+            {
+                long q = block + a.Weights1 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p4, ref m, ref v, g4, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p4 = 0f;
+            if ((k0 & (1u << 5)) != 0)
+            {
+                long q = block + a.Weights1 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p5, ref m, ref v, g5, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p5 = 0f;
+            if ((k0 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights1 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p6, ref m, ref v, g6, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p6 = 0f;
+            if ((k0 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights1 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p7, ref m, ref v, g7, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p7 = 0f;
+            if ((k0 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p8, ref m, ref v, g8, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p8 = 0f;
+            if ((k0 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p9, ref m, ref v, g9, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p9 = 0f;
+            if ((k0 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p10, ref m, ref v, g10, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p10 = 0f;
+            if ((k0 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p11, ref m, ref v, g11, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p11 = 0f;
+            if ((k0 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p12, ref m, ref v, g12, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p12 = 0f;
+            if ((k0 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p13, ref m, ref v, g13, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p13 = 0f;
+            if ((k0 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p14, ref m, ref v, g14, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p14 = 0f;
+            if ((k0 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights1 + a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p15, ref m, ref v, g15, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p15 = 0f;
+            if ((k0 & (1u << 16)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p16, ref m, ref v, g16, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p16 = 0f;
+            if ((k0 & (1u << 17)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p17, ref m, ref v, g17, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p17 = 0f;
+            if ((k0 & (1u << 18)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p18, ref m, ref v, g18, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p18 = 0f;
+            if ((k0 & (1u << 19)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p19, ref m, ref v, g19, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p19 = 0f;
+            if ((k0 & (1u << 20)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p20, ref m, ref v, g20, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p20 = 0f;
+            if ((k0 & (1u << 21)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p21, ref m, ref v, g21, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p21 = 0f;
+            if ((k0 & (1u << 22)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p22, ref m, ref v, g22, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p22 = 0f;
+            if ((k0 & (1u << 23)) != 0)
+            {
+                long q = block + a.Weights1 + 2 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p23, ref m, ref v, g23, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p23 = 0f;
+            if ((k0 & (1u << 24)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p24, ref m, ref v, g24, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p24 = 0f;
+            if ((k0 & (1u << 25)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p25, ref m, ref v, g25, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p25 = 0f;
+            if ((k0 & (1u << 26)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p26, ref m, ref v, g26, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p26 = 0f;
+            if ((k0 & (1u << 27)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p27, ref m, ref v, g27, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p27 = 0f;
+            if ((k0 & (1u << 28)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p28, ref m, ref v, g28, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p28 = 0f;
+            if ((k0 & (1u << 29)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p29, ref m, ref v, g29, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p29 = 0f;
+            if ((k0 & (1u << 30)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p30, ref m, ref v, g30, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p30 = 0f;
+            if ((k0 & (1u << 31)) != 0)
+            {
+                long q = block + a.Weights1 + 3 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p31, ref m, ref v, g31, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p31 = 0f;
+            if ((k1 & (1u << 0)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p32, ref m, ref v, g32, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p32 = 0f;
+            if ((k1 & (1u << 1)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p33, ref m, ref v, g33, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p33 = 0f;
+            if ((k1 & (1u << 2)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p34, ref m, ref v, g34, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p34 = 0f;
+            if ((k1 & (1u << 3)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p35, ref m, ref v, g35, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p35 = 0f;
+            if ((k1 & (1u << 4)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p36, ref m, ref v, g36, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p36 = 0f;
+            if ((k1 & (1u << 5)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p37, ref m, ref v, g37, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p37 = 0f;
+            if ((k1 & (1u << 6)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p38, ref m, ref v, g38, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p38 = 0f;
+            if ((k1 & (1u << 7)) != 0)
+            {
+                long q = block + a.Weights1 + 4 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p39, ref m, ref v, g39, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p39 = 0f;
+            if ((k1 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p40, ref m, ref v, g40, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p40 = 0f;
+            if ((k1 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p41, ref m, ref v, g41, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p41 = 0f;
+            if ((k1 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p42, ref m, ref v, g42, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p42 = 0f;
+            if ((k1 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p43, ref m, ref v, g43, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p43 = 0f;
+            if ((k1 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p44, ref m, ref v, g44, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p44 = 0f;
+            if ((k1 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p45, ref m, ref v, g45, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p45 = 0f;
+            if ((k1 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p46, ref m, ref v, g46, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p46 = 0f;
+            if ((k1 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights1 + 5 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p47, ref m, ref v, g47, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p47 = 0f;
+            if ((k1 & (1u << 16)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p48, ref m, ref v, g48, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p48 = 0f;
+            if ((k1 & (1u << 17)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p49, ref m, ref v, g49, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p49 = 0f;
+            if ((k1 & (1u << 18)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p50, ref m, ref v, g50, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p50 = 0f;
+            if ((k1 & (1u << 19)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p51, ref m, ref v, g51, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p51 = 0f;
+            if ((k1 & (1u << 20)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p52, ref m, ref v, g52, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p52 = 0f;
+            if ((k1 & (1u << 21)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p53, ref m, ref v, g53, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p53 = 0f;
+            if ((k1 & (1u << 22)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p54, ref m, ref v, g54, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p54 = 0f;
+            if ((k1 & (1u << 23)) != 0)
+            {
+                long q = block + a.Weights1 + 6 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p55, ref m, ref v, g55, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p55 = 0f;
+            if ((k1 & (1u << 24)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p56, ref m, ref v, g56, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p56 = 0f;
+            if ((k1 & (1u << 25)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p57, ref m, ref v, g57, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p57 = 0f;
+            if ((k1 & (1u << 26)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p58, ref m, ref v, g58, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p58 = 0f;
+            if ((k1 & (1u << 27)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p59, ref m, ref v, g59, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p59 = 0f;
+            if ((k1 & (1u << 28)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p60, ref m, ref v, g60, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p60 = 0f;
+            if ((k1 & (1u << 29)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p61, ref m, ref v, g61, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p61 = 0f;
+            if ((k1 & (1u << 30)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p62, ref m, ref v, g62, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p62 = 0f;
+            if ((k1 & (1u << 31)) != 0)
+            {
+                long q = block + a.Weights1 + 7 * a.Width0 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p63, ref m, ref v, g63, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p63 = 0f;
+            if ((k2 & (1u << 0)) != 0)
+            {
+                long q = block + a.Bias1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p64, ref m, ref v, (float)g64, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p64 = 0f;
+            if ((k2 & (1u << 1)) != 0)
+            {
+                long q = block + a.Bias1 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p65, ref m, ref v, (float)g65, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p65 = 0f;
+            if ((k2 & (1u << 2)) != 0)
+            {
+                long q = block + a.Bias1 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p66, ref m, ref v, (float)g66, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p66 = 0f;
+            if ((k2 & (1u << 3)) != 0)
+            {
+                long q = block + a.Bias1 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p67, ref m, ref v, (float)g67, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p67 = 0f;
+            if ((k2 & (1u << 4)) != 0)
+            {
+                long q = block + a.Bias1 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p68, ref m, ref v, (float)g68, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p68 = 0f;
+            if ((k2 & (1u << 5)) != 0)
+            {
+                long q = block + a.Bias1 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p69, ref m, ref v, (float)g69, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p69 = 0f;
+            if ((k2 & (1u << 6)) != 0)
+            {
+                long q = block + a.Bias1 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p70, ref m, ref v, (float)g70, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p70 = 0f;
+            if ((k2 & (1u << 7)) != 0)
+            {
+                long q = block + a.Bias1 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p71, ref m, ref v, (float)g71, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p71 = 0f;
+            if ((k2 & (1u << 8)) != 0)
+            {
+                long q = block + a.Weights2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p72, ref m, ref v, g72, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p72 = 0f;
+            if ((k2 & (1u << 9)) != 0)
+            {
+                long q = block + a.Weights2 + 1;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p73, ref m, ref v, g73, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p73 = 0f;
+            if ((k2 & (1u << 10)) != 0)
+            {
+                long q = block + a.Weights2 + 2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p74, ref m, ref v, g74, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p74 = 0f;
+            if ((k2 & (1u << 11)) != 0)
+            {
+                long q = block + a.Weights2 + 3;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p75, ref m, ref v, g75, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p75 = 0f;
+            if ((k2 & (1u << 12)) != 0)
+            {
+                long q = block + a.Weights2 + 4;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p76, ref m, ref v, g76, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p76 = 0f;
+            if ((k2 & (1u << 13)) != 0)
+            {
+                long q = block + a.Weights2 + 5;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p77, ref m, ref v, g77, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p77 = 0f;
+            if ((k2 & (1u << 14)) != 0)
+            {
+                long q = block + a.Weights2 + 6;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p78, ref m, ref v, g78, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p78 = 0f;
+            if ((k2 & (1u << 15)) != 0)
+            {
+                long q = block + a.Weights2 + 7;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p79, ref m, ref v, g79, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p79 = 0f;
+            if ((k2 & (1u << 16)) != 0)
+            {
+                long q = block + a.Bias2;
+                float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;
+                default(TRule).Apply(ref p80, ref m, ref v, (float)g80, a, rate, correction1, correction2);
+                if (moments > 0) a.First[q] = m;
+                if (moments > 1) a.Second[q] = v;
+            }
+            else p80 = 0f;
+        }
+        p0 = Warp.Broadcast(p0, 0);
+        p1 = Warp.Broadcast(p1, 0);
+        p2 = Warp.Broadcast(p2, 0);
+        p3 = Warp.Broadcast(p3, 0);
+        p4 = Warp.Broadcast(p4, 0);
+        p5 = Warp.Broadcast(p5, 0);
+        p6 = Warp.Broadcast(p6, 0);
+        p7 = Warp.Broadcast(p7, 0);
+        p8 = Warp.Broadcast(p8, 0);
+        p9 = Warp.Broadcast(p9, 0);
+        p10 = Warp.Broadcast(p10, 0);
+        p11 = Warp.Broadcast(p11, 0);
+        p12 = Warp.Broadcast(p12, 0);
+        p13 = Warp.Broadcast(p13, 0);
+        p14 = Warp.Broadcast(p14, 0);
+        p15 = Warp.Broadcast(p15, 0);
+        p16 = Warp.Broadcast(p16, 0);
+        p17 = Warp.Broadcast(p17, 0);
+        p18 = Warp.Broadcast(p18, 0);
+        p19 = Warp.Broadcast(p19, 0);
+        p20 = Warp.Broadcast(p20, 0);
+        p21 = Warp.Broadcast(p21, 0);
+        p22 = Warp.Broadcast(p22, 0);
+        p23 = Warp.Broadcast(p23, 0);
+        p24 = Warp.Broadcast(p24, 0);
+        p25 = Warp.Broadcast(p25, 0);
+        p26 = Warp.Broadcast(p26, 0);
+        p27 = Warp.Broadcast(p27, 0);
+        p28 = Warp.Broadcast(p28, 0);
+        p29 = Warp.Broadcast(p29, 0);
+        p30 = Warp.Broadcast(p30, 0);
+        p31 = Warp.Broadcast(p31, 0);
+        p32 = Warp.Broadcast(p32, 0);
+        p33 = Warp.Broadcast(p33, 0);
+        p34 = Warp.Broadcast(p34, 0);
+        p35 = Warp.Broadcast(p35, 0);
+        p36 = Warp.Broadcast(p36, 0);
+        p37 = Warp.Broadcast(p37, 0);
+        p38 = Warp.Broadcast(p38, 0);
+        p39 = Warp.Broadcast(p39, 0);
+        p40 = Warp.Broadcast(p40, 0);
+        p41 = Warp.Broadcast(p41, 0);
+        p42 = Warp.Broadcast(p42, 0);
+        p43 = Warp.Broadcast(p43, 0);
+        p44 = Warp.Broadcast(p44, 0);
+        p45 = Warp.Broadcast(p45, 0);
+        p46 = Warp.Broadcast(p46, 0);
+        p47 = Warp.Broadcast(p47, 0);
+        p48 = Warp.Broadcast(p48, 0);
+        p49 = Warp.Broadcast(p49, 0);
+        p50 = Warp.Broadcast(p50, 0);
+        p51 = Warp.Broadcast(p51, 0);
+        p52 = Warp.Broadcast(p52, 0);
+        p53 = Warp.Broadcast(p53, 0);
+        p54 = Warp.Broadcast(p54, 0);
+        p55 = Warp.Broadcast(p55, 0);
+        p56 = Warp.Broadcast(p56, 0);
+        p57 = Warp.Broadcast(p57, 0);
+        p58 = Warp.Broadcast(p58, 0);
+        p59 = Warp.Broadcast(p59, 0);
+        p60 = Warp.Broadcast(p60, 0);
+        p61 = Warp.Broadcast(p61, 0);
+        p62 = Warp.Broadcast(p62, 0);
+        p63 = Warp.Broadcast(p63, 0);
+        p64 = Warp.Broadcast(p64, 0);
+        p65 = Warp.Broadcast(p65, 0);
+        p66 = Warp.Broadcast(p66, 0);
+        p67 = Warp.Broadcast(p67, 0);
+        p68 = Warp.Broadcast(p68, 0);
+        p69 = Warp.Broadcast(p69, 0);
+        p70 = Warp.Broadcast(p70, 0);
+        p71 = Warp.Broadcast(p71, 0);
+        p72 = Warp.Broadcast(p72, 0);
+        p73 = Warp.Broadcast(p73, 0);
+        p74 = Warp.Broadcast(p74, 0);
+        p75 = Warp.Broadcast(p75, 0);
+        p76 = Warp.Broadcast(p76, 0);
+        p77 = Warp.Broadcast(p77, 0);
+        p78 = Warp.Broadcast(p78, 0);
+        p79 = Warp.Broadcast(p79, 0);
+        p80 = Warp.Broadcast(p80, 0);
     }
 }
 

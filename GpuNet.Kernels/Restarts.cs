@@ -116,9 +116,10 @@ public interface IRestartNetwork
     void SumLanes();
     /// <summary>One update of every parameter with the accumulated gradient, the moments in registers (thread form).</summary>
     void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule;
-    /// <summary>One update with the moments read from and written to the moment buffers (warp form: every lane computes
-    /// the same values, so whichever lane's store lands, the buffer holds them).</summary>
-    void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule;
+    /// <summary>One update with the moments read from and written to the moment buffers (warp form): the
+    /// <paramref name="leader"/> lane (lane 0) updates, then every lane takes the new parameters from it (a warp
+    /// broadcast), so no lane reads a moment another lane has already replaced.</summary>
+    void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule;
 }
 
 /// <summary>An update rule for one parameter, exactly as the optimizer kernels (<see cref="Optimizers"/>) compute it.</summary>
@@ -324,7 +325,7 @@ public static class Restarts
                 stepHits = RestartMath.SumLanes(stepHits);
                 if (a.CountHits != 0) hits += stepHits;
                 if (bad < 0 && (double.IsNaN(loss) || double.IsInfinity(loss))) bad = a.FirstStep + s;
-                net.UpdateInMemory<TRule>(a, block, a.Schedule[s], a.Schedule[a.Steps + s], a.Schedule[2 * a.Steps + s]);
+                net.UpdateInMemory<TRule>(a, block, a.Schedule[s], a.Schedule[a.Steps + s], a.Schedule[2 * a.Steps + s], lane == 0);
             }
             if (lane == 0)
             {

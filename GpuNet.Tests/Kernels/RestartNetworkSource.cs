@@ -405,21 +405,25 @@ internal static class RestartNetworkSource
         private void WriteUpdateInMemory()
         {
             Line(1, "/// <inheritdoc/>");
-            Line(1, "public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule");
+            Line(1, "public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule");
             Line(1, "{");
             Line(2, "int moments = default(TRule).Moments;");
+            Line(2, "if (leader)");
+            Line(2, "{");
             foreach (var p in ps)
             {
-                Line(2, $"if ({p.Bit})");
-                Line(2, "{");
-                Line(3, $"long q = block + {Offset(p)};");
-                Line(3, "float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;");
-                Line(3, $"default(TRule).Apply(ref p{p.Index}, ref m, ref v, {Gradient(p)}, a, rate, correction1, correction2);");
-                Line(3, "if (moments > 0) a.First[q] = m;");
-                Line(3, "if (moments > 1) a.Second[q] = v;");
-                Line(2, "}");
-                Line(2, $"else p{p.Index} = 0f;");
+                Line(3, $"if ({p.Bit})");
+                Line(3, "{");
+                Line(4, $"long q = block + {Offset(p)};");
+                Line(4, "float m = moments > 0 ? a.First[q] : 0f, v = moments > 1 ? a.Second[q] : 0f;");
+                Line(4, $"default(TRule).Apply(ref p{p.Index}, ref m, ref v, {Gradient(p)}, a, rate, correction1, correction2);");
+                Line(4, "if (moments > 0) a.First[q] = m;");
+                Line(4, "if (moments > 1) a.Second[q] = v;");
+                Line(3, "}");
+                Line(3, $"else p{p.Index} = 0f;");
             }
+            Line(2, "}");
+            foreach (var p in ps) Line(2, $"p{p.Index} = Warp.Broadcast(p{p.Index}, 0);");
             Line(1, "}");
         }
     }
