@@ -16,7 +16,8 @@ internal sealed class TrainCommand
 
         data
           --data SPEC            digits (default) | fashion-mnist | mnist-idx:DIR | xor | parity:N | sine
-                                 | csv:PATH[,label=COL][,header][,task=classify|regress][,test=PATH]
+                                 | csv:PATH[,label=COL][,header][,sep=SEP][,task=classify|regress][,test=PATH]
+                                   [,drop-nonfinite]; SEP: comma (default), semicolon, tab, pipe
           --data-dir DIR         where datasets are looked for (then $GPUNET_DATA, then /usr/share/datasets)
           --standardize          scale features by the training set's mean and standard deviation (stored in the model)
           --validation F         hold out this fraction of the training rows for validation, in [0, 1) (default 0)
@@ -49,7 +50,9 @@ internal sealed class TrainCommand
                                  | per-restart (one fused kernel, each restart of a small network in registers)
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
-          --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
+          --resume DIR|FILE      continue the run whose checkpoints DIR holds (its newest), or that checkpoint FILE, with the
+                                 options it was started with; options given again must match, except --device, --json
+                                 and --epochs N (train on up to N epochs, also after the run finished)
         output
           --model FILE           where to write the model (default model.safetensors)
           --metrics FILE.csv     one row per epoch
@@ -71,31 +74,27 @@ internal sealed class TrainCommand
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
+    private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
     {
         a = new Arguments("train", args, Valued, Flags);
-        string? resumeDir = a.String("resume");
-        if (resumeDir != null)
+        string? resumeFrom = a.String("resume");
+        string? resumedRun = null;
+        if (resumeFrom != null)
         {
-            // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
-            var added = a.Options.Where(o => o.Name != "resume").ToArray();
-            if (added.Any(o => o.Name is not ("device" or "json")))
-                throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
-            if (File.Exists(resumeDir))
-                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
-            var (state, meta, path) = Checkpoint.LoadLatest(resumeDir);
-            string[]? original;
-            try { original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null"); }
-            catch (JsonException e) { throw new GpuNetException($"checkpoint '{path}': cli_args is not a JSON list of strings ({e.Message})", e); }
-            if (original == null || original.Any(x => x == null))
-                throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            dataAsGiven = meta.GetValueOrDefault("data_as_given");
+            // The run's own options come from the checkpoint; those given again must agree with them (see ResumeArguments).
+            var checkpoint = CheckpointFolder.Resolve(resumeFrom);
+            var original = checkpoint.Strings("cli_args")
+                ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
+            dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
             var started = new Arguments("train", original, Valued, Flags);
-            a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
-            resume = state;
-            resumedFrom = path;
+            a = new Arguments("train", ResumeArguments.Merge(started, a, checkpoint.Path), Valued, Flags);
+            resume = checkpoint.State;
+            resumedFrom = checkpoint.Path;
+            resumedRun = checkpoint.RunId;
         }
+        runId = resumedRun ?? Checkpoint.NewRunId();
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -131,22 +130,47 @@ internal sealed class TrainCommand
         int best = result.BestRestart;
         net.Info = WithData(net.Info!, plan.ModelData);
         net.Save(plan.ModelPath);
-        using var bestNet = net.ExtractRestart(best);
-        using var predictor = new Predictor(bestNet);
-        var testReport = loaded.Test != null ? predictor.Evaluate(loaded.Test) : null;
+        EvaluationReport? testReport;
+        try { testReport = EvaluateTest(net, loaded.Test, view, cancel); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            log.WriteLine($"interrupted during the evaluation on the test data; the trained model was written to {Path.GetFullPath(plan.ModelPath)}");
+            return CommandLine.Interrupted;
+        }
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
-        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best);
-        var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
+        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
+        // A resumed run's summary counts the whole run: the steps and training time before the resume too.
+        var summary = new Summary(device.Info.ToString(), (resume?.Elapsed ?? TimeSpan.Zero).TotalSeconds + clock.Elapsed.TotalSeconds,
+            result.EpochsCompleted, (resume?.Steps ?? 0) + result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!)
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath), resumedFrom, resume?.EpochsCompleted, result.Steps)
         {
             RestartOutcome = GpuNet.Training.RestartOutcome.Of(result.FinalTrain.Loss, plan.Network.GlobalMinimum),
         };
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
+    }
+
+    /// <summary>The best restart's loss and accuracy on the test data, with progress; null without test data.</summary>
+    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancel)
+    {
+        if (test == null) return null;
+        using var best = net.ExtractRestart(net.BestRestart);
+        using var predictor = new Predictor(best);
+        var clock = Stopwatch.StartNew();
+        var rows = new Rows(done => view.Report(new TickReport(0, 0, done, test.Count, double.NaN, null,
+            done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)) { Phase = TickPhase.FinalEvaluation, Data = "test data" }));
+        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancel); }
+        finally { view.Done(); }
+    }
+
+    private sealed class Rows(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 
     /// <summary>Every option, parsed and checked against the others and the file system, before any data is read.</summary>
@@ -180,6 +204,7 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
         // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
         // spec as typed, so the model file does not depend on the folder the command ran in.
         string modelData = dataAsGiven ?? dataSpec;
@@ -259,7 +284,7 @@ internal sealed class TrainCommand
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
             Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
             ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
-            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20, Step = ParseStep(a.String("step", "auto")),
+            TicksPerEpoch = 20, Step = ParseStep(a.String("step", "auto")),
         };
     }
 
@@ -280,6 +305,7 @@ internal sealed class TrainCommand
         OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
             ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
+        if (plotPath != null) Plot.CheckPath("--plot", plotPath);
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
     }
 
@@ -312,13 +338,14 @@ internal sealed class TrainCommand
             throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
         log.WriteLine($"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {OutputPolicy.OutputFor(loss).Name()}, loss {loss.Name()}" +
-            (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : ""));
+            (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : "") + $"; seed {plan.Options.ShuffleSeed}");
         try
         {
             var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count), plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
+        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
@@ -334,7 +361,7 @@ internal sealed class TrainCommand
     {
         IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
         {
-            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, trainer.CaptureState(), plan.CheckpointMeta);
+            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, runId, trainer.CaptureState(), plan.CheckpointMeta);
         });
         try
         {
@@ -346,6 +373,8 @@ internal sealed class TrainCommand
             // The network holds its last good weights and knows the restart that was best then.
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plan.ModelPath))!,
                 Path.GetFileNameWithoutExtension(plan.ModelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
+            if (!net.GetParameters(e.BestRestart).All(float.IsFinite))
+                throw new GpuNetException($"{e.MessageNaming("--lr")} No restart held finite weights then, so none was written.", e);
             net.Info = WithData(net.Info!, plan.ModelData);
             net.Save(saved);
             throw new GpuNetException($"{e.MessageNaming("--lr")} Last good weights written to {saved}.", e);
@@ -360,10 +389,10 @@ internal sealed class TrainCommand
     private int Interrupted(Plan plan, Trainer trainer, TextWriter log)
     {
         var state = trainer.CaptureState();
-        string saved = Checkpoint.Save(plan.InterruptDir, state, plan.CheckpointMeta);
+        string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-        log.WriteLine($"resume with: gpunet train --resume {plan.InterruptDir}");
-        return 130;
+        log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
+        return CommandLine.Interrupted;
     }
 
     /// <summary>The model's info with the data spec as the command was first given it, first among its training facts.</summary>
@@ -401,16 +430,20 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step)
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null,
+        string? ResumedFrom = null, int? ResumedAfterEpochs = null, long SessionSteps = 0)
     {
         /// <summary>How many restarts reached the global minimum and how the final training losses spread.</summary>
         public RestartOutcome? RestartOutcome { get; init; }
     }
 
+    private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
+
     private void PrintSummary(Summary s)
     {
-        stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
-            (s.StoppedEarly ? " (stopped early)" : ""));
+        stdout.WriteLine($"trained {Count(s.Epochs, "epoch")} ({Count(s.Steps, "step")}) in {s.Seconds:F1} s on {s.Device}" +
+            (s.StoppedEarly ? " (stopped early)" : "") +
+            (s.ResumedAfterEpochs is { } done ? $"; resumed after {Count(done, "epoch")}, {Count(s.SessionSteps, "step")} this time" : ""));
         if (s.Restarts > 1)
         {
             // NaN sorts first in .NET: summarise the finite losses and count the diverged restarts apart.
@@ -426,6 +459,8 @@ internal sealed class TrainCommand
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
         if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
         stdout.WriteLine($"model written to {s.Model}");
+        if (s.Metrics != null) stdout.WriteLine($"metrics written to {s.Metrics}");
+        if (s.Plot != null) stdout.WriteLine($"plot written to {s.Plot}");
     }
 
     /// <summary>The idea's question: how many restarts reached the global minimum, and how the others spread.</summary>
@@ -482,11 +517,11 @@ internal sealed class TrainCommand
         catch (ArgumentException e) { throw new UsageException($"--hidden {a.String("hidden", "64")}: {e.Message}; use smaller layers"); }
     }
 
-    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+    private static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
     /// spec cannot).</summary>
-    private static string Recorded(DataSpec data, string spec)
+    internal static string Recorded(DataSpec data, string spec)
     {
         if (data.Path == null) return spec;
         static string Full(string p) => Path.GetFullPath(p) is var f && !f.Contains(',') ? f : p;

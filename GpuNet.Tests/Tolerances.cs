@@ -56,6 +56,12 @@ public static class Tolerances
     /// 3.8e-8 after 1 step and 1.7e-7 after 20, in both forms); a wrong term or a missed row is off by 1e-2 or more.</summary>
     public static double RestartReference(int steps) => steps <= 1 ? 1e-6 : 1e-5;
 
+    /// <summary>An exported ONNX model run by ONNX Runtime against `gpunet predict` on the same rows, per value:
+    /// |onnx − predict| ≤ 1e-5 · max(1, |predict|). Both compute in float32, in different orders (MLAS's GEMM blocks vs
+    /// GpuNet's kernels) and with different exp/tanh, so each value differs by a few ulps of the layer sums it comes
+    /// from: ~1e-6 for these widths (≤ 64 inputs). Probabilities are ≤ 1, so for them the bound is absolute.</summary>
+    public const double Onnx = 1e-5;
+
     /// <summary>Relative error ‖a − b‖₂ / ‖b‖₂ (‖b‖ floored at 1e-30).</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference)
     {

@@ -21,6 +21,7 @@ public sealed class Device : IDisposable
         Optimizers = new OptimizerLauncher(this);
         Gather = new GatherLauncher(this);
         Restarts = new RestartLauncher(this);
+        StepLoss = new StepLossLauncher(this);
     }
 
     private readonly Delegate?[] loaded;
@@ -48,6 +49,8 @@ public sealed class Device : IDisposable
     public GatherLauncher Gather { get; }
     /// <summary>Launcher of the fused restarts kernels.</summary>
     public RestartLauncher Restarts { get; }
+    /// <summary>Launcher of the fused step's loss.</summary>
+    public StepLossLauncher StepLoss { get; }
 
     /// <summary>The typed launcher of a registered kernel, compiled for this device on first use and kept.</summary>
     internal TLauncher Load<TLauncher>(KernelEntry<TLauncher> kernel) where TLauncher : Delegate =>

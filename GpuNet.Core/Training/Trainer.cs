@@ -28,6 +28,8 @@ public sealed class Trainer : IDisposable
     private long runSteps;
     private EarlyStopping stopping = new(0);
     private List<EpochReport> history = [];
+    private TimeSpan elapsedBefore; // a resumed run's training time before this session
+    private Stopwatch runClock = new();
 
     /// <summary>A trainer for <paramref name="network"/> with <paramref name="options"/> (null: the defaults, which are
     /// <c>gpunet train</c>'s), checked here.</summary>
@@ -114,7 +116,9 @@ public sealed class Trainer : IDisposable
         epochsCompleted = 0; rowsDone = 0; runSteps = 0;
         stopping = new EarlyStopping(Options.EarlyStopPatience);
         history = [];
-        if (resume != null) Restore(resume, run.Train.Count);
+        elapsedBefore = TimeSpan.Zero;
+        runClock = run.Clock;
+        if (resume != null) Restore(resume, run);
         bool cancelled = false, stoppedEarly = false;
         int firstEpoch = epochsCompleted + 1;
         var perm = new int[run.Train.Count];
@@ -212,7 +216,10 @@ public sealed class Trainer : IDisposable
         var (ls, hs) = step!.Sums.Read(); // a tick: one synchronisation, as asked for
         int best = RestartRanking.Best(ls);
         run.Ticks!.Report(new TickReport(epoch, Options.Epochs, rowsDone, run.Train.Count, ls[best] / rowsDone,
-            run.Train.IsClassification ? hs[best] / rowsDone : null, rowsDone / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9)));
+            run.Train.IsClassification ? hs[best] / rowsDone : null, rowsDone / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9))
+        {
+            StepsDone = (rowsDone + step.BatchSize - 1) / step.BatchSize, StepsInEpoch = run.StepsPerEpoch,
+        });
     }
 
     /// <summary>The epoch's one synchronisation: its sums and whether the weights are finite; a divergence check; the
@@ -233,44 +240,89 @@ public sealed class Trainer : IDisposable
         epochClock.Stop();
         var report = new EpochReport(epoch, Options.Epochs, rate, Array.ConvertAll(lossSums, s => s / seen),
             run.Train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null, val?.Loss, val?.Accuracy,
-            run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
+            elapsedBefore + run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
         history.Add(report);
         return report;
     }
 
     /// <summary>The divergence error, with the network rolled back to the weights of <paramref name="goodEpochs"/>
-    /// epochs and its best restart then recorded.</summary>
+    /// epochs and the restart that was best then recorded: the lowest finite training loss of that epoch among the
+    /// restarts whose rolled-back weights are all finite (a restart's last update of an epoch can break its weights
+    /// while its losses in the epoch stayed finite).</summary>
     private TrainingDivergedException Diverged(Run run, int epoch, long stepInEpoch, long badStep, int goodEpochs)
     {
-        int best = goodEpochs < 1 || goodEpochs > history.Count ? 0 : history[goodEpochs - 1].BestRestart;
+        var losses = goodEpochs < 1 || goodEpochs > history.Count ? new double[net.Restarts] : history[goodEpochs - 1].TrainLoss;
+        int best = BestWithFiniteWeights(losses, net.Parameters.ReadAll(), net.Spec.ParameterCount);
         net.BestRestart = best;
         RecordFacts(goodEpochs, best);
         return new TrainingDivergedException(epoch, stepInEpoch, badStep + 1,
             Options.Schedule.Rate(Options.StepSize, badStep, run.StepsPerEpoch, run.TotalSteps), goodEpochs, best);
     }
 
+    /// <summary>The restart of lowest finite loss among those whose block of <paramref name="weights"/> [R, P] is all
+    /// finite; 0 when there is none (see <see cref="RestartRanking.Best"/>).</summary>
+    internal static int BestWithFiniteWeights(double[] losses, float[] weights, long parametersPerRestart)
+    {
+        var ranked = (double[])losses.Clone();
+        for (int r = 0; r < ranked.Length; r++)
+            foreach (float w in weights.AsSpan((int)(r * parametersPerRestart), (int)parametersPerRestart))
+                if (!float.IsFinite(w)) { ranked[r] = double.NaN; break; }
+        return RestartRanking.Best(ranked);
+    }
+
     /// <summary>The final evaluation (or, when cancelled, the running means, so that stopping is prompt) and the result;
     /// the network's best restart and info are set.</summary>
     private TrainResult Finish(Run run, bool cancelled, bool stoppedEarly, long steps)
     {
-        Evaluation finalTrain;
-        Evaluation? finalVal = null;
-        if (cancelled) finalTrain = RunningMeans(run);
-        else
+        Evaluation? finalTrain = null, finalVal = null;
+        if (!cancelled)
         {
-            finalTrain = Evaluate(run.Train, run.Loss);
-            if (history.Count > 0 && !stoppedEarly && finalTrain.Loss.All(v => !double.IsFinite(v)))
+            finalTrain = FinalEvaluation(run, run.Train, "training data");
+            if (finalTrain != null && history.Count > 0 && !stoppedEarly && finalTrain.Loss.All(v => !double.IsFinite(v)))
             {
                 // Finite weights whose loss overflows: the last epoch's last update broke every restart (its own loss
                 // was taken before the update). Back to the last epoch's starting weights, whose losses were finite.
                 throw Diverged(run, history.Count, run.StepsPerEpoch, runSteps - 1, guard!.RollBack(runSteps));
             }
-            finalVal = run.Validation == null ? null : Evaluate(run.Validation, run.Loss);
+            if (finalTrain != null && run.Validation != null)
+            {
+                finalVal = FinalEvaluation(run, run.Validation, "validation data");
+                if (finalVal == null) finalTrain = null;
+            }
+            // Interrupted during the final evaluation: the run stops there, as it would between steps.
+            cancelled = finalTrain == null;
         }
+        finalTrain ??= RunningMeans(run);
         int best = RestartRanking.Best((finalVal ?? finalTrain).Loss);
         net.BestRestart = best;
         RecordFacts(history.Count, best);
         return new TrainResult(history.ToArray(), finalTrain, finalVal, best, cancelled, stoppedEarly, steps, run.Clock.Elapsed);
+    }
+
+    /// <summary>Every restart evaluated on <paramref name="data"/> after the last epoch, reporting progress as ticks;
+    /// null when cancelled part-way.</summary>
+    private Evaluation? FinalEvaluation(Run run, DeviceDataset data, string name)
+    {
+        var clock = Stopwatch.StartNew();
+        var rows = run.Ticks == null ? null : new TickForwarder(done => run.Ticks.Report(
+            new TickReport(history.Count, Options.Epochs, done, data.Count, double.NaN, null, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9))
+            {
+                Phase = TickPhase.FinalEvaluation, Data = name,
+            }));
+        try
+        {
+            return Evaluate(data, run.Loss, rows, run.Cancellation);
+        }
+        catch (OperationCanceledException) when (run.Cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Passes an evaluation's rows done on, synchronously (the evaluation waits for the report).</summary>
+    private sealed class TickForwarder(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 
     /// <summary>The running means of the interrupted epoch, or the last epoch's, when the run was cancelled.</summary>
@@ -337,7 +389,7 @@ public sealed class Trainer : IDisposable
         return Evaluate(data, LossFor(data.IsClassification));
     }
 
-    private Evaluation Evaluate(DeviceDataset data, LossFunction loss)
+    private Evaluation Evaluate(DeviceDataset data, LossFunction loss, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         int rows = Evaluator.ChunkRows(data.Count, Options.BatchSize);
         if (evaluator == null || evaluator.MaxRows < rows)
@@ -346,7 +398,7 @@ public sealed class Trainer : IDisposable
             evaluator = null;
             evaluator = new Evaluator(net, rows);
         }
-        return evaluator.Run(data, Loss.Create(net.Device, loss, net.Spec.Layers[^1].Activation));
+        return evaluator.Run(data, Loss.Create(net.Device, loss, net.Spec.Layers[^1].Activation), progress, cancellationToken);
     }
 
     /// <summary>Gradients of the batch loss with respect to every parameter of every restart, for the given rows (one
@@ -392,19 +444,16 @@ public sealed class Trainer : IDisposable
             EpochsCompleted = epochsCompleted, RowsDone = rowsDone, Steps = runSteps,
             Parameters = net.Parameters.ReadAll(), Moment1 = moments.First, Moment2 = moments.Second, LossSums = loss, HitSums = hits,
             BestValidation = stopping.BestLoss, BestEpoch = stopping.BestEpoch, BestParameters = stopping.BestParameters,
-            History = history.ToArray(),
+            History = history.ToArray(), Elapsed = elapsedBefore + runClock.Elapsed,
         };
     }
 
-    private void Restore(TrainingState s, int rows)
+    private void Restore(TrainingState s, Run run)
     {
-        long p = net.Parameters.Length;
-        if (s.Parameters.Length != p)
-            throw new ArgumentException($"the saved state holds {s.Parameters.Length} parameters; these {net.Restarts} restarts have {p}");
-        if (s.RowsDone < 0 || s.RowsDone >= rows || s.EpochsCompleted < 0 || s.LossSums.Length != net.Restarts || s.HitSums.Length != net.Restarts)
-            throw new ArgumentException($"the saved state (epoch {s.EpochsCompleted}, row {s.RowsDone}) does not fit this data ({rows} rows) and network ({net.Restarts} restarts)");
+        s.CheckFits(net.Spec, net.Restarts, Options, "the network being trained");
+        s.CheckPosition(run.Train.Count, step!.BatchSize, run.Train.IsClassification, run.Validation != null);
         net.Parameters.WriteAll(s.Parameters);
-        step!.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
+        step.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
         step.Sums.Reset();
         if (s.RowsDone > 0) step.Sums.Set(s.LossSums, s.HitSums);
         epochsCompleted = s.EpochsCompleted;
@@ -412,6 +461,7 @@ public sealed class Trainer : IDisposable
         runSteps = s.Steps;
         stopping.Restore(s.BestValidation, s.BestEpoch, s.BestParameters);
         history = s.History.ToList();
+        elapsedBefore = s.Elapsed;
     }
 
     private void CheckData(DeviceDataset d, string what)

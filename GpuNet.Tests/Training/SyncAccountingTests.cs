@@ -24,6 +24,7 @@ public class SyncAccountingTests
         ("Compute/LossSums.cs", "ReadFirstBadSteps"),
         ("Compute/LossSums.cs", "ReadEpoch"),
         ("Compute/Optimizers/Moments.cs", "Read"),
+        ("Model/Evaluator.cs", "RunCore"),
         ("Model/Network.cs", "PredictCore"),
         ("Training/DivergenceGuard.cs", "RollBack"),
     ];
