@@ -46,7 +46,7 @@ internal sealed class TrainCommand
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
-          --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
+          --step NAME            how a training step runs: auto (default: the fastest that applies) | fused | layered
                                  | per-restart (one fused kernel, each restart of a small network in registers)
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)

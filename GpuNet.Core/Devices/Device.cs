@@ -22,6 +22,7 @@ public sealed class Device : IDisposable
         Gather = new GatherLauncher(this);
         Restarts = new RestartLauncher(this);
         StepLoss = new StepLossLauncher(this);
+        FusedGemm = new FusedGemmLauncher(this);
     }
 
     private readonly Delegate?[] loaded;
@@ -49,6 +50,8 @@ public sealed class Device : IDisposable
     public GatherLauncher Gather { get; }
     /// <summary>Launcher of the fused restarts kernels.</summary>
     public RestartLauncher Restarts { get; }
+    /// <summary>Launcher of the fused step's GEMMs.</summary>
+    public FusedGemmLauncher FusedGemm { get; }
     /// <summary>Launcher of the fused step's loss.</summary>
     public StepLossLauncher StepLoss { get; }
 
@@ -99,7 +102,11 @@ public sealed class Device : IDisposable
     public override string ToString() => Info.ToString();
 
     /// <inheritdoc/>
-    public void Dispose() => Accelerator.Dispose();
+    public void Dispose()
+    {
+        Gemm.ReleaseWorkspace();
+        Accelerator.Dispose();
+    }
 }
 
 /// <summary>A kernel failed to compile or to run on a device; the message names the kernel.</summary>

@@ -83,6 +83,11 @@ public class PerRestartCliTests
         string layered = cli.Ok("train", "--data", "xor", "--hidden", "2", "--restarts", "50", "--epochs", "2", "--step", "layered",
             "--device", "cpu", "--model", cli.File("b.safetensors"));
         Assert.Contains("step: layered (as asked)", layered);
+        string fused = cli.Ok("train", "--data", "xor", "--hidden", "2", "--restarts", "50", "--epochs", "2", "--step", "fused",
+            "--device", "cpu", "--model", cli.File("f.safetensors"));
+        Assert.Contains("step: fused (as asked)", fused);
+        string one = cli.Ok("train", "--data", "xor", "--hidden", "2", "--epochs", "2", "--device", "cpu", "--model", cli.File("o.safetensors"));
+        Assert.Contains("step: fused (6 launches a step, the element-wise work inside the GEMMs; 1 restart, the per-restart step starts at 2)", one);
         var (code, _, err) = cli.Run("train", "--data", "digits", "--step", "per-restart", "--device", "cpu", "--model", cli.File("c.safetensors"));
         Assert.Equal(2, code);
         Assert.Contains("--step per-restart: the per-restart step cannot run this network: no restart shape holds a 64-64-10 network", err);

@@ -26,8 +26,7 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
         for (int i = 0; i < y.Length; i++) y[i] = (float)rng.NextDouble();
         using var net = new GpuNet.Model.Network(device, spec, restarts, seed: 1);
-        // The layered step's budget: auto would take the fused per-restart step for some of these networks.
-        var options = (template ?? new TrainOptions { Step = StepKind.Layered }) with { Epochs = epochs, BatchSize = batch };
+        var options = (template ?? new TrainOptions()) with { Epochs = epochs, BatchSize = batch };
         using var trainer = new Trainer(net, options);
         var data = Dataset.Regression(x, spec.InputSize, y, spec.OutputSize);
         long l0 = device.Counters.Launches, s0 = device.Counters.Syncs;
@@ -35,13 +34,17 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         return (device.Counters.Launches - l0, device.Counters.Syncs - s0, result.Steps);
     }
 
+    private static readonly TrainOptions Layered = new() { Step = StepKind.Layered };
+    // Forced: auto takes the per-restart step for these small networks (PerRestartLaunchTests counts that one).
+    private static readonly TrainOptions Fused = new() { Step = StepKind.Fused };
+
     [Fact]
     public void AStepHasNoSynchronisationAndTheSameLaunchesWhateverTheRestartCount()
     {
         var spec = Networks.RunningExampleTests.Spec();
-        // 4 steps an epoch against 12: the difference is 8 epochs' worth of steps and nothing else.
-        var shortEpochs = Train(spec, restarts: 1, rows: 16, batch: 4, epochs: 3);
-        var longEpochs = Train(spec, restarts: 1, rows: 48, batch: 4, epochs: 3);
+        // The layer-by-layer step. 4 steps an epoch against 12: the difference is 8 epochs' worth of steps and nothing else.
+        var shortEpochs = Train(spec, restarts: 1, rows: 16, batch: 4, epochs: 3, Layered);
+        var longEpochs = Train(spec, restarts: 1, rows: 48, batch: 4, epochs: 3, Layered);
         Assert.Equal(12, shortEpochs.Steps);
         Assert.Equal(36, longEpochs.Steps);
         Assert.Equal(shortEpochs.Syncs, longEpochs.Syncs); // synchronisations are per epoch, none per step
@@ -54,19 +57,44 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         Assert.InRange(perStep, 15, 40);
 
         // 1000 restarts side by side: the same launches a step as one network, and still no sync per step.
-        var thousand = Train(spec, restarts: 1000, rows: 16, batch: 4, epochs: 3);
-        var thousandLong = Train(spec, restarts: 1000, rows: 48, batch: 4, epochs: 3);
+        var thousand = Train(spec, restarts: 1000, rows: 16, batch: 4, epochs: 3, Layered);
+        var thousandLong = Train(spec, restarts: 1000, rows: 48, batch: 4, epochs: 3, Layered);
         Assert.Equal(shortEpochs.Launches, thousand.Launches);
         Assert.Equal(thousand.Syncs, thousandLong.Syncs);
         Assert.Equal(extra, thousandLong.Launches - thousand.Launches);
+    }
+
+    /// <summary>The fused step: 2·L + 2 launches for L layers (L forward GEMMs with their epilogues, the loss, L − 1
+    /// backward launches of dW and δ together, the first layer's dW, the optimizer), whatever the restarts, and no
+    /// synchronisation; at most 9 for a 3-layer network.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void AFusedStepTakesTwoLaunchesALayerAndTwoMore(int layers)
+    {
+        var sizes = new[] { 3, 4, 5, 3, 4, 2 }.Take(layers + 1).ToArray();
+        var spec = NetworkSpec.Dense(sizes, Activation.Tanh, Activation.Identity);
+        foreach (int restarts in new[] { 1, 1000 })
+        {
+            var shortEpochs = Train(spec, restarts, rows: 16, batch: 4, epochs: 2, Fused);
+            var longEpochs = Train(spec, restarts, rows: 48, batch: 4, epochs: 2, Fused);
+            Assert.Equal(shortEpochs.Syncs, longEpochs.Syncs);
+            long perStep = (longEpochs.Launches - shortEpochs.Launches) / (longEpochs.Steps - shortEpochs.Steps);
+            Assert.Equal(0, (longEpochs.Launches - shortEpochs.Launches) % (longEpochs.Steps - shortEpochs.Steps));
+            Assert.Equal(2 * layers + 2, perStep);
+            Assert.Equal(FusedStep.LaunchesPerStep(layers), perStep);
+            output.WriteLine($"{layers} layers, {restarts} restarts: {perStep} launches a step");
+        }
     }
 
     [Fact]
     public void SynchronisationsGrowWithEpochsNotWithSteps()
     {
         var spec = NetworkSpec.Dense([3, 5, 2], Activation.Tanh, Activation.Identity);
-        var two = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 2);
-        var four = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 4);
+        var two = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 2, Fused);
+        var four = Train(spec, restarts: 2, rows: 40, batch: 1, epochs: 4, Fused);
         Assert.Equal(80, two.Steps);
         long perEpoch = four.Syncs - two.Syncs;
         Assert.Equal(0, perEpoch % 2);

@@ -136,14 +136,17 @@ public class PerRestartTrainerTests
         var (kind, why) = TrainingSteps.Choose(StepKind.Auto, seed, 1000, 4, OptimizerKind.Adam);
         Assert.Equal(StepKind.PerRestart, kind);
         Assert.Contains("restart shape 1-2-2-1", why);
-        Assert.Equal(StepKind.Layered, TrainingSteps.Choose(StepKind.Auto, seed, TrainingSteps.PerRestartFrom - 1, 4).Kind);
+        var (one, oneWhy) = TrainingSteps.Choose(StepKind.Auto, seed, TrainingSteps.PerRestartFrom - 1, 4);
+        Assert.Equal(StepKind.Fused, one);
+        Assert.Contains($"the per-restart step starts at {TrainingSteps.PerRestartFrom}", oneWhy);
         var digits = NetworkSpec.Dense([64, 64, 10], Activation.Relu, Activation.Identity);
         var (big, bigWhy) = TrainingSteps.Choose(StepKind.Auto, digits, 1000, 32);
-        Assert.Equal(StepKind.Layered, big);
+        Assert.Equal(StepKind.Fused, big);
         Assert.Contains("no restart shape holds a 64-64-10 network", bigWhy);
         var forced = Assert.Throws<ArgumentException>(() => TrainingSteps.Choose(StepKind.PerRestart, digits, 1000, 32));
         Assert.Contains("the per-restart step cannot run this network", forced.Message);
         Assert.Equal(StepKind.Layered, TrainingSteps.Choose(StepKind.Layered, seed, 1000, 4).Kind);
+        Assert.Equal(StepKind.Fused, TrainingSteps.Choose(StepKind.Fused, seed, 1000, 4).Kind);
         Assert.Equal("per-restart", StepKind.PerRestart.Name());
     }
 
@@ -153,8 +156,10 @@ public class PerRestartTrainerTests
         var seed = Networks.RunningExampleTests.Spec();
         var fused = MemoryPlan.For(seed, 100_000, new TrainOptions { BatchSize = 4, Step = StepKind.PerRestart }, 4);
         var layered = MemoryPlan.For(seed, 100_000, new TrainOptions { BatchSize = 4, Step = StepKind.Layered }, 4);
+        var general = MemoryPlan.For(seed, 100_000, new TrainOptions { BatchSize = 4, Step = StepKind.Fused }, 4);
         long Step(MemoryPlan p) => p.Items.Single(i => i.What == "training step").Bytes;
         Assert.Equal(PerRestartStep.Bytes(100_000, 4), Step(fused));
         Assert.True(Step(fused) < Step(layered) / 4, $"{Step(fused)} bytes vs {Step(layered)}");
+        Assert.Equal(FusedStep.Bytes(seed.Layout, 100_000, 4, 4), Step(general));
     }
 }

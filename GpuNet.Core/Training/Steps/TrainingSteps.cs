@@ -12,6 +12,8 @@ public enum StepKind
     Auto,
     /// <summary><see cref="LayeredStep"/>: one GEMM and one element-wise kernel per layer (the reference).</summary>
     Layered,
+    /// <summary><see cref="FusedStep"/>: the element-wise work fused into the GEMMs, 2·L + 2 launches a step.</summary>
+    Fused,
     /// <summary><see cref="PerRestartStep"/>: one fused kernel trains every restart of a small network, many steps a
     /// launch, each restart in registers ("per-restart").</summary>
     PerRestart,
@@ -32,13 +34,14 @@ public static class TrainingSteps
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(optimizer);
         var lossOnDevice = Loss.Create(network.Device, loss, network.Spec.Layers[^1].Activation);
-        // A rule of the caller's own runs only in the layered step, which calls it.
+        // A rule of the caller's own runs in the layered or fused step, which call it; never in the per-restart kernel.
         var chosen = PerRestartStep.RuleOf(optimizer) != null ? Choose(kind, network.Spec, network.Restarts, batchSize, KindOf(optimizer)).Kind
             : kind == StepKind.PerRestart ? throw new ArgumentException($"the per-restart step runs GpuNet's own update rules, not {optimizer.GetType().Name}")
-            : StepKind.Layered;
+            : kind == StepKind.Auto ? StepKind.Fused : kind;
         return chosen switch
         {
             StepKind.Layered => new LayeredStep(network, data, lossOnDevice, optimizer, batchSize),
+            StepKind.Fused => new FusedStep(network, data, loss, optimizer, batchSize),
             StepKind.PerRestart => new PerRestartStep(network, data, lossOnDevice, optimizer, batchSize),
             var k => throw new ArgumentOutOfRangeException(nameof(kind), k, "unknown step kind"),
         };
@@ -57,13 +60,14 @@ public static class TrainingSteps
         var (shape, fit) = RestartPass.Fit(spec.Layout, RuleOf(optimizer));
         return requested switch
         {
-            StepKind.Layered => (StepKind.Layered, "as asked"),
+            StepKind.Layered or StepKind.Fused => (requested, "as asked"),
             StepKind.PerRestart when shape >= 0 => (StepKind.PerRestart, $"as asked; {fit}"),
             StepKind.PerRestart => throw new ArgumentException($"the per-restart step cannot run this network: {fit}"),
             StepKind.Auto when shape >= 0 && restarts >= PerRestartFrom => (StepKind.PerRestart,
                 $"{restarts:N0} restarts of a network that fits {fit}: each restart trains in registers, many steps a launch"),
-            StepKind.Auto when shape >= 0 => (StepKind.Layered, $"{restarts} restart{(restarts == 1 ? "" : "s")}; the per-restart step starts at {PerRestartFrom}"),
-            StepKind.Auto => (StepKind.Layered, $"the per-restart step does not apply: {fit}"),
+            StepKind.Auto => (StepKind.Fused, $"{FusedStep.LaunchesPerStep(spec.Layers.Count)} launches a step, the element-wise work inside the GEMMs; " +
+                (shape >= 0 ? $"{restarts} restart{(restarts == 1 ? "" : "s")}, the per-restart step starts at {PerRestartFrom}"
+                    : $"the per-restart step does not apply: {fit}")),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "unknown step kind"),
         };
     }
@@ -71,15 +75,16 @@ public static class TrainingSteps
     /// <summary>Restarts from which <see cref="StepKind.Auto"/> takes the per-restart step for a network that fits it.</summary>
     public const int PerRestartFrom = 2;
 
-    /// <summary>Device bytes the step <paramref name="requested"/> resolves to allocates (the optimizer's moments not
-    /// included); see <see cref="Choose"/>.</summary>
-    public static long Bytes(StepKind requested, NetworkSpec spec, int restarts, int rows, int batchSize, int targetSets, OptimizerKind optimizer)
+    /// <summary>Device bytes a step of <paramref name="kind"/> (as <see cref="Choose"/> resolved it) allocates for
+    /// <paramref name="restarts"/> networks of <paramref name="layout"/> at <paramref name="batchSize"/> rows over
+    /// <paramref name="rows"/> data rows with <paramref name="targetSets"/> target sets (the optimizer's moments not
+    /// included).</summary>
+    public static long Bytes(StepKind kind, NetworkLayout layout, int restarts, int rows, int batchSize, int targetSets) => kind switch
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        return Choose(requested, spec, restarts, batchSize, optimizer).Kind == StepKind.PerRestart
-            ? PerRestartStep.Bytes(restarts, rows)
-            : LayeredStep.Bytes(spec.Layout, restarts, rows, batchSize, targetSets);
-    }
+        StepKind.Fused => FusedStep.Bytes(layout, restarts, rows, batchSize),
+        StepKind.PerRestart => PerRestartStep.Bytes(restarts, rows),
+        _ => LayeredStep.Bytes(layout, restarts, rows, batchSize, targetSets),
+    };
 
     private static RestartRule RuleOf(OptimizerKind kind) => kind switch
     {
