@@ -5,6 +5,7 @@
 // Shapes: see Restarts.cs. Fields: p = parameters in the capacity layout (per layer W [O, I], then b),
 // g = gradient accumulators (float64 for biases, as the layered step's column sums), m and v = moments,
 // k = one bit per parameter (1 = a real edge the mask keeps).
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -198,6 +199,7 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -216,6 +218,7 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -330,6 +333,7 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -348,6 +352,7 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -379,6 +384,7 @@ public struct Net1x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
@@ -728,6 +734,7 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -748,6 +755,7 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -867,6 +875,7 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -887,6 +896,7 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -922,6 +932,7 @@ public struct Net2x2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
@@ -1227,6 +1238,7 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -1241,6 +1253,7 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -1338,6 +1351,7 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -1352,6 +1366,7 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -1375,6 +1390,7 @@ public struct Net2x2x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
@@ -1961,6 +1977,7 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -2006,6 +2023,7 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -2299,6 +2317,7 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -2344,6 +2363,7 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -2429,6 +2449,7 @@ public struct Net4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
@@ -3543,6 +3564,7 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -3608,6 +3630,7 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -3969,6 +3992,7 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -4034,6 +4058,7 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -4159,6 +4184,7 @@ public struct Net4x4x4x4 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;
@@ -5706,6 +5732,7 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClearGradients()
     {
         g0 = 0f;
@@ -5792,6 +5819,7 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Row(in RestartArgs a, long x, long y, float scale, out float hit)
     {
         float z0_0 = a.Features[x];
@@ -6063,6 +6091,7 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SumLanes()
     {
         g0 = RestartMath.SumLanes(g0);
@@ -6149,6 +6178,7 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule
     {
         if ((k0 & (1u << 0)) != 0) default(TRule).Apply(ref p0, ref m0, ref v0, g0, a, rate, correction1, correction2);
@@ -6316,6 +6346,7 @@ public struct Net8x8x1 : IRestartNetwork
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule
     {
         int moments = default(TRule).Moments;

@@ -242,12 +242,15 @@ public static class RestartMath
 /// Fused restarts: each restart runs S whole training steps (its rows by the epoch's order, forward, loss, backward,
 /// update) in one launch, its network held in registers from the first step to the last. The loss sums, hits and
 /// divergence flags are accumulated exactly as <see cref="Losses"/> and <see cref="Reductions"/> accumulate them for the
-/// layer-by-layer step (float64, the batch's rows summed in order, then added).
+/// layer-by-layer step (float64, the batch's rows summed in order, then added). The kernels and the shapes' per-step
+/// methods are marked for full optimisation: on the CPU accelerator one call of a kernel runs a whole launch, which
+/// tiered compilation would leave in its first, unoptimised code.
 /// </summary>
 public static class Restarts
 {
     /// <summary>Thread form: one thread trains one restart (rows one after another), everything in registers, no
     /// barrier and no shuffle. Launch: any 1-D grid and group (a grid-stride loop over the R restarts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ThreadPerRestart<TNet, TRule>(RestartArgs a)
         where TNet : struct, IRestartNetwork where TRule : struct, IUpdateRule
     {
@@ -292,6 +295,7 @@ public static class Restarts
     /// 2^LaneShift-th row of a step; the gradients, losses and hits are summed over the warp (shuffles on CUDA, no
     /// barrier), and every lane then makes the same update, the moments read from and written to their buffers.
     /// Launch: groups of whole warps, any 1-D grid (a grid-stride loop over the restarts).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WarpPerRestart<TNet, TRule>(RestartArgs a)
         where TNet : struct, IRestartNetwork where TRule : struct, IUpdateRule
     {

@@ -36,6 +36,7 @@ internal static class RestartNetworkSource
         s.AppendLine("// Shapes: see Restarts.cs. Fields: p = parameters in the capacity layout (per layer W [O, I], then b),");
         s.AppendLine("// g = gradient accumulators (float64 for biases, as the layered step's column sums), m and v = moments,");
         s.AppendLine("// k = one bit per parameter (1 = a real edge the mask keeps).");
+        s.AppendLine("using System.Runtime.CompilerServices;");
         s.AppendLine("using ILGPU;");
         s.AppendLine("using ILGPU.Algorithms;");
         s.AppendLine();
@@ -117,6 +118,11 @@ internal static class RestartNetworkSource
             string row = p.J == 0 ? "" : p.J == 1 ? $" + a.Width{p.Layer - 1}" : $" + {p.J} * a.Width{p.Layer - 1}";
             return $"a.Weights{p.Layer}{row}" + (p.I == 0 ? "" : $" + {p.I}");
         }
+
+        /// <summary>The per-step methods are compiled fully optimised at once: on the CPU accelerator a launch calls
+        /// them millions of times from one long kernel call, before tiered compilation would replace its first,
+        /// unoptimised code (ILGPU ignores the attribute when it compiles for a GPU).</summary>
+        private const string Hot = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
 
         private void Line(int indent, string text) => s.Append(' ', indent * 4).AppendLine(text);
 
@@ -215,6 +221,7 @@ internal static class RestartNetworkSource
         private void WriteClear()
         {
             Line(1, "/// <inheritdoc/>");
+            Line(1, Hot);
             Line(1, "public void ClearGradients()");
             Line(1, "{");
             foreach (var p in ps) Line(2, $"g{p.Index} = {(p.IsBias ? "0.0" : "0f")};");
@@ -225,6 +232,7 @@ internal static class RestartNetworkSource
         private void WriteRow()
         {
             Line(1, "/// <inheritdoc/>");
+            Line(1, Hot);
             Line(1, "public float Row(in RestartArgs a, long x, long y, float scale, out float hit)");
             Line(1, "{");
             Line(2, "float z0_0 = a.Features[x];");
@@ -379,6 +387,7 @@ internal static class RestartNetworkSource
         private void WriteSumLanes()
         {
             Line(1, "/// <inheritdoc/>");
+            Line(1, Hot);
             Line(1, "public void SumLanes()");
             Line(1, "{");
             foreach (var p in ps) Line(2, $"g{p.Index} = RestartMath.SumLanes(g{p.Index});");
@@ -391,6 +400,7 @@ internal static class RestartNetworkSource
         private void WriteUpdate()
         {
             Line(1, "/// <inheritdoc/>");
+            Line(1, Hot);
             Line(1, "public void Update<TRule>(in RestartArgs a, float rate, float correction1, float correction2) where TRule : struct, IUpdateRule");
             Line(1, "{");
             foreach (var p in ps)
@@ -405,6 +415,7 @@ internal static class RestartNetworkSource
         private void WriteUpdateInMemory()
         {
             Line(1, "/// <inheritdoc/>");
+            Line(1, Hot);
             Line(1, "public void UpdateInMemory<TRule>(in RestartArgs a, long block, float rate, float correction1, float correction2, bool leader) where TRule : struct, IUpdateRule");
             Line(1, "{");
             Line(2, "int moments = default(TRule).Moments;");
