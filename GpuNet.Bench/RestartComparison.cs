@@ -128,7 +128,7 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
         log.WriteLine();
         log.WriteLine($"{"step",-12} {"ms/step",9} {$"ms/{steps} steps",16} {"restart-steps/s",16} {"launches",9} {"vs fused",9} {"check",8}");
         foreach (var p in paths)
-            log.WriteLine($"{p.Step,-12} {p.MsPerStep,9:F3} {p.MsPerRun,16:F1} {p.RestartStepsPerSecond,16:E2} {p.LaunchesPerRun,9:F0} {p.SpeedupOverFused,8:F1}× {p.CheckRelError,8:E1}");
+            log.WriteLine($"{p.Step,-12} {p.MsPerStep,9:F3} {p.MsPerRun,16:F1} {p.RestartStepsPerSecond,16:E2} {p.LaunchesPerRun,9:F0} {(double.IsNaN(p.SpeedupOverFused) ? "—" : $"{p.SpeedupOverFused:F1}×"),9} {p.CheckRelError,8:E1}");
     }
 
     private static double RelativeError(float[] got, float[] reference)
