@@ -77,17 +77,14 @@ public class PerRestartCliTests
     public void TheStepIsForcedOrRefusedByName()
     {
         using var cli = new CliRunner();
-        string forced = cli.Ok("train", "--data", "xor", "--hidden", "2", "--restarts", "1", "--epochs", "2", "--step", "per-restart",
-            "--device", "cpu", "--model", cli.File("a.safetensors"));
-        Assert.Contains("step: per-restart (as asked; restart shape 2-2-1)", forced);
-        string layered = cli.Ok("train", "--data", "xor", "--hidden", "2", "--restarts", "50", "--epochs", "2", "--step", "layered",
-            "--device", "cpu", "--model", cli.File("b.safetensors"));
-        Assert.Contains("step: layered (as asked)", layered);
-        string fused = cli.Ok("train", "--data", "xor", "--hidden", "2", "--restarts", "50", "--epochs", "2", "--step", "fused",
-            "--device", "cpu", "--model", cli.File("f.safetensors"));
-        Assert.Contains("step: fused (as asked)", fused);
-        string one = cli.Ok("train", "--data", "xor", "--hidden", "2", "--epochs", "2", "--device", "cpu", "--model", cli.File("o.safetensors"));
-        Assert.Contains("step: fused (6 launches a step, the element-wise work inside the GEMMs; 1 restart, the per-restart step starts at 2)", one);
+        string Xor(string restarts, params string[] step) =>
+            cli.Ok(["train", "--data", "xor", "--hidden", "2", "--restarts", restarts, "--epochs", "2", .. step, "--device", "cpu",
+                "--model", cli.File($"{restarts}{string.Concat(step)}.safetensors")]);
+        Assert.Contains("step: per-restart (as asked; restart shape 2-2-1)", Xor("1", "--step", "per-restart"));
+        Assert.Contains("step: layered (as asked)", Xor("50", "--step", "layered"));
+        Assert.Contains("step: fused (as asked)", Xor("50", "--step", "fused"));
+        Assert.Contains("step: per-restart (50 restarts of a network that fits restart shape 2-2-1", Xor("50"));
+        Assert.Contains("step: fused (6 launches a step, the element-wise work inside the GEMMs; 1 restart, the per-restart step starts at 2)", Xor("1"));
         var (code, _, err) = cli.Run("train", "--data", "digits", "--step", "per-restart", "--device", "cpu", "--model", cli.File("c.safetensors"));
         Assert.Equal(2, code);
         Assert.Contains("--step per-restart: the per-restart step cannot run this network: no restart shape holds a 64-64-10 network", err);
