@@ -9,13 +9,13 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Bench;
 
 /// <summary>
-/// <c>--restarts [--device SPEC] [--restarts R] [--steps N] [--paths per-restart,fused,layered] [--json FILE]</c>: the seed network (1-2-2-1, logistic, one
-/// edge missing, 12 weights) × R restarts (1000 unless told) at batch 4 on the one-input XOR, timed in one run on one
-/// device for each way of running a step: the per-restart kernel, the fused layer step and the layered one. Each
-/// path is first checked against the layered step (parameters after 8 steps from the same start); then one step is
-/// timed as the median of synchronised single steps, and N steps (1000 unless told) as one synchronised run, each
-/// step on the next batch of the epoch's order (an epoch is N batches of the 4 XOR rows, so the per-restart kernel
-/// takes as many steps a launch as it chooses). JSON shape: docs/BENCHMARKS.md.
+/// <c>--restarts [--device SPEC] [--restarts R] [--steps N] [--paths per-restart,fused,layered] [--json FILE]</c>: the
+/// seed network (1-2-2-1, logistic, one edge missing, 12 weights) × R restarts (1000 unless told) at batch 4 on the
+/// one-input XOR, timed in one run on one device for each way of running a step: the per-restart kernel, the fused
+/// layer step and the layered one. Each path is first checked against the layered step (parameters after 8 steps from
+/// the same start); then one step is timed as the median of synchronised single steps, and N steps (1000 unless told)
+/// as one synchronised run, each step on the next batch of the epoch's order (an epoch is N batches of the 4 XOR rows,
+/// so the per-restart kernel takes as many steps a launch as it chooses). JSON shape: docs/BENCHMARKS.md.
 /// </summary>
 internal sealed class RestartComparison(Device device, TextWriter log, int restarts, int steps, IReadOnlyList<StepKind> kinds)
 {
@@ -48,7 +48,11 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
                 return 2;
             }
         }
-        using var device = Gpu.Open(spec);
+        Device device;
+        try { device = Gpu.Open(spec); }
+        catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
+        { Console.Error.WriteLine($"restarts: cannot open device '{spec}': {e.Message}"); return 1; }
+        using var _ = device;
         return new RestartComparison(device, Console.Out, restarts, steps, kinds).Run(json);
     }
 
@@ -66,7 +70,7 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
         var c = new Cases.StepCase($"seed 12-weight x{restarts} restarts b4", Cases.SeedNetwork(), 4, restarts, false);
         log.WriteLine($"device: {device.Info}{(device.Accelerator is CudaAccelerator cuda ? $", CUDA driver {cuda.DriverVersion}" : "")}");
         log.WriteLine($"case: {c.Name}, one-input XOR, Adam; {steps} steps (an epoch of {steps} batches)");
-        // The check runs every path for a few steps whichever are timed: the layered step is the reference.
+        // The layered step is the reference: it runs the check's steps even when it is not timed.
         var reference = After(c, StepKind.Layered);
         var paths = new List<PathJson>();
         foreach (var kind in kinds)
