@@ -25,9 +25,12 @@ if (args.Length >= 1 && args[0] == "--ptx")
 if (args is ["--modes"])
 {
     // The modes this build has, one a line (gpu-run.sh asks before it calls an optional one).
-    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report" }) Console.WriteLine(mode);
+    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report", "--restarts" }) Console.WriteLine(mode);
     return 0;
 }
+
+if (args.Length >= 1 && args[0] == "--restarts")
+    return RestartComparison.FromArgs(args);
 
 if (args.Length >= 1 && args[0] == "--sass")
     return SassReport.Run(args);

@@ -7,22 +7,24 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Bench;
 
 /// <summary>Runs the trainer's own training step (<see cref="TrainingSteps.Create"/>, Adam) of a case on seeded random
-/// data of 8 batches, visited in a seeded order, with nothing else in the loop.</summary>
+/// data of <c>batches</c> batches (8 unless told), visited in a seeded order, with nothing else in the loop.</summary>
 internal sealed class StepRunner : IDisposable
 {
     private readonly Cases.StepCase c;
     private readonly DeviceDataset data;
     private readonly IOptimizer adam;
     private readonly ITrainingStep step;
-    private readonly float[] rate = [1e-3f];
+    private readonly float[] rates;
+    private readonly int batches;
     private long next;
-    private const int Batches = 8;
 
-    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto)
+    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto, int batches = 8)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
         this.c = c;
+        this.batches = batches;
         Network = new Network(device, c.Spec, c.Restarts, seed);
-        int rows = c.Batch * Batches, inW = c.Spec.InputSize, outW = c.Spec.OutputSize;
+        int rows = c.Batch * batches, inW = c.Spec.InputSize, outW = c.Spec.OutputSize;
         var rng = new Rng(seed, 99);
         var x = new float[rows * inW];
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
@@ -38,6 +40,7 @@ internal sealed class StepRunner : IDisposable
         adam = OptimizerOptions.Adam().Create(device, Network.Parameters.Length);
         var loss = c.Classification ? LossFunction.CrossEntropy : LossFunction.MeanSquaredError;
         step = TrainingSteps.Create(Network, data, loss, adam, c.Batch, kind);
+        rates = Enumerable.Repeat(1e-3f, step.MaxStepsPerRun).ToArray();
         var perm = Enumerable.Range(0, rows).ToArray();
         rng.Shuffle(perm);
         step.BeginEpoch(perm);
@@ -49,10 +52,24 @@ internal sealed class StepRunner : IDisposable
     public string StepName => step.Name;
 
     /// <summary>Enqueues one step (no synchronisation).</summary>
-    public void Step()
+    public void Step() => Steps(1);
+
+    /// <summary>Moves to the first batch of the next epoch (nothing when at one already), so that the next steps start
+    /// where a run of a step that takes many steps a launch can take them all in one.</summary>
+    public void ToNextEpoch() => next = (next + batches - 1) / batches * batches;
+
+    /// <summary>Enqueues <paramref name="count"/> steps in as few runs as the step takes
+    /// (<see cref="ITrainingStep.MaxStepsPerRun"/>, never past the end of the data's batches; no synchronisation).</summary>
+    public void Steps(int count)
     {
-        step.Run((int)(next % Batches) * c.Batch, 1, rate, next);
-        next++;
+        while (count > 0)
+        {
+            int at = (int)(next % batches);
+            int n = Math.Min(Math.Min(count, step.MaxStepsPerRun), batches - at);
+            step.Run(at * c.Batch, n, rates.AsSpan(0, n), next);
+            next += n;
+            count -= n;
+        }
     }
 
     public void Dispose()

@@ -4,12 +4,15 @@ shape as `GpuNet.Bench --report --json`, so one run on the same machine gives Gp
 (merge the two files with compare_merge.py).
 
     python3 GpuNet.Bench/compare_pytorch.py [--device cuda|cpu] [--json FILE] [--variants eager,cuda-graph,compile]
-                                            [--no-gemm]
+                                            [--no-gemm] [--restarts-only] [--restarts R] [--steps N]
 
 Timing: median of 20 runs after 3 warm-up runs, the device synchronised around each run.
 Variants of the training step: "eager"; on CUDA also "cuda-graph" (the whole step captured once and replayed) and
 "compile" (torch.compile; a variant that fails is listed under "skipped" with the reason). Default: all that apply.
 --no-gemm leaves out the GEMM cases (for a second run that adds torch.compile only).
+"restarts" mirrors `GpuNet.Bench --restarts`: the seed network (1-2-2-1, logistic, its edge 3 -> 7 masked out) x R
+restarts (1000) batched with baddbmm, Adam, batch 4 of the one-input XOR, timed per step (median of 20) and per N
+steps (1000, one synchronised run); --restarts-only runs that case alone.
 """
 import argparse, datetime, json, statistics, sys, time
 
@@ -175,17 +178,63 @@ def measure_steps(device, cpu_cap, wanted):
             print(f"step torch-{variant:<10} {name:<34} {ms:9.3f} ms {samples:12.0f} samples/s", flush=True)
     return out, skipped
 
+SEED_MASK = [[1.0, 1.0], [0.0, 1.0]]  # layer 2's W[to][from]: the edge from neuron 0 to neuron 1 is missing
+
+def measure_restarts(device, restarts, steps):
+    """The seed network x restarts, eager, per step and per `steps` steps (an epoch of `steps` batches of 4)."""
+    torch.manual_seed(1)
+    sizes, batch = [1, 2, 2, 1], 4
+    model = Batched(sizes, restarts, False).to(device)
+    mask = torch.tensor(SEED_MASK, device=device)
+    with torch.no_grad():
+        model.ws[1].mul_(mask)
+    model.ws[1].register_hook(lambda g: g * mask)  # the missing edge gets no gradient, so Adam leaves it at 0
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rows = batch * steps
+    i = torch.arange(rows, device=device)
+    x_all = (i % 4).float().unsqueeze(1) / 3
+    y_all = ((i % 4 == 1) | (i % 4 == 2)).float().unsqueeze(1)
+    perm = torch.randperm(rows, device=device)
+    state = {"i": 0}
+    def step():
+        s = (state["i"] % steps) * batch
+        state["i"] += 1
+        idx = perm[s:s + batch]
+        out_ = model(x_all[idx])
+        loss = ((out_ - y_all[idx].unsqueeze(0)) ** 2).mean(dim=(1, 2)).sum()
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+    per_step = median_ms(step, device)
+    state["i"] = 0
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    run_ms = (time.perf_counter() - t) * 1e3
+    missing = float(model.ws[1][:, 1, 0].abs().max())
+    name = f"seed 12-weight x{restarts} restarts b4"
+    print(f"restarts torch-eager {name:<34} {per_step:9.3f} ms/step {run_ms:10.1f} ms/{steps} steps (missing edge max |w| {missing:g})", flush=True)
+    return [{"name": name, "variant": "eager", "restarts": restarts, "batch": batch, "steps": steps, "ms_per_step": per_step,
+             "ms_per_run": run_ms, "restart_steps_per_s": steps * restarts / (run_ms * 1e-3), "missing_edge_max_abs": missing}]
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--json")
     p.add_argument("--variants", default="eager,cuda-graph,compile", help="training-step variants, comma-separated")
     p.add_argument("--no-gemm", action="store_true", help="leave out the GEMM cases")
+    p.add_argument("--restarts-only", action="store_true", help="time only the seed network x restarts case")
+    p.add_argument("--restarts", type=int, default=1000, help="restarts of the seed network (default 1000)")
+    p.add_argument("--steps", type=int, default=1000, help="steps of the timed run of that case (default 1000)")
     args = p.parse_args()
     wanted = set(args.variants.split(","))
     unknown = wanted - {"eager", "cuda-graph", "compile"}
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}; use eager, cuda-graph, compile")
+    if args.restarts < 1 or args.steps < 1:
+        p.error("--restarts and --steps take positive counts")
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -193,13 +242,14 @@ def main():
     cpu_cap = 5e9 if device.type == "cpu" else None
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (PyTorch, %d threads)" % torch.get_num_threads()
     t0 = time.time()
-    gemm, s1 = ([], []) if args.no_gemm else measure_gemm(device, cpu_cap)
-    steps, s2 = measure_steps(device, cpu_cap, wanted)
+    gemm, s1 = ([], []) if args.no_gemm or args.restarts_only else measure_gemm(device, cpu_cap)
+    steps, s2 = ([], []) if args.restarts_only else measure_steps(device, cpu_cap, wanted)
+    restarts = measure_restarts(device, args.restarts, args.steps)
     report = {
         "tool": "pytorch", "version": 1, "date": datetime.date.today().isoformat(),
         "device": {"name": name, "kind": device.type, "torch": torch.__version__,
                    "driver": torch.version.cuda if device.type == "cuda" else None},
-        "gemm": gemm, "train_step": steps, "skipped": s1 + s2, "seconds": time.time() - t0,
+        "gemm": gemm, "train_step": steps, "restarts": restarts, "skipped": s1 + s2, "seconds": time.time() - t0,
     }
     if args.json:
         with open(args.json, "w") as f:

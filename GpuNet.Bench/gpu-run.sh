@@ -12,6 +12,8 @@
 #   checks    ≤ 60 s   every kernel against float64 on the device (checks.json)
 #   autotune  ≤ 90 s   the GEMM autotune, where this build lists an --autotune mode (autotune.json)
 #   report    ≤ 150 s  the device report: checks, then timings (gpunet.json)
+#   restarts  ≤ 40 s   10^6 restarts of the seed network × 1000 steps, per-restart kernel and fused step (restarts.json;
+#                      1000 restarts on the CPU accelerator)
 #   torch     ≤ 100 s  PyTorch eager and CUDA graphs on the same cases (torch.json); without PyTorch, skipped with why
 #   compile   ≤ 50 s   torch.compile, last because it is optional and slow to compile (torch-compile.json)
 #   ratios             GpuNet / PyTorch per case (ratios.md), printed last
@@ -116,6 +118,8 @@ run() {
   fi
   # 20 timed runs a case on a GPU; 3 on the CPU accelerator, where a dry run would otherwise outlast its budget.
   section report 150 "$bin" --report --device "$device" --runs "$([ "$device" = cpu ] && echo 3 || echo 20)" --json "$out/gpunet.json"
+  section restarts 40 "$bin" --restarts --device "$device" --restarts "$([ "$device" = cpu ] && echo 1000 || echo 1000000)" \
+    --steps 1000 --paths per-restart,fused --json "$out/restarts.json"
   local problem; problem=$(torch_problem)
   if [ -n "$problem" ]; then
     record torch skipped "" 0 "$problem"

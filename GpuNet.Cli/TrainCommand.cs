@@ -27,6 +27,10 @@ internal sealed class TrainCommand
           --output NAME          auto (default) | identity | logistic | softmax
           --loss NAME            auto (default) | mse | mae | cross-entropy | bce
           --init FILE            start from a saved model (its architecture is used)
+          --network NAME         a named network instead of --hidden/--activation/--output: running-example (the
+                                 idea's 1-2-2-1, all logistic, the edge 3 → 7 missing; 1 input, 1 target)
+          --drop-edges L:F-T,..  leave out the edge from neuron F of layer L-1 to neuron T of layer L (layers from 1,
+                                 neurons from 0); a missing edge stays exactly 0
         training
           --optimizer NAME       adam (default) | sgd | momentum
           --lr X                 step size (default 0.001 for adam, 0.01 otherwise)
@@ -37,10 +41,13 @@ internal sealed class TrainCommand
           --epochs N             passes over the data (default 30)
           --seed N               seed of initial weights, shuffles and splits (default 0)
           --restarts K           train K networks from different initial weights side by side, keep the best (default 1)
+          --global-minimum-below X  with restarts, count those whose final training loss is below X as having
+                                 reached the global minimum (default 0.001)
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
           --step NAME            how a training step runs: auto (default: the fastest that applies) | fused | layered
+                                 | per-restart (one fused kernel, each restart of a small network in registers)
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
           --resume DIR|FILE      continue the run whose checkpoints DIR holds (its newest), or that checkpoint FILE, with the
@@ -58,7 +65,7 @@ internal sealed class TrainCommand
     [
         "data", "data-dir", "validation", "hidden", "activation", "output", "loss", "init", "optimizer", "lr", "momentum",
         "weight-decay", "lr-schedule", "batch", "epochs", "seed", "restarts", "early-stop", "device", "model", "metrics", "plot",
-        "checkpoint", "checkpoint-every", "resume", "step",
+        "checkpoint", "checkpoint-every", "resume", "step", "network", "drop-edges", "global-minimum-below",
     ];
     private static readonly string[] Flags = ["standardize", "nesterov", "no-shuffle", "json"];
 
@@ -95,7 +102,12 @@ internal sealed class TrainCommand
     /// <summary>The run's options, checked before any data is loaded.</summary>
     private sealed record Plan(DataSpec Data, string? DataDir, TrainOptions Options, int Restarts, int[] Hidden, Activation Activation,
         OutputFunction? Output, LossFunction? Loss, string? Init, string ModelPath, string? MetricsPath, string? PlotPath,
-        string? CheckpointDir, int CheckpointEvery, string InterruptDir, Dictionary<string, string> CheckpointMeta, string ModelData);
+        string? CheckpointDir, int CheckpointEvery, string InterruptDir, Dictionary<string, string> CheckpointMeta, string ModelData,
+        NetworkChoice Network);
+
+    /// <summary>What the command line says of the network beyond its layers: a named network, the edges left out, the
+    /// loss below which a restart counts as having reached the global minimum.</summary>
+    private sealed record NetworkChoice(string? Name, IReadOnlyList<(int Layer, int From, int To)> MissingEdges, double GlobalMinimum);
 
     public int Run(CancellationToken cancel)
     {
@@ -134,7 +146,10 @@ internal sealed class TrainCommand
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
             Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
-            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath), resumedFrom, resume?.EpochsCompleted, result.Steps);
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath), resumedFrom, resume?.EpochsCompleted, result.Steps)
+        {
+            RestartOutcome = GpuNet.Training.RestartOutcome.Of(result.FinalTrain.Loss, plan.Network.GlobalMinimum),
+        };
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -168,7 +183,7 @@ internal sealed class TrainCommand
         string? dataDir = a.String("data-dir");
         if (dataDir != null && !Directory.Exists(dataDir)) throw new UsageException($"--data-dir: folder '{dataDir}' does not exist");
         var options = ReadTrainOptions();
-        int restarts = a.Int("restarts", 1, 1, 100_000);
+        int restarts = a.Int("restarts", 1, 1, 1_000_000);
         string? init = a.String("init");
         if (init != null)
         {
@@ -177,9 +192,11 @@ internal sealed class TrainCommand
                 if (a.Has(o)) throw new UsageException($"--{o}: the network's layers, activations and output come from the --init file; leave out --{o}");
             OptionChecks.Readable("--init", init);
         }
-        var hidden = ParseHidden(a.String("hidden", "64"));
-        Activation activation = ParseOr("activation", "relu", ActivationNames.Parse);
-        string outputName = a.String("output", "auto").ToLowerInvariant(), lossName = a.String("loss", "auto").ToLowerInvariant();
+        var choice = ReadNetworkChoice(init != null);
+        bool named = choice.Name != null;
+        var hidden = named ? [2, 2] : ParseHidden(a.String("hidden", "64"));
+        Activation activation = named ? Activation.Logistic : ParseOr("activation", "relu", ActivationNames.Parse);
+        string outputName = a.String("output", named ? "logistic" : "auto").ToLowerInvariant(), lossName = a.String("loss", "auto").ToLowerInvariant();
         // How they fit the data is checked once the data is read.
         OutputFunction? output = outputName == "auto" ? null : ParseStatic("output", outputName, OutputFunctions.Parse);
         LossFunction? loss = lossName == "auto" ? null : ParseStatic("loss", lossName, LossFunctions.Parse);
@@ -196,7 +213,39 @@ internal sealed class TrainCommand
             ["cli_args"] = JsonSerializer.Serialize(RecordedArguments(Recorded(data, dataSpec), modelPath)), ["data_as_given"] = modelData,
         };
         return new Plan(data, dataDir, options, restarts, hidden, activation, output, loss, init,
-            modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery, interruptDir, meta, modelData);
+            modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery, interruptDir, meta, modelData, choice);
+    }
+
+    /// <summary>--network, --drop-edges and --global-minimum-below, checked against the options they exclude.</summary>
+    private NetworkChoice ReadNetworkChoice(bool init)
+    {
+        string? name = a.String("network")?.Trim().ToLowerInvariant();
+        if (name != null)
+        {
+            if (!NamedNetworks.Names.Contains(name))
+                throw new UsageException($"--network: unknown '{a.String("network")}', use {string.Join(" or ", NamedNetworks.Names)}");
+            foreach (var o in new[] { "hidden", "activation", "output", "init", "drop-edges" })
+                if (a.Has(o)) throw new UsageException($"--network {name} sets the layers, functions and missing edges; leave out --{o}");
+        }
+        if (init && a.Has("drop-edges")) throw new UsageException("--drop-edges: the network and its missing edges come from the --init file; leave out --drop-edges");
+        var edges = name == NamedNetworks.RunningExampleName ? NamedNetworks.RunningExampleMissingEdges : ParseEdges(a.String("drop-edges"));
+        double threshold = a.Double("global-minimum-below", RestartOutcome.DefaultThreshold, 0, double.PositiveInfinity, minExclusive: true);
+        return new NetworkChoice(name, edges, threshold);
+    }
+
+    private static IReadOnlyList<(int Layer, int From, int To)> ParseEdges(string? spec)
+    {
+        if (spec == null) return [];
+        var edges = new List<(int, int, int)>();
+        foreach (var part in spec.Split(','))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(part.Trim(), @"^(\d+):(\d+)-(\d+)$");
+            if (!m.Success || !int.TryParse(m.Groups[1].Value, CultureInfo.InvariantCulture, out int l)
+                || !int.TryParse(m.Groups[2].Value, CultureInfo.InvariantCulture, out int f) || !int.TryParse(m.Groups[3].Value, CultureInfo.InvariantCulture, out int t))
+                throw new UsageException($"--drop-edges: '{part.Trim()}' is not LAYER:FROM-TO (e.g. 2:0-1, the edge from neuron 0 of layer 1 to neuron 1 of layer 2)");
+            edges.Add((l, f, t));
+        }
+        return edges;
     }
 
     /// <summary>The training options from the command line (the library's defaults where an option is not given).</summary>
@@ -282,6 +331,7 @@ internal sealed class TrainCommand
             }
         }
         catch (OutputChoiceException e) { throw new UsageException($"--{e.Option}: {e.Message}"); }
+        spec = WithNetworkChoice(spec, plan.Network, train);
         if (spec.InputSize != train.FeatureCount)
             throw new DataFormatException($"the network takes {Count(spec.InputSize, "input")} but the data has {Count(train.FeatureCount, "feature")} per row");
         if (spec.OutputSize != train.TargetCount)
@@ -291,7 +341,7 @@ internal sealed class TrainCommand
             (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : "") + $"; seed {plan.Options.ShuffleSeed}");
         try
         {
-            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count));
+            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count), plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
@@ -381,7 +431,11 @@ internal sealed class TrainCommand
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
         double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null,
-        string? ResumedFrom = null, int? ResumedAfterEpochs = null, long SessionSteps = 0);
+        string? ResumedFrom = null, int? ResumedAfterEpochs = null, long SessionSteps = 0)
+    {
+        /// <summary>How many restarts reached the global minimum and how the final training losses spread.</summary>
+        public RestartOutcome? RestartOutcome { get; init; }
+    }
 
     private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
@@ -399,6 +453,7 @@ internal sealed class TrainCommand
                 : $"min {finite[0]:G4}, median {finite[finite.Length / 2]:G4}, max {finite[^1]:G4}";
             stdout.WriteLine($"restarts: best {s.BestRestart} of {s.Restarts}; final train losses {spread}" +
                 (diverged > 0 ? $"; {diverged} diverged (NaN or infinite)" : ""));
+            if (s.RestartOutcome is { } o) PrintOutcome(o);
         }
         stdout.WriteLine($"train      loss {s.TrainLoss:F4}{Acc(s.TrainAccuracy)}");
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
@@ -406,6 +461,18 @@ internal sealed class TrainCommand
         stdout.WriteLine($"model written to {s.Model}");
         if (s.Metrics != null) stdout.WriteLine($"metrics written to {s.Metrics}");
         if (s.Plot != null) stdout.WriteLine($"plot written to {s.Plot}");
+    }
+
+    /// <summary>The idea's question: how many restarts reached the global minimum, and how the others spread.</summary>
+    private void PrintOutcome(RestartOutcome o)
+    {
+        stdout.WriteLine($"global minimum: {o.Reached:N0} of {o.Restarts:N0} restarts ({o.Fraction * 100:F2} %) ended with a training loss below {o.Threshold:G4}");
+        if (o.Restarts == o.Diverged) return;
+        static string Power(double v) => v >= 0.1 ? Invariant(v) : $"1e{Math.Round(Math.Log10(v)).ToString(CultureInfo.InvariantCulture)}";
+        var bins = o.Decades.Where(d => d.Restarts > 0).Select(d =>
+            (double.IsPositiveInfinity(d.To) ? $"≥ {Power(d.From)}" : d.From == 0 ? $"< {Power(d.To)}" : $"{Power(d.From)}–{Power(d.To)}") + $": {d.Restarts:N0}");
+        stdout.WriteLine($"final train losses: 10 % ≤ {o.P10:G3}, 25 % ≤ {o.P25:G3}, 50 % ≤ {o.Median:G3}, 75 % ≤ {o.P75:G3}, 90 % ≤ {o.P90:G3}; " +
+            $"by decade {string.Join(", ", bins)}");
     }
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
@@ -431,6 +498,17 @@ internal sealed class TrainCommand
                     "the most a network may have; use smaller layers");
         }
         return sizes;
+    }
+
+    /// <summary>The named network's widths checked against the data, and the missing edges left out.</summary>
+    private static NetworkSpec WithNetworkChoice(NetworkSpec spec, NetworkChoice choice, Dataset train)
+    {
+        if (choice.Name != null && (train.FeatureCount != 1 || train.TargetCount != 1))
+            throw new DataFormatException($"--network {choice.Name} takes 1 input and gives 1 output, but the data has {Count(train.FeatureCount, "feature")} " +
+                $"and {Count(train.TargetCount, "target")} per row");
+        if (choice.MissingEdges.Count == 0) return spec;
+        try { return spec.WithoutEdges(choice.MissingEdges); }
+        catch (ArgumentException e) { throw new UsageException($"--drop-edges: {e.Message}"); }
     }
 
     private NetworkSpec Dense(int[] sizes, Activation hidden, Activation last)

@@ -41,6 +41,21 @@ public static class Tolerances
     /// amplifies mildly over the steps: 1e-4 relative.</summary>
     public const double SameTraining = 1e-4;
 
+    /// <summary>The per-restart step's warp form against the layered step, up to 100 steps: 1e-5 relative. The lanes
+    /// sum a step's rows as a tree instead of in order, which moves each gradient sum by a few ulps (at most B·u), and
+    /// training carries that along (measured: at most 1.3e-7 after 100 steps of SGD, momentum and Adam); a row or lane
+    /// left out or counted twice is off by about 1/B. (The thread form needs no tolerance on the CPU accelerator: it
+    /// performs the layered step's float operations in the same order, and that device does not fuse a·b + c, so the
+    /// bits agree; a GPU fuses multiply-adds differently in the two kernels, so there it is held to
+    /// <see cref="SameTraining"/>.)</summary>
+    public const double PerRestartWarp = 1e-5;
+
+    /// <summary>The fused restarts kernel (float32) against its float64 reference (<c>RestartReference</c>): 1e-6
+    /// relative after 1 step, 1e-5 after 20. A step's sums are a few terms long (~10u each) and the update passes the
+    /// gradient's rounding on scaled by η; each step then starts from the last one's rounded weights (measured: at most
+    /// 3.8e-8 after 1 step and 1.7e-7 after 20, in both forms); a wrong term or a missed row is off by 1e-2 or more.</summary>
+    public static double RestartReference(int steps) => steps <= 1 ? 1e-6 : 1e-5;
+
     /// <summary>An exported ONNX model run by ONNX Runtime against `gpunet predict` on the same rows, per value:
     /// |onnx − predict| ≤ 1e-5 · max(1, |predict|). Both compute in float32, in different orders (MLAS's GEMM blocks vs
     /// GpuNet's kernels) and with different exp/tanh, so each value differs by a few ulps of the layer sums it comes

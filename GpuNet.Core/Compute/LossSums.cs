@@ -63,6 +63,12 @@ public sealed class LossSums : ILossSums, IDisposable
     /// <summary>The largest batch added at once.</summary>
     public int MaxRows { get; }
 
+    /// <summary>Σ row loss per restart, [R] (a fused step accumulates into it directly).</summary>
+    internal ArrayView<double> LossView => lossSum.View;
+    /// <summary>Σ hits per restart, [R].</summary>
+    internal ArrayView<double> HitView => hitSum.View;
+    /// <summary>The first non-finite step per restart, [R].</summary>
+    internal ArrayView<long> FirstBadStepView => firstBadStep.View;
 
     /// <summary>Enqueues <paramref name="loss"/> on the last layer's outputs [R, rows, O], writing δ_L into
     /// <paramref name="delta"/>, and adds the batch's losses (and, when <paramref name="countHits"/>, its hits) to the

@@ -20,6 +20,7 @@ public sealed class Device : IDisposable
         Reductions = new ReductionLauncher(this);
         Optimizers = new OptimizerLauncher(this);
         Gather = new GatherLauncher(this);
+        Restarts = new RestartLauncher(this);
         StepLoss = new StepLossLauncher(this);
         FusedGemm = new FusedGemmLauncher(this);
     }
@@ -47,6 +48,8 @@ public sealed class Device : IDisposable
     public OptimizerLauncher Optimizers { get; }
     /// <summary>Launcher of the batch gather.</summary>
     public GatherLauncher Gather { get; }
+    /// <summary>Launcher of the fused restarts kernels.</summary>
+    public RestartLauncher Restarts { get; }
     /// <summary>Launcher of the fused step's GEMMs.</summary>
     public FusedGemmLauncher FusedGemm { get; }
     /// <summary>Launcher of the fused step's loss.</summary>

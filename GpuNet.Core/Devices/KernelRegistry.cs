@@ -177,6 +177,9 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>> GatherRows =
         Add<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, long, long>(Gather.Rows);
 
+    // ---------------------------------------------------------------- fused restarts (one per shape, rule and form that fit)
+    internal static readonly RestartKernels Restarts = new(k => Add<RestartArgs>(k));
+
     // ---------------------------------------------------------------- the per-activation instantiations
     private readonly struct BiasActivateOf : IActivationVisitor<KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>>>
     {

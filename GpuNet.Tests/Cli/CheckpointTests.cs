@@ -88,7 +88,7 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
 
     /// <summary>Collects stdout and cancels the run once it prints the progress line of a given epoch: the run then stops
     /// before the next step, at the same point on any machine.</summary>
-    private sealed class CancelAtEpochLine(int epoch, CancellationTokenSource cancel) : StringWriter
+    internal sealed class CancelAtEpochLine(int epoch, CancellationTokenSource cancel) : StringWriter
     {
         public override void WriteLine(string? value)
         {

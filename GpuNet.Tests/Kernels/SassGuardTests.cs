@@ -100,6 +100,8 @@ public class SassGuardTests(ITestOutputHelper output)
         || n.StartsWith("Activations.Apply", StringComparison.Ordinal) || n == "Gather.Rows"
         || n is "Optimizers.Sgd" or "Optimizers.Momentum" or "Optimizers.Adam");
 
+    public static TheoryData<string> RestartKernels() => Names(n => n.StartsWith("Restarts.", StringComparison.Ordinal));
+
     public static TheoryData<string> SumKernels() => Names(n => n.StartsWith("Reductions.", StringComparison.Ordinal));
 
     public static TheoryData<string> GemmKernels()
@@ -191,6 +193,21 @@ public class SassGuardTests(ITestOutputHelper output)
         output.WriteLine($"{kernel}: FFMA share {mix.FfmaShare:P1} ({mix.Ffma} of {mix.Total}); plain {plain.FfmaShare:P1}; {k.Resources}");
         Assert.True(mix.FfmaShare >= plain.FfmaShare - 0.03, $"{kernel}: inner-loop FFMA share {mix.FfmaShare:P1}, the plain kernel's {plain.FfmaShare:P1}");
         Assert.True(k.Divisions64.Count == 0, $"{kernel} divides in 64 bits: {string.Join(" | ", k.Divisions64)}");
+    }
+
+    /// <summary>The fused restarts kernels keep a whole restart in registers: no local memory anywhere (spills or an
+    /// indexed array), no barrier in either form, and no shuffle in the thread form, whose threads share nothing.</summary>
+    [Theory]
+    [MemberData(nameof(RestartKernels))]
+    public void RestartKernelsUseNoLocalMemoryNoBarrierAndTheThreadFormNoShuffle(string kernel)
+    {
+        var k = Sass(kernel);
+        var whole = k.Whole!;
+        output.WriteLine($"{kernel}: {k.Resources}, {whole.Total} instructions, {whole.Shuffles} SHFL, {k.Occupancy}");
+        Assert.Equal(0, whole.LocalAccesses);
+        Assert.Equal(0, whole.Barriers);
+        if (kernel.StartsWith("Restarts.ThreadPerRestart", StringComparison.Ordinal)) Assert.Equal(0, whole.Shuffles);
+        else Assert.True(whole.Shuffles > 0, $"{kernel}: the warp form sums its lanes with shuffles, but its SASS has none");
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using GpuNet.Devices;
 using GpuNet.Kernels;
 using ILGPU;
 using Device = GpuNet.Devices.Device;
@@ -6,7 +7,7 @@ namespace GpuNet.Compute;
 
 /// <summary>Adam, with decoupled weight decay λ (AdamW): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// w ← w − ηλw − η (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε). The bias corrections are computed on the host, in float64.</summary>
-public sealed class AdamOptimizer : IOptimizer
+public sealed class AdamOptimizer : IOptimizer, IFusedOptimizer
 {
     private readonly Device device;
     private readonly float beta1, beta2, epsilon, weightDecay;
@@ -32,13 +33,29 @@ public sealed class AdamOptimizer : IOptimizer
     /// <inheritdoc/>
     public void Step(DeviceParameters parameters, ArrayView<float> gradients, float rate)
     {
-        long t = ++moments.Steps;
+        var (c1, c2) = Corrections(++moments.Steps);
         device.Optimizers.Adam(parameters.View, gradients, moments[0], moments[1], parameters.Mask, new OptimizerStep
         {
             LearningRate = rate, WeightDecay = weightDecay, Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon,
-            Correction1 = (float)(1 - Math.Pow(beta1, t)), Correction2 = (float)(1 - Math.Pow(beta2, t)),
+            Correction1 = c1, Correction2 = c2,
             ParamsPerNet = parameters.Layout.ParameterCount, HasMask = parameters.HasMask ? 1 : 0,
         });
+    }
+
+    /// <summary>The bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ of step t, in float64, rounded once.</summary>
+    private (float, float) Corrections(long t) => ((float)(1 - Math.Pow(beta1, t)), (float)(1 - Math.Pow(beta2, t)));
+
+    RestartRule IFusedOptimizer.Rule => RestartRule.Adam;
+
+    void IFusedOptimizer.Describe(ref RestartArgs args, ArrayView<float> unused)
+    {
+        (args.First, args.Second) = (moments[0], moments[1]);
+        (args.Beta1, args.Beta2, args.Epsilon, args.WeightDecay) = (beta1, beta2, epsilon, weightDecay);
+    }
+
+    void IFusedOptimizer.TakeSteps(Span<float> correction1, Span<float> correction2)
+    {
+        for (int i = 0; i < correction1.Length; i++) (correction1[i], correction2[i]) = Corrections(++moments.Steps);
     }
 
     /// <inheritdoc/>

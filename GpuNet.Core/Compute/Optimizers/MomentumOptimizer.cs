@@ -1,3 +1,4 @@
+using GpuNet.Devices;
 using GpuNet.Kernels;
 using ILGPU;
 using Device = GpuNet.Devices.Device;
@@ -6,7 +7,7 @@ namespace GpuNet.Compute;
 
 /// <summary>SGD with momentum μ (PyTorch's, dampening 0): v ← μ v + (g + λ w); w ← w − η v, or with Nesterov
 /// w ← w − η (g + λ w + μ v).</summary>
-public sealed class MomentumOptimizer : IOptimizer
+public sealed class MomentumOptimizer : IOptimizer, IFusedOptimizer
 {
     private readonly Device device;
     private readonly float momentum, weightDecay;
@@ -38,6 +39,21 @@ public sealed class MomentumOptimizer : IOptimizer
             LearningRate = rate, WeightDecay = weightDecay, Beta1 = momentum, Nesterov = nesterov ? 1 : 0,
             ParamsPerNet = parameters.Layout.ParameterCount, HasMask = parameters.HasMask ? 1 : 0,
         });
+    }
+
+    RestartRule IFusedOptimizer.Rule => RestartRule.Momentum;
+
+    void IFusedOptimizer.Describe(ref RestartArgs args, ArrayView<float> unused)
+    {
+        (args.First, args.Second) = (velocity[0], unused);
+        (args.Beta1, args.Nesterov, args.WeightDecay) = (momentum, nesterov ? 1 : 0, weightDecay);
+    }
+
+    void IFusedOptimizer.TakeSteps(Span<float> correction1, Span<float> correction2)
+    {
+        velocity.Steps += correction1.Length;
+        correction1.Fill(1f);
+        correction2.Fill(1f);
     }
 
     /// <inheritdoc/>

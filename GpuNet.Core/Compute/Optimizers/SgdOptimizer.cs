@@ -1,3 +1,4 @@
+using GpuNet.Devices;
 using GpuNet.Kernels;
 using ILGPU;
 using Device = GpuNet.Devices.Device;
@@ -5,7 +6,7 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Compute;
 
 /// <summary>Plain SGD with L2 weight decay λ: w ← w − η (g + λ w). It keeps no moments.</summary>
-public sealed class SgdOptimizer(Device device, float weightDecay) : IOptimizer
+public sealed class SgdOptimizer(Device device, float weightDecay) : IOptimizer, IFusedOptimizer
 {
     /// <inheritdoc/>
     public long Steps { get; private set; }
@@ -19,6 +20,21 @@ public sealed class SgdOptimizer(Device device, float weightDecay) : IOptimizer
             LearningRate = rate, WeightDecay = weightDecay,
             ParamsPerNet = parameters.Layout.ParameterCount, HasMask = parameters.HasMask ? 1 : 0,
         });
+    }
+
+    RestartRule IFusedOptimizer.Rule => RestartRule.Sgd;
+
+    void IFusedOptimizer.Describe(ref RestartArgs args, ArrayView<float> unused)
+    {
+        (args.First, args.Second) = (unused, unused);
+        args.WeightDecay = weightDecay;
+    }
+
+    void IFusedOptimizer.TakeSteps(Span<float> correction1, Span<float> correction2)
+    {
+        Steps += correction1.Length;
+        correction1.Fill(1f);
+        correction2.Fill(1f);
     }
 
     /// <inheritdoc/>

@@ -4,7 +4,7 @@ namespace GpuNet.Devices;
 /// and which issue no work, are not counted.</summary>
 internal sealed record InstructionMix(
     int Total, int Ffma, int SharedLoads, int SharedLoads128, int SharedStores, int GlobalLoads, int GlobalLoads128,
-    int GlobalStores, int GlobalLoadBytes, int GlobalStoreBytes, int Barriers, int Calls, int LocalAccesses)
+    int GlobalStores, int GlobalLoadBytes, int GlobalStoreBytes, int Barriers, int Calls, int LocalAccesses, int Shuffles = 0)
 {
     /// <summary>FFMA / all instructions: the share of issue slots doing the multiply-adds.</summary>
     public double FfmaShare => Total == 0 ? 0 : (double)Ffma / Total;
@@ -15,7 +15,7 @@ internal sealed record InstructionMix(
     /// <summary>Counts <paramref name="instructions"/>.</summary>
     public static InstructionMix Of(IEnumerable<SassInstruction> instructions)
     {
-        int total = 0, ffma = 0, lds = 0, lds128 = 0, sts = 0, ldg = 0, ldg128 = 0, stg = 0, ldgBytes = 0, stgBytes = 0, bar = 0, calls = 0, local = 0;
+        int total = 0, ffma = 0, lds = 0, lds128 = 0, sts = 0, ldg = 0, ldg128 = 0, stg = 0, ldgBytes = 0, stgBytes = 0, bar = 0, calls = 0, local = 0, shfl = 0;
         foreach (var i in instructions)
         {
             string m = i.Mnemonic;
@@ -29,10 +29,11 @@ internal sealed record InstructionMix(
                 case "BAR": bar++; break;
                 case "CALL": calls++; break;
                 case "LDL" or "STL": local++; break;
+                case "SHFL": shfl++; break;
             }
             if (i.IsGlobalLoad) { ldg++; ldgBytes += i.AccessBits / 8; if (i.AccessBits == 128) ldg128++; }
             if (i.IsGlobalStore) { stg++; stgBytes += i.AccessBits / 8; }
         }
-        return new InstructionMix(total, ffma, lds, lds128, sts, ldg, ldg128, stg, ldgBytes, stgBytes, bar, calls, local);
+        return new InstructionMix(total, ffma, lds, lds128, sts, ldg, ldg128, stg, ldgBytes, stgBytes, bar, calls, local, shfl);
     }
 }

@@ -17,6 +17,9 @@ internal sealed partial record KernelSass(
     IReadOnlyList<string> Divisions64, int Instructions, int Loops, SassLoop? HotLoop, InstructionMix? HotLoopMix,
     BandwidthEstimate? Bandwidth)
 {
+    /// <summary>Counts over every instruction of the kernel (null for one not read from a listing).</summary>
+    public InstructionMix? Whole { get; init; }
+
     /// <summary>The target the SASS is read for.</summary>
     public const string Arch = "sm_90";
 
@@ -43,8 +46,11 @@ internal sealed partial record KernelSass(
         var hot = FindHotLoop(listing, gemm);
         var mix = hot == null ? null : InstructionMix.Of(hot.Issued);
         var bandwidth = hot == null || gemm ? null : BandwidthEstimate.Of(hot, occupancy, Gpu);
-        return new KernelSass(name, gemm, threads, resources, occupancy, divisions, InstructionMix.Of(listing.Instructions).Total,
-            listing.Loops.Count, hot, mix, bandwidth);
+        var whole = InstructionMix.Of(listing.Instructions);
+        return new KernelSass(name, gemm, threads, resources, occupancy, divisions, whole.Total, listing.Loops.Count, hot, mix, bandwidth)
+        {
+            Whole = whole,
+        };
     }
 
     /// <summary>Every kernel of the catalogue whose name contains <paramref name="filter"/>, in catalogue order,
