@@ -41,6 +41,13 @@ public static class Tolerances
     /// amplifies mildly over the steps: 1e-4 relative.</summary>
     public const double SameTraining = 1e-4;
 
+    /// <summary>Training on several replicas against one device with the same global batch: each weight's gradient
+    /// sums the same products, only in another order (each replica sums its slice of rows, then the slices are added),
+    /// a relative difference of about B·u per step that training carries forward and mildly amplifies: 1e-4 relative,
+    /// as for <see cref="SameTraining"/>. A replica taking a wrong slice, or scaling by its own rows instead of the
+    /// batch's, is off by tens of percent.</summary>
+    public const double Replicated = SameTraining;
+
     /// <summary>Relative error ‖a − b‖₂ / ‖b‖₂ (‖b‖ floored at 1e-30).</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference)
     {

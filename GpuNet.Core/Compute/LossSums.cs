@@ -65,15 +65,17 @@ public sealed class LossSums : ILossSums, IDisposable
 
     /// <summary>Enqueues <paramref name="loss"/> on the last layer's outputs [R, rows, O], writing δ_L into
     /// <paramref name="delta"/>, and adds the batch's losses (and, when <paramref name="countHits"/>, its hits) to the
-    /// sums. Targets are [rows, O] per restart at r·<paramref name="targetStride"/> (0: shared).</summary>
+    /// sums. Targets are [rows, O] per restart at r·<paramref name="targetStride"/> (0: shared). δ_L is scaled by
+    /// <paramref name="gradScale"/>, 1/rows when not given (the mean over the batch); a replica that takes a slice of a
+    /// larger batch gives 1/(the batch's rows), so that the slices' gradients add up to the batch's.</summary>
     public void Add(ILoss loss, ArrayView<float> output, ArrayView<float> targets, long targetStride, ArrayView<float> delta,
-        int rows, int width, bool countHits)
+        int rows, int width, bool countHits, float? gradScale = null)
     {
         if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
         loss.Evaluate(new LossArgs
         {
             Output = output, Targets = targets, Delta = delta, RowLoss = rowLoss.View,
-            Restarts = Restarts, Rows = rows, Width = width, TargetStride = targetStride, GradScale = 1f / rows,
+            Restarts = Restarts, Rows = rows, Width = width, TargetStride = targetStride, GradScale = gradScale ?? 1f / rows,
         });
         device.Reductions.ColumnSumAccumulate(rowLoss.View, lossSum.View, Restarts, rows, 1);
         if (!countHits) return;

@@ -99,6 +99,18 @@ public sealed class LayeredStep : ITrainingStep
 
     private void Step(int start, int rows, float rate, long step)
     {
+        Gradients(start, rows, step, 1f / rows);
+        Optimizer.Step(net.Parameters, backward.Gradients, rate);
+    }
+
+    /// <summary>The gradient buffer [R, P] the last <see cref="Gradients"/> filled.</summary>
+    internal ArrayView<float> GradientBuffer => backward.Gradients;
+
+    /// <summary>A step without its update: gathers <paramref name="rows"/> rows of the epoch's order from
+    /// <paramref name="start"/>, runs the forward pass, adds the loss to <see cref="Sums"/> with δ_L scaled by
+    /// <paramref name="gradScale"/> (1/rows for the batch mean) and fills <see cref="GradientBuffer"/>.</summary>
+    internal void Gradients(int start, int rows, long step, float gradScale)
+    {
         var device = net.Device;
         int inW = net.Spec.InputSize, outW = net.Spec.OutputSize;
         ArrayView<float> x, y;
@@ -114,10 +126,9 @@ public sealed class LayeredStep : ITrainingStep
             (x, y, yStride) = (data.Features.From((long)start * inW), data.Targets.From((long)start * outW), data.TargetStride);
         }
         forward.Run(net.Parameters, x, 0, rows);
-        Sums.Add(loss, forward.Output(rows), y, yStride, backward.OutputDelta, rows, outW, data.IsClassification);
+        Sums.Add(loss, forward.Output(rows), y, yStride, backward.OutputDelta, rows, outW, data.IsClassification, gradScale);
         Sums.FlagNonFinite(step);
         backward.Run(net.Parameters, forward, x, 0, rows);
-        Optimizer.Step(net.Parameters, backward.Gradients, rate);
     }
 
     /// <inheritdoc/>
