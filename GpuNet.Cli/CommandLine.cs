@@ -2,20 +2,30 @@ using GpuNet.Devices;
 
 namespace GpuNet.Cli;
 
-/// <summary>The `gpunet` command: dispatches to devices, train, eval and predict; turns errors into one line.</summary>
+/// <summary>The `gpunet` command: dispatches to devices, train, eval, predict, gradcheck and export; turns errors into one line.</summary>
 public static class CommandLine
 {
     public const string Usage = """
         usage: gpunet <command> [options]
 
         commands:
-          devices [--json]                 list the accelerators and which one 'auto' picks
-          train   [options]                train a network, write the model (gpunet train --help)
-          eval    --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
-          predict --model FILE --input FILE.csv [--output FILE.csv] [--labels]
+          devices   [--json]                  list the accelerators and which one 'auto' picks
+          train     [options]                 train a network, write the model (gpunet train --help)
+          eval      --model FILE --data SPEC  loss, accuracy and confusion matrix of a model
+          predict   --model FILE --input FILE.csv [--output FILE.csv] [--labels]
+          gradcheck --model FILE --data SPEC  the device's gradients against float64 finite differences
+          export    --onnx FILE --model FILE  the model as an ONNX file
+          help      [COMMAND]                 this text, or a command's options (as gpunet COMMAND --help)
 
-        train, eval and predict take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose (stack traces on errors)
+        gpunet --version prints the versions of gpunet, ILGPU and .NET.
+        train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose
+        (stack traces on errors)
+
         """;
+
+    /// <summary>The exit code of a run that stopped because it was asked to (the executable reports 130 or 143 by the
+    /// signal that asked).</summary>
+    public const int Interrupted = 130;
 
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
@@ -27,23 +37,26 @@ public static class CommandLine
             stderr.Write(Usage); // a mistake, exit 2: on stderr, so that it is not taken for output
             return 2;
         }
-        if (rest[0] is "--help" or "-h" or "help")
+        if (rest[0] is "--version" or "-V" or "version")
         {
-            stdout.Write(Usage);
+            stdout.WriteLine(VersionText.Line());
             return 0;
         }
         try
         {
+            if (rest[0] is "--help" or "-h" or "help") return Help(stdout, rest.Length == 1 ? Usage : HelpOf(rest[1]));
             string command = rest[0];
             var options = rest.Skip(1);
-            bool help = options.Contains("--help") || options.Contains("-h");
+            if (options.Contains("--help") || options.Contains("-h")) return Help(stdout, HelpOf(command));
             return command switch
             {
                 "devices" => DevicesCommand.Run(options, stdout),
-                "train" => help ? Help(stdout, TrainCommand.Help) : new TrainCommand(options, stdout, stderr).Run(cancel),
-                "eval" => help ? Help(stdout, EvalCommand.Help) : EvalCommand.Run(options, stdout),
-                "predict" => help ? Help(stdout, PredictCommand.Help) : PredictCommand.Run(options, stdout, stderr),
-                _ => throw new UsageException($"unknown command '{command}': use devices, train, eval or predict"),
+                "train" => new TrainCommand(options, stdout, stderr).Run(cancel),
+                "eval" => EvalCommand.Run(options, stdout),
+                "predict" => PredictCommand.Run(options, stdout, stderr),
+                "gradcheck" => GradCheckCommand.Run(options, stdout, stderr),
+                "export" => ExportCommand.Run(options, stdout),
+                _ => throw Unknown(command),
             };
         }
         catch (UsageException e)
@@ -63,6 +76,21 @@ public static class CommandLine
             return 1;
         }
     }
+
+    private static string HelpOf(string command) => command switch
+    {
+        "devices" => DevicesCommand.Help,
+        "train" => TrainCommand.Help,
+        "eval" => EvalCommand.Help,
+        "predict" => PredictCommand.Help,
+        "gradcheck" => GradCheckCommand.Help,
+        "export" => ExportCommand.Help,
+        "help" => Usage,
+        _ => throw Unknown(command),
+    };
+
+    private static UsageException Unknown(string command) =>
+        new($"unknown command '{command}': use devices, train, eval, predict, gradcheck or export (gpunet help lists them)");
 
     /// <summary>The error's message, with the command's option names where the library names its own settings.</summary>
     private static string Message(Exception e) => e switch

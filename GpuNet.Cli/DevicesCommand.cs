@@ -5,6 +5,15 @@ namespace GpuNet.Cli;
 
 internal static class DevicesCommand
 {
+    public const string Help = """
+        usage: gpunet devices [--json]
+
+        Lists the accelerators ILGPU finds (CUDA, OpenCL, the CPU accelerator) with their memory, warp size, threads a
+        group and multiprocessors, and marks with * the one --device auto picks: CUDA, then OpenCL, then the CPU
+        accelerator. The index in the first column is what --device INDEX takes. --json prints the same as one object.
+
+        """;
+
     public static int Run(IEnumerable<string> args, TextWriter stdout)
     {
         var a = new Arguments("devices", args, [], ["json"]);

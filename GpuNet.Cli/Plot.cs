@@ -1,164 +1,117 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using GpuNet.IO;
 using GpuNet.Training;
 
 namespace GpuNet.Cli;
 
-/// <summary>Loss and accuracy curves as a PNG (drawn here: axes, grid, polylines and a 3×5 pixel font), so no
-/// plotting package is needed. Train in blue, validation in orange.</summary>
+/// <summary>
+/// Loss and accuracy curves per epoch as a PNG: one panel for the loss, one for the accuracy (in %) when the task is
+/// classification; training in blue, validation in orange (and in the legend) only when there is validation data.
+/// Epochs are ticked at round numbers, values at round steps; every point is marked while there are few (so a
+/// single epoch shows as a point). Drawn here, with the PNG written by <see cref="Raster"/>, so that the tool needs
+/// no plotting package and no native library.
+/// </summary>
 internal static class Plot
 {
-    private const int PanelW = 460, PanelH = 320, Margin = 48;
-    private static readonly byte[] Train = [31, 119, 180], Validation = [255, 127, 14], Axis = [60, 60, 60], Grid = [225, 225, 225];
+    private const int PanelWidth = 520, Height = 400, Top = 70, Bottom = 64, Right = 28, Scale = 2, Pad = 10, MaxMarkers = 25;
+    private static readonly Rgb TrainColour = new(31, 119, 180), ValidationColour = new(255, 127, 14), Ink = new(40, 40, 40),
+        GridColour = new(228, 228, 228);
 
-    public static void Write(string path, IReadOnlyList<EpochReport> history, int copy)
+    /// <summary>Refuses a plot file name that does not end in .png: the plot is a PNG, and PNG bytes under another
+    /// extension (x.jpg) would mislead every program that opens it.</summary>
+    public static void CheckPath(string option, string path)
     {
-        bool hasAcc = history.Count > 0 && history[0].TrainAccuracy != null;
-        int panels = hasAcc ? 2 : 1;
-        var img = new Image(PanelW * panels, PanelH);
-        var epochs = history.Select(h => (double)h.Epoch).ToArray();
-        Panel(img, 0, "LOSS", epochs, history.Select(h => h.TrainLoss[copy]).ToArray(),
-            history[0].ValidationLoss == null ? null : history.Select(h => h.ValidationLoss![copy]).ToArray(), percent: false);
-        if (hasAcc)
-            Panel(img, PanelW, "ACCURACY", epochs, history.Select(h => h.TrainAccuracy![copy] * 100).ToArray(),
-                history[0].ValidationAccuracy == null ? null : history.Select(h => h.ValidationAccuracy![copy] * 100).ToArray(), percent: true);
-        img.Text(PanelW / 2 - 20, PanelH - 12, "EPOCH", Axis);
-        img.Text(PanelW * panels - 150, 8, "TRAIN", Train);
-        img.Text(PanelW * panels - 100, 8, "VALIDATION", Validation);
-        AtomicFile.Write(path, s => img.WritePng(s));
+        if (!Path.GetExtension(path).Equals(".png", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"{option} {path}: plots are written as PNG images; give a file name ending in .png");
     }
 
-    private static void Panel(Image img, int x0, string title, double[] xs, double[] train, double[]? val, bool percent)
+    /// <summary>Writes the curves of restart <paramref name="restart"/> atomically to <paramref name="path"/>.</summary>
+    public static void Write(string path, IReadOnlyList<EpochReport> history, int restart, string lossName) =>
+        AtomicFile.Write(path, Draw(history, restart, lossName).WritePng);
+
+    /// <summary>The image <see cref="Write"/> writes.</summary>
+    internal static Raster Draw(IReadOnlyList<EpochReport> history, int restart, string lossName)
     {
-        var all = val == null ? train : train.Concat(val).ToArray();
-        var finite = all.Where(double.IsFinite).ToArray();
-        double lo = finite.Length == 0 ? 0 : finite.Min(), hi = finite.Length == 0 ? 1 : finite.Max();
-        if (percent) hi = Math.Min(100, hi);
-        if (hi - lo < 1e-12) { hi += 0.5; lo -= 0.5; }
-        double xLo = xs.Length == 0 ? 0 : xs.Min(), xHi = xs.Length <= 1 ? xLo + 1 : xs.Max();
-        int left = x0 + Margin, right = x0 + PanelW - 12, top = 28, bottom = PanelH - 30;
-        for (int i = 0; i <= 4; i++)
-        {
-            int y = bottom - (bottom - top) * i / 4;
-            img.Line(left, y, right, y, Grid);
-            double v = lo + (hi - lo) * i / 4;
-            img.Text(x0 + 2, y - 2, Format(v), Axis);
-        }
-        img.Line(left, top, left, bottom, Axis);
-        img.Line(left, bottom, right, bottom, Axis);
-        img.Text(left, top - 16, title, Axis);
-        img.Text(right - 24, bottom + 6, Format(xHi), Axis);
-        img.Text(left, bottom + 6, Format(xLo), Axis);
-        void Series(double[] ys, byte[] color)
-        {
-            int px = -1, py = -1;
-            for (int i = 0; i < ys.Length; i++)
-            {
-                if (!double.IsFinite(ys[i])) { px = -1; continue; }
-                int x = left + (int)Math.Round((right - left) * (xs[i] - xLo) / (xHi - xLo));
-                int y = bottom - (int)Math.Round((bottom - top) * (Math.Clamp(ys[i], lo, hi) - lo) / (hi - lo));
-                if (px >= 0) { img.Line(px, py, x, y, color); img.Line(px, py + 1, x, y + 1, color); }
-                else img.Dot(x, y, color);
-                px = x; py = y;
-            }
-        }
-        Series(train, Train);
-        if (val != null) Series(val, Validation);
+        if (history.Count == 0) throw new ArgumentException("there are no epochs to plot");
+        bool accuracy = history[0].TrainAccuracy != null, validation = history[0].ValidationLoss != null;
+        var img = new Raster(PanelWidth * (accuracy ? 2 : 1), Height);
+        var epochs = PlotAxis.Epochs(history[0].Epoch, history[^1].Epoch);
+        var xs = history.Select(h => (double)h.Epoch).ToArray();
+        Panel(img, 0, $"loss ({lossName})", epochs, xs, history.Select(h => h.TrainLoss[restart]).ToArray(),
+            validation ? history.Select(h => h.ValidationLoss![restart]).ToArray() : null, percent: false);
+        if (accuracy)
+            Panel(img, PanelWidth, "accuracy", epochs, xs, history.Select(h => h.TrainAccuracy![restart] * 100).ToArray(),
+                history[0].ValidationAccuracy != null ? history.Select(h => h.ValidationAccuracy![restart] * 100).ToArray() : null,
+                percent: true);
+        Legend(img, validation);
+        return img;
     }
 
-    private static string Format(double v) =>
-        Math.Abs(v) >= 1000 || (Math.Abs(v) < 0.01 && v != 0) ? v.ToString("0.0E0", System.Globalization.CultureInfo.InvariantCulture).Replace("+", "")
-        : v.ToString(Math.Abs(v) >= 10 ? "0.0" : "0.000", System.Globalization.CultureInfo.InvariantCulture);
-
-    private sealed class Image(int width, int height)
+    private static void Panel(Raster img, int x0, string title, PlotAxis x, double[] xs, double[] train, double[]? validation, bool percent)
     {
-        private readonly byte[] rgb = Enumerable.Repeat((byte)255, width * height * 3).ToArray();
-
-        public void Dot(int x, int y, byte[] c)
+        var finite = train.Concat(validation ?? []).Where(double.IsFinite).ToArray();
+        var y = PlotAxis.Values(finite.DefaultIfEmpty(double.NaN).Min(), finite.DefaultIfEmpty(double.NaN).Max(), percent);
+        int labelWidth = y.Labels.Max(l => PixelFont.Measure(l, Scale));
+        var area = new Area(x0 + labelWidth + 20, Top, x0 + PanelWidth - Right, Height - Bottom, x, y);
+        for (int i = 0; i < y.Ticks.Length; i++)
         {
-            if ((uint)x >= (uint)width || (uint)y >= (uint)height) return;
-            int i = (y * width + x) * 3;
-            rgb[i] = c[0]; rgb[i + 1] = c[1]; rgb[i + 2] = c[2];
+            int py = area.Y(y.Ticks[i]);
+            img.Line(area.Left, py, area.Right, py, GridColour);
+            img.Line(area.Left - 6, py, area.Left, py, Ink);
+            img.Text(area.Left - 10 - PixelFont.Measure(y.Labels[i], Scale), py - PixelFont.Height * Scale / 2, y.Labels[i], Ink, Scale);
         }
-
-        public void Line(int x0, int y0, int x1, int y1, byte[] c)
+        for (int i = 0; i < x.Ticks.Length; i++)
         {
-            int dx = Math.Abs(x1 - x0), dy = -Math.Abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-            while (true)
-            {
-                Dot(x0, y0, c);
-                if (x0 == x1 && y0 == y1) break;
-                int e2 = 2 * err;
-                if (e2 >= dy) { err += dy; x0 += sx; }
-                if (e2 <= dx) { err += dx; y0 += sy; }
-            }
+            int px = area.X(x.Ticks[i]), w = PixelFont.Measure(x.Labels[i], Scale);
+            img.Line(px, area.Top, px, area.Bottom, GridColour);
+            img.Line(px, area.Bottom, px, area.Bottom + 6, Ink);
+            img.Text(Math.Clamp(px - w / 2, x0 + 2, x0 + PanelWidth - w - 2), area.Bottom + 12, x.Labels[i], Ink, Scale);
         }
+        img.Line(area.Left, area.Top, area.Left, area.Bottom, Ink);
+        img.Line(area.Left, area.Bottom, area.Right, area.Bottom, Ink);
+        img.Text(area.Left, Top - 14 - PixelFont.Height * Scale, title, Ink, Scale);
+        string label = "epoch";
+        img.Text((area.Left + area.Right - PixelFont.Measure(label, Scale)) / 2, Height - 10 - PixelFont.Height * Scale, label, Ink, Scale);
+        Series(img, area, xs, train, TrainColour);
+        if (validation != null) Series(img, area, xs, validation, ValidationColour);
+    }
 
-        // 3×5 glyphs, 15 bits, row by row from the top, most significant bit first.
-        private static readonly Dictionary<char, int> Font = new()
+    /// <summary>A polyline through the finite points, broken at non-finite ones (a diverged epoch), with a marker on
+    /// every point while there are few and on every point that has no finite neighbour.</summary>
+    private static void Series(Raster img, Area area, double[] xs, double[] ys, Rgb colour)
+    {
+        bool markAll = ys.Length <= MaxMarkers;
+        for (int i = 0; i < ys.Length; i++)
         {
-            ['0'] = 0b111101101101111, ['1'] = 0b010110010010111, ['2'] = 0b111001111100111, ['3'] = 0b111001111001111,
-            ['4'] = 0b101101111001001, ['5'] = 0b111100111001111, ['6'] = 0b111100111101111, ['7'] = 0b111001001001001,
-            ['8'] = 0b111101111101111, ['9'] = 0b111101111001111, ['.'] = 0b000000000000010, ['-'] = 0b000000111000000,
-            ['E'] = 0b111100111100111, ['A'] = 0b010101111101101, ['C'] = 0b111100100100111, ['D'] = 0b110101101101110,
-            ['H'] = 0b101101111101101, ['I'] = 0b111010010010111, ['L'] = 0b100100100100111, ['N'] = 0b110101101101101,
-            ['O'] = 0b111101101101111, ['P'] = 0b111101111100100, ['R'] = 0b110101110101101, ['S'] = 0b111100111001111,
-            ['T'] = 0b111010010010010, ['U'] = 0b101101101101111, ['V'] = 0b101101101101010, ['Y'] = 0b101101010010010,
-        };
-
-        public void Text(int x, int y, string s, byte[] c)
-        {
-            foreach (char ch in s.ToUpperInvariant())
-            {
-                if (Font.TryGetValue(ch, out int g))
-                    for (int r = 0; r < 5; r++)
-                        for (int col = 0; col < 3; col++)
-                            if ((g >> (14 - (r * 3 + col)) & 1) != 0)
-                                for (int k = 0; k < 4; k++) Dot(x + col * 2 + k % 2, y + r * 2 + k / 2, c);
-                x += 8;
-            }
+            if (!double.IsFinite(ys[i])) continue;
+            int px = area.X(xs[i]), py = area.Y(ys[i]);
+            bool next = i + 1 < ys.Length && double.IsFinite(ys[i + 1]), previous = i > 0 && double.IsFinite(ys[i - 1]);
+            if (next) img.Line(px, py, area.X(xs[i + 1]), area.Y(ys[i + 1]), colour, thickness: 2);
+            if (markAll || !(next || previous)) img.Disc(px, py, 3, colour);
         }
+    }
 
-        public void WritePng(Stream s)
+    /// <summary>The legend, right-aligned in the top row: training, and validation when there is validation data.</summary>
+    private static void Legend(Raster img, bool validation)
+    {
+        var entries = validation ? new[] { ("train", TrainColour), ("validation", ValidationColour) } : [("train", TrainColour)];
+        int x = img.Width - Right;
+        int y = 12, textHeight = PixelFont.Height * Scale;
+        foreach (var (name, colour) in entries.Reverse())
         {
-            s.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-            var ihdr = new byte[13];
-            BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-            BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-            ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
-            Chunk(s, "IHDR", ihdr);
-            using var raw = new MemoryStream();
-            using (var z = new ZLibStream(raw, CompressionLevel.Optimal, leaveOpen: true))
-                for (int y = 0; y < height; y++)
-                {
-                    z.WriteByte(0); // filter: none
-                    z.Write(rgb, y * width * 3, width * 3);
-                }
-            Chunk(s, "IDAT", raw.ToArray());
-            Chunk(s, "IEND", []);
+            x -= PixelFont.Measure(name, Scale);
+            img.Text(x, y, name, Ink, Scale);
+            x -= 34;
+            img.Line(x, y + textHeight / 2, x + 24, y + textHeight / 2, colour, thickness: 2);
+            img.Disc(x + 12, y + textHeight / 2, 3, colour);
+            x -= 24;
         }
+    }
 
-        private static void Chunk(Stream s, string type, byte[] data)
-        {
-            Span<byte> b = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(b, data.Length);
-            s.Write(b);
-            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-            s.Write(typed);
-            BinaryPrimitives.WriteUInt32BigEndian(b, Crc32(typed));
-            s.Write(b);
-        }
-
-        private static uint Crc32(byte[] data)
-        {
-            uint crc = 0xFFFFFFFF;
-            foreach (byte d in data)
-            {
-                crc ^= d;
-                for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-            return ~crc;
-        }
+    /// <summary>The plotting area of a panel in pixels and the axes it maps; points stay <see cref="Pad"/> pixels
+    /// inside its edges, so that none is hidden by an axis line.</summary>
+    private sealed record Area(int Left, int Top, int Right, int Bottom, PlotAxis XAxis, PlotAxis YAxis)
+    {
+        public int X(double v) => Left + Pad + (int)Math.Round((Right - Left - 2 * Pad) * (v - XAxis.Lo) / (XAxis.Hi - XAxis.Lo));
+        public int Y(double v) => Bottom - Pad - (int)Math.Round((Bottom - Top - 2 * Pad) * (Math.Clamp(v, YAxis.Lo, YAxis.Hi) - YAxis.Lo) / (YAxis.Hi - YAxis.Lo));
     }
 }

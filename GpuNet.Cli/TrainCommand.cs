@@ -119,19 +119,42 @@ internal sealed class TrainCommand
         int best = result.BestRestart;
         net.Info = WithData(net.Info!, plan.ModelData);
         net.Save(plan.ModelPath);
-        using var bestNet = net.ExtractRestart(best);
-        using var predictor = new Predictor(bestNet);
-        var testReport = loaded.Test != null ? predictor.Evaluate(loaded.Test) : null;
+        EvaluationReport? testReport;
+        try { testReport = EvaluateTest(net, loaded.Test, view, cancel); }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            log.WriteLine($"interrupted during the evaluation on the test data; the trained model was written to {Path.GetFullPath(plan.ModelPath)}");
+            return CommandLine.Interrupted;
+        }
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
-        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best);
+        if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
         var summary = new Summary(device.Info.ToString(), clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
-            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!);
+            Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath));
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
+    }
+
+    /// <summary>The best restart's loss and accuracy on the test data, with progress; null without test data.</summary>
+    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancel)
+    {
+        if (test == null) return null;
+        using var best = net.ExtractRestart(net.BestRestart);
+        using var predictor = new Predictor(best);
+        var clock = Stopwatch.StartNew();
+        var rows = new Rows(done => view.Report(new TickReport(0, 0, done, test.Count, double.NaN, null,
+            done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)) { Phase = TickPhase.FinalEvaluation, Data = "test data" }));
+        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancel); }
+        finally { view.Done(); }
+    }
+
+    private sealed class Rows(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 
     /// <summary>Every option, parsed and checked against the others and the file system, before any data is read.</summary>
@@ -210,7 +233,7 @@ internal sealed class TrainCommand
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
             Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
             ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
-            TicksPerEpoch = Console.IsErrorRedirected && Console.IsOutputRedirected ? 0 : 20, Step = ParseStep(a.String("step", "auto")),
+            TicksPerEpoch = 20, Step = ParseStep(a.String("step", "auto")),
         };
     }
 
@@ -231,6 +254,7 @@ internal sealed class TrainCommand
         OptionChecks.Distinct(("--model", modelPath, true), ("--metrics", metricsPath, true), ("--plot", plotPath, true),
             ("--checkpoint", checkpointDir, true), ("--data csv", data.Kind == DataSpecKind.Csv ? data.Path : null, false),
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
+        if (plotPath != null) Plot.CheckPath("--plot", plotPath);
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
     }
 
@@ -262,7 +286,7 @@ internal sealed class TrainCommand
             throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
         log.WriteLine($"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {OutputPolicy.OutputFor(loss).Name()}, loss {loss.Name()}" +
-            (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : ""));
+            (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : "") + $"; seed {plan.Options.ShuffleSeed}");
         try
         {
             var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count));
@@ -313,7 +337,7 @@ internal sealed class TrainCommand
         string saved = Checkpoint.Save(plan.InterruptDir, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
         log.WriteLine($"resume with: gpunet train --resume {plan.InterruptDir}");
-        return 130;
+        return CommandLine.Interrupted;
     }
 
     /// <summary>The model's info with the data spec as the command was first given it, first among its training facts.</summary>
@@ -351,11 +375,13 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null);
+
+    private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {
-        stdout.WriteLine($"trained {s.Epochs} epochs ({s.Steps} steps) in {s.Seconds:F1} s on {s.Device}" +
+        stdout.WriteLine($"trained {Count(s.Epochs, "epoch")} ({Count(s.Steps, "step")}) in {s.Seconds:F1} s on {s.Device}" +
             (s.StoppedEarly ? " (stopped early)" : ""));
         if (s.Restarts > 1)
         {
@@ -371,6 +397,8 @@ internal sealed class TrainCommand
         if (s.ValidationLoss != null) stdout.WriteLine($"validation loss {s.ValidationLoss:F4}{Acc(s.ValidationAccuracy)}");
         if (s.TestLoss != null) stdout.WriteLine($"test       loss {s.TestLoss:F4}{Acc(s.TestAccuracy)}");
         stdout.WriteLine($"model written to {s.Model}");
+        if (s.Metrics != null) stdout.WriteLine($"metrics written to {s.Metrics}");
+        if (s.Plot != null) stdout.WriteLine($"plot written to {s.Plot}");
     }
 
     private static string Acc(double? a) => a == null ? "" : $"  accuracy {a.Value * 100:F2} %";
@@ -404,7 +432,7 @@ internal sealed class TrainCommand
         catch (ArgumentException e) { throw new UsageException($"--hidden {a.String("hidden", "64")}: {e.Message}; use smaller layers"); }
     }
 
-    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+    private static string Count(long n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
     /// spec cannot).</summary>

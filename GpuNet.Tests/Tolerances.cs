@@ -48,6 +48,12 @@ public static class Tolerances
     /// batch's, is off by tens of percent.</summary>
     public const double Replicated = SameTraining;
 
+    /// <summary>An exported ONNX model run by ONNX Runtime against `gpunet predict` on the same rows, per value:
+    /// |onnx − predict| ≤ 1e-5 · max(1, |predict|). Both compute in float32, in different orders (MLAS's GEMM blocks vs
+    /// GpuNet's kernels) and with different exp/tanh, so each value differs by a few ulps of the layer sums it comes
+    /// from: ~1e-6 for these widths (≤ 64 inputs). Probabilities are ≤ 1, so for them the bound is absolute.</summary>
+    public const double Onnx = 1e-5;
+
     /// <summary>Relative error ‖a − b‖₂ / ‖b‖₂ (‖b‖ floored at 1e-30).</summary>
     public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<double> reference)
     {

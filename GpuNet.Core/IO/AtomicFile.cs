@@ -9,6 +9,8 @@ namespace GpuNet.IO;
 /// </summary>
 public static class AtomicFile
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InFlight = new();
+
     /// <summary>
     /// Writes <paramref name="path"/> through <paramref name="write"/>. The stream handed to <paramref name="write"/> is
     /// the temporary file; disposing it there (for example through a <see cref="StreamWriter"/>) is harmless.
@@ -31,6 +33,7 @@ public static class AtomicFile
 
         string temp = Path.Combine(folder, $".{name}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
         bool created = false;
+        InFlight[temp] = 0;
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
@@ -46,6 +49,17 @@ public static class AtomicFile
             if (created) TryDelete(temp);
             throw;
         }
+        finally
+        {
+            InFlight.TryRemove(temp, out _);
+        }
+    }
+
+    /// <summary>Removes the temporary files of writes still under way, for a process about to quit at once (a second
+    /// Ctrl-C): their targets keep what they held, and no partial file is left beside them.</summary>
+    public static void AbandonWrites()
+    {
+        foreach (var temp in InFlight.Keys) TryDelete(temp);
     }
 
     private static void TryDelete(string path)

@@ -44,21 +44,33 @@ public sealed class Evaluator : IDisposable
     /// <summary>The largest chunk.</summary>
     public int MaxRows { get; }
 
-    /// <summary>Loss and accuracy of every restart on <paramref name="data"/>, in order.</summary>
-    public Evaluation Run(DeviceDataset data, ILoss loss) => net.Device.Guard(() => RunCore(data, loss));
+    /// <summary>Loss and accuracy of every restart on <paramref name="data"/>, in order. With
+    /// <paramref name="progress"/>, about 20 times along the way the rows done so far are reported (each a
+    /// synchronisation); cancellation is checked between chunks.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Evaluation Run(DeviceDataset data, ILoss loss, IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
+        net.Device.Guard(() => RunCore(data, loss, progress, cancellationToken));
 
-    private Evaluation RunCore(DeviceDataset data, ILoss loss)
+    private Evaluation RunCore(DeviceDataset data, ILoss loss, IProgress<int>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
         sums.Reset();
         int inW = net.Spec.InputSize, outW = net.Spec.OutputSize;
-        for (int start = 0; start < data.Count; start += MaxRows)
+        int chunks = (data.Count + MaxRows - 1) / MaxRows, every = Math.Max(1, chunks / 20);
+        progress?.Report(0);
+        for (int chunk = 0, start = 0; start < data.Count; chunk++, start += MaxRows)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int rows = Math.Min(MaxRows, data.Count - start);
             forward.Run(net.Parameters, data.Features.From((long)start * inW), 0, rows);
             sums.Add(loss, forward.Output(rows), data.Targets.From((long)start * outW), data.TargetStride, delta.View,
                 rows, outW, data.IsClassification);
+            if (progress != null && (chunk + 1) % every == 0 && start + rows < data.Count)
+            {
+                net.Device.Synchronize();
+                progress.Report(start + rows);
+            }
         }
         var (lossSums, hits) = sums.Read();
         return new Evaluation(Array.ConvertAll(lossSums, s => s / data.Count),

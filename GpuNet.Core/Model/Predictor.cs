@@ -115,9 +115,44 @@ public sealed class Predictor : IDisposable
     /// matrix are over the model's classes.</remarks>
     /// <param name="data">Labelled examples of the model's kind.</param>
     /// <param name="dataName">Names the data in errors, e.g. the data spec; null for "the data".</param>
+    /// <param name="progress">Told the rows evaluated so far, about 20 times along the model's own loss pass.</param>
+    /// <param name="cancellationToken">Checked between chunks of rows.</param>
     /// <exception cref="DataFormatException">The data does not fit the model: feature count, task, a class the model
     /// does not know, or (bce) a target outside [0, 1].</exception>
-    public EvaluationReport Evaluate(Dataset data, string? dataName = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public EvaluationReport Evaluate(Dataset data, string? dataName = null, IProgress<int>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var scaled = Prepare(data, dataName);
+        using var device = DeviceDataset.Upload(Network.Device, scaled);
+        using var evaluator = new Evaluator(Network, Evaluator.ChunkRows(scaled.Count, 0));
+        int best = Network.BestRestart;
+        var lastLayer = Network.Spec.Layers[^1].Activation;
+        Evaluation Eval(LossFunction loss, IProgress<int>? rows = null) =>
+            evaluator.Run(device, Loss.Create(Network.Device, loss, lastLayer), rows, cancellationToken);
+        var own = Eval(Info.Loss, progress);
+        if (scaled.Task == TaskKind.Regression || scaled.Labels == null)
+        {
+            bool plain = !Info.Loss.TakesLogits();
+            return new EvaluationReport(scaled.Count, own.Loss[best], own.Accuracy?[best],
+                plain ? Eval(LossFunction.MeanSquaredError).Loss[best] : null,
+                plain ? Eval(LossFunction.MeanAbsoluteError).Loss[best] : null, null, null);
+        }
+        var names = Classes!;
+        var confusion = new int[names.Count, names.Count];
+        // The features are scaled already: straight to the network, no second pass of the scaler.
+        var predicted = PredictedClasses(Network.Predict(scaled.Features, scaled.Count, best, Info.Output), scaled.Count);
+        for (int r = 0; r < scaled.Count; r++) confusion[scaled.Labels[r], predicted[r]]++;
+        return new EvaluationReport(scaled.Count, own.Loss[best], own.Accuracy?[best], null, null, confusion, names);
+    }
+
+    /// <summary>The data as the network takes it: checked against the model, its classes matched to the model's by
+    /// name (as <see cref="Evaluate"/> does), its features standardised as the model's were in training.</summary>
+    /// <param name="data">Labelled examples of the model's kind.</param>
+    /// <param name="dataName">Names the data in errors, e.g. the data spec; null for "the data".</param>
+    /// <exception cref="DataFormatException">The data does not fit the model: feature count, task, a class the model
+    /// does not know, or (bce) a target outside [0, 1].</exception>
+    public Dataset Prepare(Dataset data, string? dataName = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         string what = dataName ?? "the data";
@@ -135,26 +170,7 @@ public sealed class Predictor : IDisposable
             throw new DataFormatException(
                 $"{what} has {DataFiles.Count(data.TargetCount, "target")} per row; {Name} gives {DataFiles.Count(Network.Spec.OutputSize, "output")} {kinds}");
         OutputPolicy.CheckTargets(Info.Loss, data, what);
-        var scaled = scaler == null ? data : scaler.Apply(data);
-        using var device = DeviceDataset.Upload(Network.Device, scaled);
-        using var evaluator = new Evaluator(Network, Evaluator.ChunkRows(data.Count, 0));
-        int best = Network.BestRestart;
-        var lastLayer = Network.Spec.Layers[^1].Activation;
-        Evaluation Eval(LossFunction loss) => evaluator.Run(device, Loss.Create(Network.Device, loss, lastLayer));
-        var own = Eval(Info.Loss);
-        if (data.Task == TaskKind.Regression || data.Labels == null)
-        {
-            bool plain = !Info.Loss.TakesLogits();
-            return new EvaluationReport(data.Count, own.Loss[best], own.Accuracy?[best],
-                plain ? Eval(LossFunction.MeanSquaredError).Loss[best] : null,
-                plain ? Eval(LossFunction.MeanAbsoluteError).Loss[best] : null, null, null);
-        }
-        var names = Classes!;
-        var confusion = new int[names.Count, names.Count];
-        // The features are scaled already: straight to the network, no second pass of the scaler.
-        var predicted = PredictedClasses(Network.Predict(scaled.Features, data.Count, best, Info.Output), data.Count);
-        for (int r = 0; r < data.Count; r++) confusion[data.Labels[r], predicted[r]]++;
-        return new EvaluationReport(data.Count, own.Loss[best], own.Accuracy?[best], null, null, confusion, names);
+        return scaler == null ? data : scaler.Apply(data);
     }
 
     /// <summary>The data relabelled with the model's class indices, matching class names.</summary>

@@ -45,9 +45,33 @@ public static class RestartRanking
     }
 }
 
-/// <summary>A progress tick inside an epoch: the running means so far (best restart) and throughput.</summary>
+/// <summary>What a progress tick is about.</summary>
+public enum TickPhase
+{
+    /// <summary>Training steps inside an epoch.</summary>
+    Training,
+    /// <summary>The evaluation of every restart after the last epoch (on the training data, then the validation data).</summary>
+    FinalEvaluation,
+}
+
+/// <summary>A progress tick: inside an epoch, the running means so far (best restart), the steps done and throughput;
+/// in the final evaluation, the rows evaluated so far (<see cref="RunningLoss"/> is NaN there).</summary>
 public sealed record TickReport(int Epoch, int Epochs, int RowsDone, int Rows, double RunningLoss, double? RunningAccuracy,
-    double SamplesPerSecond);
+    double SamplesPerSecond)
+{
+    /// <summary>What the tick is about.</summary>
+    public TickPhase Phase { get; init; }
+    /// <summary>The data the final evaluation is on ("training data", "validation data"); null while training.</summary>
+    public string? Data { get; init; }
+    /// <summary>Steps of the epoch done (training ticks).</summary>
+    public long StepsDone { get; init; }
+    /// <summary>Steps in the epoch (training ticks).</summary>
+    public long StepsInEpoch { get; init; }
+
+    /// <summary>Time left for the rest of the epoch (or evaluation) at the current rate; null before the rate is known.</summary>
+    public TimeSpan? Remaining => SamplesPerSecond > 0 && double.IsFinite(SamplesPerSecond)
+        ? TimeSpan.FromSeconds((Rows - RowsDone) / SamplesPerSecond) : null;
+}
 
 /// <summary>The outcome of <see cref="Trainer.Fit(DeviceDataset, DeviceDataset?, IProgress{EpochReport}?, IProgress{TickReport}?, TrainingState?, CancellationToken)"/>.</summary>
 public sealed record TrainResult(

@@ -220,7 +220,10 @@ public sealed class Trainer : IDisposable
         var (ls, hs) = step!.Sums.Read(); // a tick: one synchronisation, as asked for
         int best = RestartRanking.Best(ls);
         run.Ticks!.Report(new TickReport(epoch, Options.Epochs, rowsDone, run.Train.Count, ls[best] / rowsDone,
-            run.Train.IsClassification ? hs[best] / rowsDone : null, rowsDone / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9)));
+            run.Train.IsClassification ? hs[best] / rowsDone : null, rowsDone / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9))
+        {
+            StepsDone = (rowsDone + step.BatchSize - 1) / step.BatchSize, StepsInEpoch = run.StepsPerEpoch,
+        });
     }
 
     /// <summary>The epoch's one synchronisation: its sums and whether the weights are finite; a divergence check; the
@@ -261,24 +264,55 @@ public sealed class Trainer : IDisposable
     /// the network's best restart and info are set.</summary>
     private TrainResult Finish(Run run, bool cancelled, bool stoppedEarly, long steps)
     {
-        Evaluation finalTrain;
-        Evaluation? finalVal = null;
-        if (cancelled) finalTrain = RunningMeans(run);
-        else
+        Evaluation? finalTrain = null, finalVal = null;
+        if (!cancelled)
         {
-            finalTrain = Evaluate(run.Train, run.Loss);
-            if (history.Count > 0 && !stoppedEarly && finalTrain.Loss.All(v => !double.IsFinite(v)))
+            finalTrain = FinalEvaluation(run, run.Train, "training data");
+            if (finalTrain != null && history.Count > 0 && !stoppedEarly && finalTrain.Loss.All(v => !double.IsFinite(v)))
             {
                 // Finite weights whose loss overflows: the last epoch's last update broke every restart (its own loss
                 // was taken before the update). Back to the last epoch's starting weights, whose losses were finite.
                 throw Diverged(run, history.Count, run.StepsPerEpoch, runSteps - 1, guard!.RollBack(runSteps));
             }
-            finalVal = run.Validation == null ? null : Evaluate(run.Validation, run.Loss);
+            if (finalTrain != null && run.Validation != null)
+            {
+                finalVal = FinalEvaluation(run, run.Validation, "validation data");
+                if (finalVal == null) finalTrain = null;
+            }
+            // Interrupted during the final evaluation: the run stops there, as it would between steps.
+            cancelled = finalTrain == null;
         }
+        finalTrain ??= RunningMeans(run);
         int best = RestartRanking.Best((finalVal ?? finalTrain).Loss);
         net.BestRestart = best;
         RecordFacts(history.Count, best);
         return new TrainResult(history.ToArray(), finalTrain, finalVal, best, cancelled, stoppedEarly, steps, run.Clock.Elapsed);
+    }
+
+    /// <summary>Every restart evaluated on <paramref name="data"/> after the last epoch, reporting progress as ticks;
+    /// null when cancelled part-way.</summary>
+    private Evaluation? FinalEvaluation(Run run, DeviceDataset data, string name)
+    {
+        var clock = Stopwatch.StartNew();
+        var rows = run.Ticks == null ? null : new TickForwarder(done => run.Ticks.Report(
+            new TickReport(history.Count, Options.Epochs, done, data.Count, double.NaN, null, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9))
+            {
+                Phase = TickPhase.FinalEvaluation, Data = name,
+            }));
+        try
+        {
+            return Evaluate(data, run.Loss, rows, run.Cancellation);
+        }
+        catch (OperationCanceledException) when (run.Cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Passes an evaluation's rows done on, synchronously (the evaluation waits for the report).</summary>
+    private sealed class TickForwarder(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 
     /// <summary>The running means of the interrupted epoch, or the last epoch's, when the run was cancelled.</summary>
@@ -345,7 +379,7 @@ public sealed class Trainer : IDisposable
         return Evaluate(data, LossFor(data.IsClassification));
     }
 
-    private Evaluation Evaluate(DeviceDataset data, LossFunction loss)
+    private Evaluation Evaluate(DeviceDataset data, LossFunction loss, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         int rows = Evaluator.ChunkRows(data.Count, Options.BatchSize);
         if (evaluator == null || evaluator.MaxRows < rows)
@@ -354,7 +388,7 @@ public sealed class Trainer : IDisposable
             evaluator = null;
             evaluator = new Evaluator(net, rows);
         }
-        return evaluator.Run(data, Loss.Create(net.Device, loss, net.Spec.Layers[^1].Activation));
+        return evaluator.Run(data, Loss.Create(net.Device, loss, net.Spec.Layers[^1].Activation), progress, cancellationToken);
     }
 
     /// <summary>Gradients of the batch loss with respect to every parameter of every restart, for the given rows (one

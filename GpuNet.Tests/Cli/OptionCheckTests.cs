@@ -280,7 +280,7 @@ public class OptionCheckTests
         Assert.Equal(2, code);
         Assert.Equal("", output);
         Assert.Contains("usage: gpunet <command>", err);
-        Assert.Contains("train, eval and predict take --device", err);
+        Assert.Contains("train, eval, predict and gradcheck take --device", err);
         var help = cli.Ok("--help");
         Assert.Contains("usage: gpunet <command>", help);
         // devices lists every device; it takes no --device, and says so

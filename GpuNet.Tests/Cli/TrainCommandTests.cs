@@ -48,7 +48,7 @@ public class TrainCommandTests
         // plot: a real PNG of the expected size (two panels: loss and accuracy)
         var png = File.ReadAllBytes(plot);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, png[..4]);
-        Assert.Equal(920, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+        Assert.Equal(2 * 520, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
 
         // eval on the test split gives the summary's test figures
         var e = cli.Json("eval", "--model", model, "--data", "digits", "--device", "cpu");

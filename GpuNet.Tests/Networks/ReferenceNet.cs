@@ -124,16 +124,4 @@ public sealed class ReferenceNet(NetworkSpec spec, double[] parameters)
         }
         return (total / rows, grad);
     }
-
-    public double Loss(double[][] xs, double[][] ys, LossFunction loss)
-    {
-        int L = Spec.Layers.Count;
-        double total = 0;
-        foreach (var (x, y) in xs.Zip(ys))
-        {
-            var (a, z) = Forward(x);
-            total += RowLoss(loss, Spec.Layers[^1].Activation, a[L], z[L], y).Loss;
-        }
-        return total / xs.Length;
-    }
 }

@@ -25,6 +25,7 @@ public class SyncAccountingTests
         ("Compute/LossSums.cs", "ReadEpoch"),
         ("Compute/Optimizers/Moments.cs", "Read"),
         ("Data/DeviceDataset.cs", "CopyTo"),
+        ("Model/Evaluator.cs", "RunCore"),
         ("Model/Network.cs", "PredictCore"),
         ("Training/DivergenceGuard.cs", "RollBack"),
         ("Training/Steps/GradientExchange.cs", "AllReduce"),

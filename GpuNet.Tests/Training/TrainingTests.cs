@@ -238,7 +238,13 @@ public class TrainingTests(ITestOutputHelper output)
         Assert.Equal(initial[0], net.GetParameters(0));
         Assert.Equal(initial[1], net.GetParameters(1));
 
+        // After the last epoch, the final evaluation announces itself with a tick of its own.
+        Assert.Equal([(TickPhase.FinalEvaluation, "training data", 0, 64)],
+            ticks.Where(t => t.Phase != TickPhase.Training).Select(t => (t.Phase, t.Data, t.RowsDone, t.Rows)));
+        ticks = ticks.Where(t => t.Phase == TickPhase.Training).ToList();
         Assert.Equal([(1, 16), (1, 32), (1, 48), (2, 16), (2, 32), (2, 48)], ticks.Select(t => (t.Epoch, t.RowsDone)));
+        Assert.Equal([4L, 8, 12, 4, 8, 12], ticks.Select(t => t.StepsDone));
+        Assert.All(ticks, t => Assert.Equal(16, t.StepsInEpoch));
         foreach (var t in ticks)
         {
             Assert.Equal((2, 64), (t.Epochs, t.Rows));
@@ -267,7 +273,8 @@ public class TrainingTests(ITestOutputHelper output)
         using (var t = new Trainer(plain, options)) t.Fit(data);
         using var ticked = new GpuNet.Model.Network(d, spec, restarts: 2, seed: 4);
         int ticks = 0;
-        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 })) t.Fit(data, ticks: new SynchronousProgress<TickReport>(_ => ticks++));
+        using (var t = new Trainer(ticked, options with { TicksPerEpoch = 8 }))
+            t.Fit(data, ticks: new SynchronousProgress<TickReport>(r => { if (r.Phase == TickPhase.Training) ticks++; }));
         Assert.Equal(3 * 7, ticks); // every 2 of the 16 steps, bar the last
         for (int k = 0; k < 2; k++) Assert.Equal(plain.GetParameters(k), ticked.GetParameters(k));
         using var untrained = new GpuNet.Model.Network(d, spec, restarts: 1, seed: 4);
