@@ -53,9 +53,16 @@ public static class Checkpoint
     }
 
     /// <summary>Reads one checkpoint file.</summary>
-    public static TrainingState Read(string path, out IReadOnlyDictionary<string, string> metadata)
+    public static TrainingState Read(string path, out IReadOnlyDictionary<string, string> metadata) =>
+        Parse(SafeTensors.Read(path), path, out metadata);
+
+    /// <summary>Reads one checkpoint file's bytes (read by another process: under MPI, rank 0 reads the file and sends
+    /// it); <paramref name="path"/> names it in messages.</summary>
+    public static TrainingState Read(byte[] bytes, string path, out IReadOnlyDictionary<string, string> metadata) =>
+        Parse(SafeTensors.Read(new MemoryStream(bytes, writable: false), path), path, out metadata);
+
+    private static TrainingState Parse(SafeTensorsFile file, string path, out IReadOnlyDictionary<string, string> metadata)
     {
-        var file = SafeTensors.Read(path);
         var meta = file.Metadata;
         ModelFormatException Fail(string what) => new($"checkpoint '{path}': {what}");
         string Need(string key) => meta.TryGetValue(key, out var v) ? v : throw Fail($"metadata key '{key}' is missing");
