@@ -21,20 +21,37 @@ if (args.Length >= 1 && args[0] == "--ptx")
     return 0;
 }
 
+if (args.Contains("--scale"))
+{
+    // --scale [--devices SPEC] [--json FILE]; under mpirun each rank takes the device of its local rank.
+    if (ReportOptions(args, "--scale", "--devices", "cpu:2") is not { } scale) return 2;
+    return ScaleReport.Run(scale.Spec, scale.Json, Console.Out);
+}
+
 if (args.Contains("--report"))
 {
     // --report [--device SPEC] [--json FILE]
-    string spec = "auto";
-    string? json = null;
-    for (int i = 0; i < args.Length; i++)
-    {
-        if (args[i] == "--device" && i + 1 < args.Length) spec = args[++i];
-        else if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
-        else if (args[i] != "--report") { Console.Error.WriteLine($"unknown report option {args[i]}; use --device SPEC and --json FILE"); return 2; }
-    }
-    using var device = Gpu.Open(spec);
-    return new Report(device, Console.Out).Run(json);
+    if (ReportOptions(args, "--report", "--device", "auto") is not { } report) return 2;
+    using var device = Gpu.Open(report.Spec);
+    return new Report(device, Console.Out).Run(report.Json);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args);
 return 0;
+
+// A report's options: MODE [DEVICE-OPTION SPEC] [--json FILE]; null (after saying why) for anything else.
+static (string Spec, string? Json)? ReportOptions(string[] args, string mode, string deviceOption, string spec)
+{
+    string? json = null;
+    for (int i = 0; i < args.Length; i++)
+    {
+        if (args[i] == deviceOption && i + 1 < args.Length) spec = args[++i];
+        else if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
+        else if (args[i] != mode)
+        {
+            Console.Error.WriteLine($"unknown {mode[2..]} option {args[i]}; use {deviceOption} SPEC and --json FILE");
+            return null;
+        }
+    }
+    return (spec, json);
+}

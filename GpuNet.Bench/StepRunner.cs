@@ -7,7 +7,8 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Bench;
 
 /// <summary>Runs the trainer's own training step (<see cref="TrainingSteps.Create"/>, Adam) of a case on seeded random
-/// data of 8 batches, visited in a seeded order, with nothing else in the loop.</summary>
+/// data of 8 batches, visited in a seeded order, with nothing else in the loop; on the devices and processes of a
+/// placement when one is given.</summary>
 internal sealed class StepRunner : IDisposable
 {
     private readonly Cases.StepCase c;
@@ -18,7 +19,7 @@ internal sealed class StepRunner : IDisposable
     private long next;
     private const int Batches = 8;
 
-    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto)
+    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto, Placement? placement = null)
     {
         this.c = c;
         Network = new Network(device, c.Spec, c.Restarts, seed);
@@ -37,7 +38,7 @@ internal sealed class StepRunner : IDisposable
         data = DeviceDataset.Upload(device, ds);
         adam = OptimizerOptions.Adam().Create(device, Network.Parameters.Length);
         var loss = c.Classification ? LossFunction.CrossEntropy : LossFunction.MeanSquaredError;
-        step = TrainingSteps.Create(Network, data, loss, adam, c.Batch, kind);
+        step = TrainingSteps.Create(Network, data, loss, adam, c.Batch, kind, placement, OptimizerOptions.Adam());
         var perm = Enumerable.Range(0, rows).ToArray();
         rng.Shuffle(perm);
         step.BeginEpoch(perm);
@@ -47,6 +48,9 @@ internal sealed class StepRunner : IDisposable
 
     /// <summary>The implementation that runs the step.</summary>
     public string StepName => step.Name;
+
+    /// <summary>The step itself (the scale report reads a replicated step's exchange figures).</summary>
+    public ITrainingStep TrainingStep => step;
 
     /// <summary>Enqueues one step (no synchronisation).</summary>
     public void Step()

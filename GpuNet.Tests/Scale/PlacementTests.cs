@@ -82,7 +82,7 @@ public class PlacementTests
     [InlineData(StepKind.Replicated, 4, 2, 2, 3, "a batch of 3 rows cannot be split over 4 replicas")]
     [InlineData(StepKind.Layered, 1, 2, 1, 8, "layered runs on one device; 2 devices take replicated or spread")]
     [InlineData(StepKind.Spread, 4, 1, 2, 8, "spread shares the restarts among the devices of one process")]
-    [InlineData(StepKind.Spread, 1, 2, 1, 8, "1 restarts cannot be spread over 2 devices")]
+    [InlineData(StepKind.Spread, 1, 2, 1, 8, "1 restart cannot be spread over 2 devices")]
     public void StepsThatCannotRunAreRefused(StepKind kind, int restarts, int devices, int processes, int batch, string message)
     {
         var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);

@@ -10,16 +10,19 @@ namespace GpuNet.Training;
 
 /// <summary>
 /// The all-reduce of a replicated step, staged through the host in a fixed order: each replica's gradients [R, P] are
-/// copied to the host; they are added in replica order, g₀ + g₁ + … (float32, each element on its own, so the order
-/// never depends on timing or threads); with several processes the sum goes through MPI_Allreduce (its algorithm is a
-/// fixed function of the job size and message length, and every rank receives the same bits), carrying one more float:
-/// the processes' votes to stop; then the sum is copied back to every replica. Peer copies between GPUs are not used:
+/// copied to the host (every device at once, one thread each); they are added in replica order, g₀ + g₁ + … (float32,
+/// each element on its own, the elements shared among threads in fixed chunks, so the order never depends on timing or
+/// threads); with several processes the sum goes through MPI_Allreduce (its algorithm is a fixed function of the job
+/// size and message length, and every rank receives the same bits), carrying one more float: the processes' votes to
+/// stop; then the sum is copied back to every replica (again all at once). Peer copies between GPUs are not used:
 /// ILGPU 1.5.3 exposes peer access only for CUDA, and no machine with two GPUs was at hand to verify such a path.
 /// </summary>
 internal sealed class GradientExchange
 {
+    private const int Chunk = 1 << 16; // floats a thread adds at a time
     private readonly Placement placement;
-    private readonly float[] sum, part;
+    private readonly float[] sum;
+    private readonly float[][] parts;
     private readonly int length;
     private long ticks;
 
@@ -28,8 +31,10 @@ internal sealed class GradientExchange
     {
         this.placement = placement;
         this.length = checked((int)length);
-        sum = new float[length + 1]; // the last slot carries the stop votes
-        part = new float[length];
+        // Pinned: ILGPU copies to and from a host address, which must not move while the copy runs (a collection
+        // during it would leave the copy writing to where the array was).
+        sum = GC.AllocateArray<float>(this.length + 1, pinned: true); // the last slot carries the stop votes
+        parts = placement.Devices.Skip(1).Select(_ => GC.AllocateArray<float>(this.length, pinned: true)).ToArray();
     }
 
     /// <summary>Steps exchanged so far.</summary>
@@ -55,27 +60,28 @@ internal sealed class GradientExchange
         var devices = placement.Devices;
         foreach (var d in devices) d.Synchronize(); // the step's compute is done; what follows is the exchange
         long start = Stopwatch.GetTimestamp();
-        bool any = false;
-        for (int d = 0; d < devices.Count; d++)
+        var given = Enumerable.Range(0, devices.Count).Where(d => contributes[d]).ToArray();
+        // The first contributing device's gradients land in the sum itself; each other device has a buffer of its own.
+        float[] Host(int d) => d == given[0] ? sum : parts[d < given[0] ? d : d - 1];
+        Parallel.ForEach(given, d =>
         {
-            if (!contributes[d]) continue;
             devices[d].Counters.Synced();
-            if (!any) gradients[d].SubView(0, length).CopyToCPU(ref sum[0], length);
-            else
-            {
-                gradients[d].SubView(0, length).CopyToCPU(ref part[0], length);
-                Add(sum.AsSpan(0, length), part);
-            }
-            any = true;
-        }
-        if (!any) Array.Clear(sum, 0, length);
+            gradients[d].SubView(0, length).CopyToCPU(ref Host(d)[0], length);
+        });
+        if (given.Length == 0) Array.Clear(sum, 0, length);
+        else Parallel.For(0, (length + Chunk - 1) / Chunk, c =>
+        {
+            int at = c * Chunk, n = Math.Min(Chunk, length - at);
+            var total = sum.AsSpan(at, n);
+            foreach (int d in given.Skip(1)) Add(total, Host(d).AsSpan(at, n));
+        });
         if (placement.Processes is { } processes)
         {
             sum[length] = placement.StopVote;
             processes.AllReduce(sum, ReduceOp.Sum);
             placement.Tally(sum[length]);
         }
-        for (int d = 0; d < devices.Count; d++) gradients[d].SubView(0, length).CopyFromCPU(ref sum[0], length);
+        Parallel.For(0, devices.Count, d => gradients[d].SubView(0, length).CopyFromCPU(ref sum[0], length));
         ticks += Stopwatch.GetTimestamp() - start;
         Steps++;
     }

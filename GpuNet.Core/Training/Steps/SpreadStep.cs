@@ -37,7 +37,7 @@ public sealed class SpreadStep : ITrainingStep
         if (placement.Devices[0] != network.Device) throw new ArgumentException("the placement's first device must be the network's");
         if (placement.ProcessCount > 1) throw new ArgumentException("restarts are spread over the devices of one process; across processes a network is replicated");
         if (network.Restarts < devices)
-            throw new ArgumentException($"{network.Restarts} restarts cannot be spread over {devices} devices: each device needs one at least");
+            throw new ArgumentException($"{network.Restarts} restart{(network.Restarts == 1 ? "" : "s")} cannot be spread over {devices} devices: each needs one at least");
         home = network;
         var made = new List<Part>();
         try

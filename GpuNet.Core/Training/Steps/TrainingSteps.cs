@@ -72,7 +72,7 @@ public static class TrainingSteps
             StepKind.Auto => (StepKind.Replicated, $"one replica on each of {where}, gradients all-reduced"),
             StepKind.Layered when replicas > 1 => throw new ArgumentException($"layered runs on one device; {where} take replicated or spread"),
             StepKind.Spread when processes > 1 => throw new ArgumentException("spread shares the restarts among the devices of one process; across processes the network is replicated"),
-            StepKind.Spread when restarts < devices => throw new ArgumentException($"{restarts} restarts cannot be spread over {devices} devices: each needs one at least"),
+            StepKind.Spread when restarts < devices => throw new ArgumentException($"{restarts} restart{(restarts == 1 ? "" : "s")} cannot be spread over {devices} devices: each needs one at least"),
             StepKind.Layered or StepKind.Replicated or StepKind.Spread => (requested, "as asked"),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "unknown step kind"),
         };
