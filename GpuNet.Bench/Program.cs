@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using GpuNet;
 using GpuNet.Bench;
 using GpuNet.Devices;
 using ILGPU.Runtime.Cuda;
@@ -21,37 +22,69 @@ if (args.Length >= 1 && args[0] == "--ptx")
     return 0;
 }
 
-if (args.Contains("--scale"))
+if (args is ["--modes"])
 {
-    // --scale [--devices SPEC] [--json FILE]; under mpirun each rank takes the device of its local rank.
-    if (ReportOptions(args, "--scale", "--devices", "cpu:2") is not { } scale) return 2;
-    return ScaleReport.Run(scale.Spec, scale.Json, Console.Out);
+    // The modes this build has, one a line (gpu-run.sh asks before it calls an optional one).
+    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report", "--scale" }) Console.WriteLine(mode);
+    return 0;
 }
 
-if (args.Contains("--report"))
+if (args.Length >= 1 && args[0] == "--sass")
+    return SassReport.Run(args);
+
+if (args.Length >= 1 && args[0] is "--smoke" or "--check")
 {
-    // --report [--device SPEC] [--json FILE]
-    if (ReportOptions(args, "--report", "--device", "auto") is not { } report) return 2;
-    using var device = Gpu.Open(report.Spec);
-    return new Report(device, Console.Out).Run(report.Json);
+    // --smoke | --check [--device SPEC] [--json FILE]
+    var (spec, json, bad) = DeviceArgs(args);
+    if (bad != null) { Console.Error.WriteLine($"unknown {args[0]} option {bad}; use --device SPEC and --json FILE"); return 2; }
+    Device device;
+    try { device = Gpu.Open(spec); }
+    catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
+    { Console.Error.WriteLine($"{args[0][2..]}: cannot open device '{spec}': {e.Message}"); return 1; }
+    using var _ = device;
+    Console.WriteLine($"device: {device.Info}");
+    var checks = new DeviceChecks(device, Console.Out);
+    return args[0] == "--smoke" ? checks.RunSmoke(json) : checks.RunAll(json);
+}
+
+if (args.Length >= 1 && args[0] == "--scale")
+{
+    // --scale [--device SPEC] [--json FILE]; under mpirun each rank takes the device of its local rank.
+    var (spec, json, bad) = DeviceArgs(args);
+    if (bad != null) { Console.Error.WriteLine($"unknown scale option {bad}; use --device SPEC and --json FILE"); return 2; }
+    return ScaleReport.Run(spec, json, Console.Out);
+}
+
+if (args.Length >= 1 && args[0] == "--report")
+{
+    // --report [--device SPEC] [--json FILE] [--runs N]
+    var rest = args.ToList();
+    int runs = 20;
+    int at = rest.IndexOf("--runs");
+    if (at > 0)
+    {
+        if (at + 1 >= rest.Count || !int.TryParse(rest[at + 1], out runs) || runs < 1)
+        { Console.Error.WriteLine("--runs takes a positive number of timed runs per case"); return 2; }
+        rest.RemoveRange(at, 2);
+    }
+    var (spec, json, bad) = DeviceArgs(rest.ToArray());
+    if (bad != null) { Console.Error.WriteLine($"unknown report option {bad}; use --device SPEC, --json FILE and --runs N"); return 2; }
+    using var device = Gpu.Open(spec);
+    return new Report(device, Console.Out, runs).Run(json);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args);
 return 0;
 
-// A report's options: MODE [DEVICE-OPTION SPEC] [--json FILE]; null (after saying why) for anything else.
-static (string Spec, string? Json)? ReportOptions(string[] args, string mode, string deviceOption, string spec)
+static (string Spec, string? Json, string? Bad) DeviceArgs(string[] args)
 {
+    string spec = "auto";
     string? json = null;
-    for (int i = 0; i < args.Length; i++)
+    for (int i = 1; i < args.Length; i++)
     {
-        if (args[i] == deviceOption && i + 1 < args.Length) spec = args[++i];
+        if (args[i] == "--device" && i + 1 < args.Length) spec = args[++i];
         else if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
-        else if (args[i] != mode)
-        {
-            Console.Error.WriteLine($"unknown {mode[2..]} option {args[i]}; use {deviceOption} SPEC and --json FILE");
-            return null;
-        }
+        else return (spec, json, args[i]);
     }
-    return (spec, json);
+    return (spec, json, null);
 }

@@ -19,7 +19,8 @@ namespace GpuNet.Bench;
 /// </summary>
 internal sealed class Report
 {
-    private const int Runs = 20, WarmUp = 3;
+    private const int WarmUp = 3;
+    private readonly int runs;
     private readonly Device device;
     private readonly bool cpu;
     private readonly TextWriter log;
@@ -28,8 +29,12 @@ internal sealed class Report
     // The CPU accelerator is a simulator: cases above these sizes would take minutes there and are listed as skipped.
     private const double CpuGemmFlopCap = 0.6e9, CpuStepFlopCap = 2e9, CpuTiledFlopCap = 1e6;
 
-    public Report(Device device, TextWriter log)
+    /// <summary>A report timing each case as the median of <paramref name="runs"/> runs (20 by default; fewer for a
+    /// quick pass, such as a dry run of the GPU script on the CPU accelerator).</summary>
+    public Report(Device device, TextWriter log, int runs = 20)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        this.runs = runs;
         this.device = device;
         cpu = device.IsCpu;
         this.log = log;
@@ -57,6 +62,10 @@ internal sealed class Report
         var (dsFlops, dsGbs) = Datasheet(info.Name);
 
         var gemm = new List<GemmJson>();
+        var steps = new List<StepJson>();
+        List<KernelJson> kernels = [];
+        // The JSON is rewritten after every case, so a run cut short (a device fault, a timeout) keeps what it measured.
+        void Save() => Write(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, steps, kernels, skipped);
         foreach (var variant in Variants())
             foreach (var c in Cases.Gemm)
             {
@@ -66,20 +75,22 @@ internal sealed class Report
                 if (!cpu && variant == GemmVariant.Naive && c.M * (long)c.N * c.K > 1024L * 1024 * 1024)
                 { skipped.Add(new($"gemm {variant} {c.Name}", "the naive baseline is measured up to 1024³")); continue; }
                 gemm.Add(MeasureGemm(c, variant));
+                Save();
                 if (failures.Count > 0) return Finish(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, [], [], skipped);
             }
         double bestGemm = gemm.Count == 0 ? 0 : gemm.Max(g => g.Gflops);
         double peakFlops = dsFlops ?? bestGemm;
         gemm = gemm.Select(g => g with { FractionOfPeak = g.Gflops / peakFlops }).ToList();
 
-        var kernels = MeasureElementwise(bandwidth);
+        kernels = MeasureElementwise(bandwidth);
+        Save();
         if (failures.Count > 0) return Finish(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, [], kernels, skipped);
 
-        var steps = new List<StepJson>();
         foreach (var c in Cases.Steps)
         {
             if (cpu && c.Flop > CpuStepFlopCap) { skipped.Add(new($"step {c.Name}", "too large for the CPU accelerator")); continue; }
             steps.Add(MeasureStep(c));
+            Save();
             if (failures.Count > 0) break;
         }
         return Finish(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, steps, kernels, skipped);
@@ -88,11 +99,7 @@ internal sealed class Report
     private int Finish(string? jsonPath, Stopwatch clock, DeviceInfo info, string? driver, double bandwidth, double? dsFlops, double? dsGbs,
         List<GemmJson> gemm, List<StepJson> steps, List<KernelJson> kernels, List<Skipped> skipped)
     {
-        var report = new ReportJson("gpunet-bench", 1, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            new DeviceJson(info.Name, info.Kind.ToString().ToLowerInvariant(), info.MemoryBytes, driver, info.Multiprocessors, info.WarpSize, info.MaxThreadsPerGroup),
-            new PeakJson(bandwidth, gemm.Count == 0 ? 0 : gemm.Max(g => g.Gflops), dsFlops, dsGbs),
-            gemm, steps, kernels, skipped, failures, clock.Elapsed.TotalSeconds);
-        if (jsonPath != null) File.WriteAllText(jsonPath, JsonSerializer.Serialize(report, Json.Options));
+        var report = Write(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, steps, kernels, skipped);
         PrintTable(report);
         if (failures.Count > 0)
         {
@@ -101,6 +108,22 @@ internal sealed class Report
             return 1;
         }
         return 0;
+    }
+
+    private ReportJson Write(string? jsonPath, Stopwatch clock, DeviceInfo info, string? driver, double bandwidth, double? dsFlops, double? dsGbs,
+        List<GemmJson> gemm, List<StepJson> steps, List<KernelJson> kernels, List<Skipped> skipped)
+    {
+        var report = new ReportJson("gpunet-bench", 1, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            new DeviceJson(info.Name, info.Kind.ToString().ToLowerInvariant(), info.MemoryBytes, driver, info.Multiprocessors, info.WarpSize, info.MaxThreadsPerGroup),
+            new PeakJson(bandwidth, gemm.Count == 0 ? 0 : gemm.Max(g => g.Gflops), dsFlops, dsGbs),
+            gemm, steps, kernels, skipped, failures, clock.Elapsed.TotalSeconds);
+        if (jsonPath != null)
+        {
+            // Written beside and renamed, so a run killed mid-write leaves the previous complete file.
+            File.WriteAllText(jsonPath + ".part", JsonSerializer.Serialize(report, Json.Options));
+            File.Move(jsonPath + ".part", jsonPath, overwrite: true);
+        }
+        return report;
     }
 
     private void PrintTable(ReportJson r)
@@ -135,8 +158,8 @@ internal sealed class Report
     {
         for (int i = 0; i < WarmUp; i++) enqueue();
         device.Accelerator.Synchronize();
-        var times = new double[Runs];
-        for (int i = 0; i < Runs; i++)
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
         {
             var t = Stopwatch.StartNew();
             enqueue();
@@ -144,7 +167,7 @@ internal sealed class Report
             times[i] = t.Elapsed.TotalMilliseconds;
         }
         Array.Sort(times);
-        return (times[Runs / 2 - 1] + times[Runs / 2]) / 2;
+        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
 
     private double PeakBandwidth()
@@ -329,5 +352,10 @@ internal sealed class Report
 
 internal static class Json
 {
-    public static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    // A failed check's error can be NaN or infinite: written as "NaN" / "Infinity" rather than failing the write.
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 }

@@ -10,7 +10,8 @@ namespace GpuNet.Bench;
 
 /// <summary>
 /// The scaling report: for each case, the replicated step (one replica per device, a slice of every batch each, the
-/// gradients all-reduced) on the devices of this process (<c>--devices</c>, default <c>cpu:2</c>) or on the ranks of an
+/// gradients all-reduced) on the devices of this process (<c>--device</c>: by default every device of the kind <c>auto</c> picks, or two CPU
+/// accelerators when there is one) or on the ranks of an
 /// mpirun job (one device each, rank 0 reports), against the layered step on one device with the same global batch:
 /// the median step time, the bytes the exchange moves per step, and the all-reduce's share of the step. Each case is
 /// checked before it is timed: after 4 steps from the same start, the replicas' weights must be one device's within
@@ -39,6 +40,9 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
     {
         if (!MpiWorld.IsLaunched)
         {
+            // auto: every device of auto's kind when there are two or more, else two CPU accelerators.
+            var list = Gpu.List();
+            if (spec == "auto") spec = list.Count(d => d.Kind == list[Gpu.AutoIndex()].Kind) >= 2 ? "all" : "cpu:2";
             using var devices = Gpu.OpenSet(spec);
             return new ScaleReport(new Placement(devices), log).Measure(jsonPath, $"{devices.Count} devices in one process");
         }

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Merges a GpuNet report and a PyTorch report (same machine, same run) into a ratio table.
+"""Merges a GpuNet report and PyTorch reports (same machine, same run) into a ratio table.
 
-    python3 GpuNet.Bench/compare_merge.py gpunet.json torch.json [--markdown]
+    python3 GpuNet.Bench/compare_merge.py gpunet.json torch.json [more-torch.json ...] [--markdown]
 
-For each GEMM shape: GpuNet's best variant vs torch.matmul; for each training step: GpuNet vs each PyTorch variant.
-A ratio above 1 means GpuNet is faster.
+For each GEMM shape: GpuNet's best variant vs torch.matmul; for each training step: GpuNet vs each PyTorch variant
+(a second PyTorch file, e.g. the torch.compile run, adds its variants). A ratio above 1 means GpuNet is faster.
 """
 import json, sys
 
 def main():
-    if len(sys.argv) < 3:
+    files = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(files) < 2:
         print(__doc__); return 2
-    g = json.load(open(sys.argv[1])); t = json.load(open(sys.argv[2]))
+    g = json.load(open(files[0]))
+    t = json.load(open(files[1]))
+    for extra in files[2:]:
+        more = json.load(open(extra))
+        t["gemm"] += more.get("gemm", [])
+        t["train_step"] += more.get("train_step", [])
     md = "--markdown" in sys.argv
     rows = []
     best = {}

@@ -3,15 +3,21 @@
 shape as `GpuNet.Bench --report --json`, so one run on the same machine gives GpuNet/PyTorch ratios
 (merge the two files with compare_merge.py).
 
-    python3 GpuNet.Bench/compare_pytorch.py [--device cuda|cpu] [--json FILE] [--quick]
+    python3 GpuNet.Bench/compare_pytorch.py [--device cuda|cpu] [--json FILE] [--variants eager,cuda-graph,compile]
+                                            [--no-gemm]
 
 Timing: median of 20 runs after 3 warm-up runs, the device synchronised around each run.
-Variants: "eager" always; on CUDA also "cuda-graph" (the whole step captured once and replayed) and, when
-torch.compile works there, "compile".
+Variants of the training step: "eager"; on CUDA also "cuda-graph" (the whole step captured once and replayed) and
+"compile" (torch.compile; a variant that fails is listed under "skipped" with the reason). Default: all that apply.
+--no-gemm leaves out the GEMM cases (for a second run that adds torch.compile only).
 """
 import argparse, datetime, json, statistics, sys, time
 
-import torch
+try:
+    import torch
+except ImportError as e:
+    print(f"compare_pytorch: PyTorch is not installed for {sys.executable} ({e})", file=sys.stderr)
+    sys.exit(3)
 
 RUNS, WARMUP = 20, 3
 
@@ -99,7 +105,7 @@ class Batched(torch.nn.Module):
                 z = torch.relu(z) if self.classification else torch.sigmoid(z)
         return z if self.classification else torch.sigmoid(z)
 
-def measure_steps(device, cpu_cap):
+def measure_steps(device, cpu_cap, wanted):
     out, skipped = [], []
     for name, sizes, batch, restarts, classification in STEP_CASES:
         flop = step_flop(sizes, batch, restarts)
@@ -115,7 +121,7 @@ def measure_steps(device, cpu_cap):
             x_all = (torch.arange(rows, device=device) % 4).float().unsqueeze(1) / 3
             y_all = ((torch.arange(rows, device=device) % 4 == 1) | (torch.arange(rows, device=device) % 4 == 2)).float().unsqueeze(1)
         perm = torch.randperm(rows, device=device)
-        variants = ["eager"] + (["cuda-graph", "compile"] if device.type == "cuda" else [])
+        variants = [v for v in ["eager"] + (["cuda-graph", "compile"] if device.type == "cuda" else []) if v in wanted]
         for variant in variants:
             model = (Batched(sizes, restarts, classification) if restarts > 1 else
                      torch.nn.Sequential(*[m for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
@@ -173,7 +179,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--json")
+    p.add_argument("--variants", default="eager,cuda-graph,compile", help="training-step variants, comma-separated")
+    p.add_argument("--no-gemm", action="store_true", help="leave out the GEMM cases")
     args = p.parse_args()
+    wanted = set(args.variants.split(","))
+    unknown = wanted - {"eager", "cuda-graph", "compile"}
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; use eager, cuda-graph, compile")
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -181,8 +193,8 @@ def main():
     cpu_cap = 5e9 if device.type == "cpu" else None
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (PyTorch, %d threads)" % torch.get_num_threads()
     t0 = time.time()
-    gemm, s1 = measure_gemm(device, cpu_cap)
-    steps, s2 = measure_steps(device, cpu_cap)
+    gemm, s1 = ([], []) if args.no_gemm else measure_gemm(device, cpu_cap)
+    steps, s2 = measure_steps(device, cpu_cap, wanted)
     report = {
         "tool": "pytorch", "version": 1, "date": datetime.date.today().isoformat(),
         "device": {"name": name, "kind": device.type, "torch": torch.__version__,

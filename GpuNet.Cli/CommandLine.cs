@@ -84,7 +84,7 @@ public static class CommandLine
         // bce's target check speaks the library's words; here the options that change the loss are named too.
         stderr.WriteLine($"{who}error: {Message(e)}");
         if (verbose) stderr.WriteLine(e);
-        else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException
+        else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException or GpuNet.IO.FileWriteException
                      or UnauthorizedAccessException))
             stderr.WriteLine("(run with --verbose for details)"); // the message alone may not say enough
         return 1;
@@ -111,7 +111,7 @@ public static class CommandLine
         DeviceMemoryException m => m.MessageNaming("--batch", "--restarts"),
         // bce's target check speaks the library's words; here the options that change the loss are named too.
         GpuNet.Model.TargetRangeException => e.Message + " (--loss mse --output identity)",
-        _ => e.Message,
+        _ => OptionNames.Message(e), // settings the library names in brackets, e.g. (hasHeader), (Standardizer)
     };
 
     private static int Help(TextWriter stdout, string text)

@@ -23,7 +23,9 @@ internal static class EvalCommand
         var a = new Arguments("eval", args, ["model", "data", "split", "data-dir", "device"], ["json"]);
         string model = a.String("model") ?? throw new UsageException("eval needs --model FILE");
         string spec = a.String("data") ?? throw new UsageException("eval needs --data SPEC (the data to evaluate on)");
-        var dataSpec = DataSpec.Parse(spec);
+        DataSpec dataSpec;
+        try { dataSpec = DataSpec.Parse(spec); }
+        catch (GpuNetException e) { throw new UsageException($"--data: {e.Message}"); }
         string? splitOption = a.String("split")?.ToLowerInvariant();
         if (splitOption is not (null or "train" or "test" or "all"))
             throw new UsageException($"--split: unknown '{splitOption}', use train, test or all");

@@ -31,7 +31,7 @@ internal sealed class MpiJob(ICommunicator world, TextWriter stderr, bool verbos
     public bool Agreed { get; private set; }
 
     /// <summary>The checkpoint to resume from, as rank 0 read it, or null.</summary>
-    public (TrainingState State, IReadOnlyDictionary<string, string> Metadata, string Path)? Checkpoint { get; private set; }
+    public CheckpointFile? Checkpoint { get; private set; }
 
     /// <summary>Sends rank 0's command line to every rank; returns it and, on a rank started otherwise, the error.</summary>
     public (string[] RootArgs, Exception? Error) CompareArguments(string[] args)
@@ -50,8 +50,8 @@ internal sealed class MpiJob(ICommunicator world, TextWriter stderr, bool verbos
             "mpirun must start every rank with the same options"));
     }
 
-    /// <summary>With --resume DIR in rank 0's command line: rank 0 reads the newest checkpoint there and sends its bytes,
-    /// which every rank reads (a rank's folders may not exist on another host). Returns this rank's error, if any.</summary>
+    /// <summary>With --resume DIR|FILE in rank 0's command line: rank 0 finds the checkpoint (a folder's newest) and sends
+    /// its bytes, which every rank reads (a rank's folders may not exist on another host). Returns this rank's error.</summary>
     public Exception? FetchCheckpoint(string[] rootArgs)
     {
         string? dir = rootArgs.Select((arg, i) => arg.StartsWith("--resume=", StringComparison.Ordinal) ? arg[9..]
@@ -64,8 +64,7 @@ internal sealed class MpiJob(ICommunicator world, TextWriter stderr, bool verbos
         {
             try
             {
-                if (File.Exists(dir)) throw new UsageException($"--resume {dir}: that is a file; give the checkpoint folder it is in");
-                path = Training.Checkpoint.LoadLatest(dir).Path;
+                path = CheckpointFolder.Resolve(dir).Path; // the folder's newest checkpoint of its run, or the file given
                 bytes = File.ReadAllBytes(path);
             }
             catch (Exception e) when (CommandLine.IsReported(e)) { error = e; }
@@ -78,8 +77,7 @@ internal sealed class MpiJob(ICommunicator world, TextWriter stderr, bool verbos
         path = BroadcastString(IsRoot ? path : null, 0);
         try
         {
-            var state = Training.Checkpoint.Read(bytes, path, out var meta);
-            Checkpoint = (state, meta, path);
+            Checkpoint = Training.Checkpoint.Read(bytes, path);
             return null;
         }
         catch (Exception e) when (CommandLine.IsReported(e)) { return e; }

@@ -16,7 +16,8 @@ internal sealed class TrainCommand
 
         data
           --data SPEC            digits (default) | fashion-mnist | mnist-idx:DIR | xor | parity:N | sine
-                                 | csv:PATH[,label=COL][,header][,task=classify|regress][,test=PATH]
+                                 | csv:PATH[,label=COL][,header][,sep=SEP][,task=classify|regress][,test=PATH]
+                                   [,drop-nonfinite]; SEP: comma (default), semicolon, tab, pipe
           --data-dir DIR         where datasets are looked for (then $GPUNET_DATA, then /usr/share/datasets)
           --standardize          scale features by the training set's mean and standard deviation (stored in the model)
           --validation F         hold out this fraction of the training rows for validation, in [0, 1) (default 0)
@@ -45,7 +46,9 @@ internal sealed class TrainCommand
                                  | replicated | spread
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
-          --resume DIR           continue the run from the newest checkpoint in DIR, with the options it was started with
+          --resume DIR|FILE      continue the run whose checkpoints DIR holds (its newest), or that checkpoint FILE, with the
+                                 options it was started with; options given again must match, except --device, --json
+                                 and --epochs N (train on up to N epochs, also after the run finished)
         output
           --model FILE           where to write the model (default model.safetensors)
           --metrics FILE.csv     one row per epoch
@@ -69,32 +72,28 @@ internal sealed class TrainCommand
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
     private readonly MpiJob? job; // under mpirun: this process's rank; rank 0 alone writes files
     private bool Root => job?.IsRoot ?? true;
+    private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr, MpiJob? job = null)
     {
         this.job = job;
         a = new Arguments("train", args, Valued, Flags);
-        string? resumeDir = a.String("resume");
-        if (resumeDir != null)
+        string? resumeFrom = a.String("resume");
+        string? resumedRun = null;
+        if (resumeFrom != null)
         {
-            // The run's own options come from the checkpoint; only the device and the form of the summary may be chosen anew.
-            var added = a.Options.Where(o => o.Name != "resume").ToArray();
-            if (added.Any(o => o.Name is not ("device" or "json")))
-                throw new UsageException("--resume DIR continues the run with the options it was started with; only --device and --json may be added");
-            if (File.Exists(resumeDir))
-                throw new UsageException($"--resume {resumeDir}: that is a file; give the checkpoint folder it is in");
-            var (state, meta, path) = job?.Checkpoint ?? Checkpoint.LoadLatest(resumeDir); // under mpirun, as rank 0 read it
-            string[]? original;
-            try { original = JsonSerializer.Deserialize<string[]>(meta.TryGetValue("cli_args", out var j) ? j : "null"); }
-            catch (JsonException e) { throw new GpuNetException($"checkpoint '{path}': cli_args is not a JSON list of strings ({e.Message})", e); }
-            if (original == null || original.Any(x => x == null))
-                throw new GpuNetException($"checkpoint '{path}' was not written by gpunet train (no cli_args)");
-            dataAsGiven = meta.GetValueOrDefault("data_as_given");
+            // The run's own options come from the checkpoint; those given again must agree with them (see ResumeArguments).
+            var checkpoint = job?.Checkpoint ?? CheckpointFolder.Resolve(resumeFrom); // under mpirun, as rank 0 read it
+            var original = checkpoint.Strings("cli_args")
+                ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
+            dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
             var started = new Arguments("train", original, Valued, Flags);
-            a = new Arguments("train", Arguments.Format([.. started.Options.Where(o => added.All(x => x.Name != o.Name)), .. added]), Valued, Flags);
-            resume = state;
-            resumedFrom = path;
+            a = new Arguments("train", ResumeArguments.Merge(started, a, checkpoint.Path), Valued, Flags);
+            resume = checkpoint.State;
+            resumedFrom = checkpoint.Path;
+            resumedRun = checkpoint.RunId;
         }
+        runId = resumedRun ?? Checkpoint.NewRunId();
         this.stdout = stdout;
         this.stderr = stderr;
     }
@@ -142,12 +141,15 @@ internal sealed class TrainCommand
         }
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
         if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
-        var summary = new Summary(job == null ? devices.ToString() : $"{job.World.Size} processes, rank 0 on {device.Info}", clock.Elapsed.TotalSeconds, result.EpochsCompleted, result.Steps,
+        // A resumed run's summary counts the whole run: the steps and training time before the resume too.
+        var summary = new Summary(job == null ? devices.ToString() : $"{job.World.Size} processes, rank 0 on {device.Info}",
+            (resume?.Elapsed ?? TimeSpan.Zero).TotalSeconds + clock.Elapsed.TotalSeconds,
+            result.EpochsCompleted, (resume?.Steps ?? 0) + result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
             testReport?.Loss, testReport?.Accuracy, net.Restarts, best, result.FinalTrain.Loss,
             Path.GetFullPath(plan.ModelPath), result.StoppedEarly, trainer.StepName!, (long)plan.Options.ShuffleSeed,
-            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath));
+            FullOrNull(plan.MetricsPath), FullOrNull(plan.PlotPath), resumedFrom, resume?.EpochsCompleted, result.Steps);
         if (json) stdout.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else PrintSummary(summary);
         return 0;
@@ -200,6 +202,7 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
+        if (Root) RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
         // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
         // spec as typed, so the model file does not depend on the folder the command ran in.
         string modelData = dataAsGiven ?? dataSpec;
@@ -312,6 +315,7 @@ internal sealed class TrainCommand
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
+        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
@@ -329,7 +333,7 @@ internal sealed class TrainCommand
         {
             if (r.Epoch % plan.CheckpointEvery != 0 && r.Epoch != r.Epochs) return;
             var state = trainer.CaptureState(); // on every rank (it may read the job's sums); written once, by rank 0
-            if (Root) Checkpoint.Save(plan.CheckpointDir!, state, plan.CheckpointMeta);
+            if (Root) Checkpoint.Save(plan.CheckpointDir!, runId, state, plan.CheckpointMeta);
         });
         try
         {
@@ -341,6 +345,8 @@ internal sealed class TrainCommand
             // The network holds its last good weights and knows the restart that was best then.
             string saved = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plan.ModelPath))!,
                 Path.GetFileNameWithoutExtension(plan.ModelPath) + $".last-good-epoch{e.GoodEpochs}.safetensors");
+            if (!net.GetParameters(e.BestRestart).All(float.IsFinite))
+                throw new GpuNetException($"{e.MessageNaming("--lr")} No restart held finite weights then, so none was written.", e);
             net.Info = WithData(net.Info!, plan.ModelData);
             if (Root) net.Save(saved);
             throw new GpuNetException($"{e.MessageNaming("--lr")} Last good weights written to {saved}.", e);
@@ -356,9 +362,9 @@ internal sealed class TrainCommand
     {
         var state = trainer.CaptureState(); // on every rank; written once, by rank 0
         if (!Root) return CommandLine.Interrupted;
-        string saved = Checkpoint.Save(plan.InterruptDir, state, plan.CheckpointMeta);
+        string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-        log.WriteLine($"resume with: gpunet train --resume {plan.InterruptDir}");
+        log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
         return CommandLine.Interrupted;
     }
 
@@ -397,14 +403,16 @@ internal sealed class TrainCommand
 
     internal sealed record Summary(string Device, double Seconds, int Epochs, long Steps, double TrainLoss, double? TrainAccuracy,
         double? ValidationLoss, double? ValidationAccuracy, double? TestLoss, double? TestAccuracy, int Restarts, int BestRestart,
-        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null);
+        double[] RestartTrainLosses, string Model, bool StoppedEarly, string Step, long Seed, string? Metrics = null, string? Plot = null,
+        string? ResumedFrom = null, int? ResumedAfterEpochs = null, long SessionSteps = 0);
 
     private static string? FullOrNull(string? path) => path == null ? null : Path.GetFullPath(path);
 
     private void PrintSummary(Summary s)
     {
         stdout.WriteLine($"trained {Count(s.Epochs, "epoch")} ({Count(s.Steps, "step")}) in {s.Seconds:F1} s on {s.Device}" +
-            (s.StoppedEarly ? " (stopped early)" : ""));
+            (s.StoppedEarly ? " (stopped early)" : "") +
+            (s.ResumedAfterEpochs is { } done ? $"; resumed after {Count(done, "epoch")}, {Count(s.SessionSteps, "step")} this time" : ""));
         if (s.Restarts > 1)
         {
             // NaN sorts first in .NET: summarise the finite losses and count the diverged restarts apart.
@@ -458,7 +466,7 @@ internal sealed class TrainCommand
 
     /// <summary>The --data spec with its file paths absolute (kept as given where the full path holds a comma, which a
     /// spec cannot).</summary>
-    private static string Recorded(DataSpec data, string spec)
+    internal static string Recorded(DataSpec data, string spec)
     {
         if (data.Path == null) return spec;
         static string Full(string p) => Path.GetFullPath(p) is var f && !f.Contains(',') ? f : p;

@@ -8,6 +8,11 @@ public class GpuNetException : Exception
     public GpuNetException(string message) : base(message) { }
     /// <summary>Creates the error with its message and cause.</summary>
     public GpuNetException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The settings whose value would fix the problem, by their names in the library (e.g. "LearningRate",
+    /// "BatchSize", "hasHeader"); the message speaks of them in the same words. A front end such as the gpunet
+    /// command names its own option for each; empty when no setting is involved.</summary>
+    public IReadOnlyList<string> Settings { get; init; } = [];
 }
 
 /// <summary>A data file (CSV, IDX, gzip) is malformed, or a dataset does not fit what is asked of it.</summary>

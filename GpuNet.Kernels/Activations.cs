@@ -52,24 +52,42 @@ public struct Relu : IActivation
     public float DerivativeFromOutput(float z) => z > 0f ? 1f : 0f;
 }
 
-/// <summary>Element-wise kernels of the layers. All are grid-stride loops: explicitly grouped,
-/// any 1-D grid and group.</summary>
+/// <summary>Element-wise kernels of the layers. All are grid-stride loops (explicitly grouped, any 1-D grid and group)
+/// that handle four grid-stride positions an iteration, loading all four before storing any, so each thread keeps
+/// several loads in flight; index arithmetic is additions (see <see cref="IndexWalk"/>), never a division per element.</summary>
 public static class Activations
 {
-    /// <summary>In place: z[k,b,o] ← σ(z[k,b,o] + bias_k[o]), turning the GEMM result A_l into Z_l.</summary>
+    /// <summary>In place: z[k,b,o] ← σ(z[k,b,o] + bias_k[o]), turning the GEMM result A_l into Z_l; the bias of network k
+    /// is parameters[k·paramStride + biasOffset + o]. Needs width and rowsPerNet below 2³⁰.</summary>
     public static void BiasActivate<TAct>(ArrayView<float> z, ArrayView<float> parameters,
         long biasOffset, long paramStride, int rowsPerNet, int width)
         where TAct : struct, IActivation
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
-        long perNet = (long)rowsPerNet * width;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long total = z.Length;
-        for (long i = start; i < total; i += stride)
+        var at = IndexWalk.Start(start, stride, width, rowsPerNet);
+        long i = start;
+        for (; i + 3L * stride < total; i += 4L * stride)
         {
-            long k = i / perNet;
-            int o = (int)(i % width);
-            z[i] = default(TAct).Forward(z[i] + parameters[k * paramStride + biasOffset + o]);
+            var at1 = at.Next();
+            var at2 = at1.Next();
+            var at3 = at2.Next();
+            float z0 = z[i], z1 = z[i + stride], z2 = z[i + 2L * stride], z3 = z[i + 3L * stride];
+            float b0 = parameters[at.Outer * paramStride + biasOffset + at.Inner];
+            float b1 = parameters[at1.Outer * paramStride + biasOffset + at1.Inner];
+            float b2 = parameters[at2.Outer * paramStride + biasOffset + at2.Inner];
+            float b3 = parameters[at3.Outer * paramStride + biasOffset + at3.Inner];
+            z[i] = default(TAct).Forward(z0 + b0);
+            z[i + stride] = default(TAct).Forward(z1 + b1);
+            z[i + 2L * stride] = default(TAct).Forward(z2 + b2);
+            z[i + 3L * stride] = default(TAct).Forward(z3 + b3);
+            at = at3.Next();
+        }
+        for (; i < total; i += stride)
+        {
+            z[i] = default(TAct).Forward(z[i] + parameters[at.Outer * paramStride + biasOffset + at.Inner]);
+            at = at.Next();
         }
     }
 
@@ -79,7 +97,17 @@ public static class Activations
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        for (long i = start; i < n; i += stride)
+        long i = start;
+        for (; i + 3 * stride < n; i += 4 * stride)
+        {
+            float d0 = delta[i], d1 = delta[i + stride], d2 = delta[i + 2 * stride], d3 = delta[i + 3 * stride];
+            float z0 = z[i], z1 = z[i + stride], z2 = z[i + 2 * stride], z3 = z[i + 3 * stride];
+            delta[i] = d0 * default(TAct).DerivativeFromOutput(z0);
+            delta[i + stride] = d1 * default(TAct).DerivativeFromOutput(z1);
+            delta[i + 2 * stride] = d2 * default(TAct).DerivativeFromOutput(z2);
+            delta[i + 3 * stride] = d3 * default(TAct).DerivativeFromOutput(z3);
+        }
+        for (; i < n; i += stride)
             delta[i] = delta[i] * default(TAct).DerivativeFromOutput(z[i]);
     }
 
@@ -106,7 +134,16 @@ public static class Activations
     {
         long start = Grid.GlobalIndex.X;
         long stride = (long)Grid.DimX * Group.DimX;
-        for (long i = start; i < n; i += stride)
+        long i = start;
+        for (; i + 3 * stride < n; i += 4 * stride)
+        {
+            float z0 = z[i], z1 = z[i + stride], z2 = z[i + 2 * stride], z3 = z[i + 3 * stride];
+            z[i] = default(TAct).Forward(z0);
+            z[i + stride] = default(TAct).Forward(z1);
+            z[i + 2 * stride] = default(TAct).Forward(z2);
+            z[i + 3 * stride] = default(TAct).Forward(z3);
+        }
+        for (; i < n; i += stride)
             z[i] = default(TAct).Forward(z[i]);
     }
 }

@@ -30,116 +30,40 @@ public struct LossArgs
 
 /// <summary>Loss kernels: each fuses the per-sample loss, ∂ℓ/∂z and the output function's
 /// derivative into one pass. Launch: explicitly grouped grid-stride loop over R·B rows, any 1-D
-/// grid and group.</summary>
+/// grid and group; B below 2³⁰. The row's network and position in the batch follow the row index by additions
+/// (<see cref="IndexWalk"/>), with no division per row.</summary>
 public static class Losses
 {
-    /// <summary>Squared error. Sample loss (1/O) Σ_o (z − y)²; batch loss is the mean of the sample
-    /// losses (the mean over all B·O elements); delta = GradScale · (2/O)(z − y) · σ'(z).</summary>
-    public static void SquaredError<TAct>(LossArgs a) where TAct : struct, IActivation
+    /// <summary>Squared error (<see cref="SquaredErrorRow{TAct}"/>); the batch loss is the mean of the row losses (the
+    /// mean over all B·O elements).</summary>
+    public static void SquaredError<TAct>(LossArgs a) where TAct : struct, IActivation => Rows<SquaredErrorRow<TAct>>(a);
+
+    /// <summary>Absolute error (<see cref="AbsoluteErrorRow{TAct}"/>).</summary>
+    public static void AbsoluteError<TAct>(LossArgs a) where TAct : struct, IActivation => Rows<AbsoluteErrorRow<TAct>>(a);
+
+    /// <summary>Softmax cross-entropy on logits (<see cref="SoftmaxCrossEntropyRow"/>).</summary>
+    public static void SoftmaxCrossEntropy(LossArgs a) => Rows<SoftmaxCrossEntropyRow>(a);
+
+    /// <summary>Binary cross-entropy on logits (<see cref="BinaryCrossEntropyRow"/>).</summary>
+    public static void BinaryCrossEntropy(LossArgs a) => Rows<BinaryCrossEntropyRow>(a);
+
+    /// <summary>RowLoss[r] and delta of every row r of the R·B rows, in a grid-stride loop.</summary>
+    private static void Rows<TRow>(LossArgs a) where TRow : struct, IRowLoss
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long rows = (long)a.Restarts * a.Rows;
+        var at = IndexWalk.Start(start, stride, a.Rows, 1);
         int w = a.Width;
-        float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
-        {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = a.Output[zb + o];
-                float d = z - a.Targets[yb + o];
-                sum += d * d;
-                a.Delta[zb + o] = a.GradScale * 2f * invW * d * default(TAct).DerivativeFromOutput(z);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
+        for (long r = start; r < rows; r += stride, at = at.Next())
+            a.RowLoss[r] = default(TRow).Row(Row(a.Output, r, w), TargetRow(a, at), Row(a.Delta, r, w), w, a.GradScale);
     }
 
-    /// <summary>Absolute error. Sample loss (1/O) Σ_o |z − y|; delta = GradScale · (1/O) sign(z − y) · σ'(z)
-    /// (sign(0) = 0).</summary>
-    public static void AbsoluteError<TAct>(LossArgs a) where TAct : struct, IActivation
-    {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        int w = a.Width;
-        float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
-        {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = a.Output[zb + o];
-                float d = z - a.Targets[yb + o];
-                sum += XMath.Abs(d);
-                float sign = d > 0f ? 1f : (d < 0f ? -1f : 0f);
-                a.Delta[zb + o] = a.GradScale * invW * sign * default(TAct).DerivativeFromOutput(z);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
-    }
+    // Row r of a [·, w] matrix, and the targets of the row at (network at.Outer, batch row at.Inner).
+    private static ArrayView<float> Row(ArrayView<float> m, long r, int w) => m.SubView(r * w, w);
 
-    /// <summary>Softmax cross-entropy on logits z (identity output). Sample loss
-    /// −Σ_o y_o · log softmax(z)_o, computed as −Σ y_o (z_o − max − log Σ e^(z − max)) so logits of ±1e4
-    /// neither overflow nor lose the answer; delta = GradScale · (softmax(z) − y).</summary>
-    public static void SoftmaxCrossEntropy(LossArgs a)
-    {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        int w = a.Width;
-        for (long r = start; r < rows; r += stride)
-        {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
-            float max = a.Output[zb];
-            for (int o = 1; o < w; o++) max = XMath.Max(max, a.Output[zb + o]);
-            float sumExp = 0f;
-            for (int o = 0; o < w; o++) sumExp += XMath.Exp(a.Output[zb + o] - max);
-            float logSum = XMath.Log(sumExp);
-            float loss = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float shifted = a.Output[zb + o] - max;
-                float y = a.Targets[yb + o];
-                if (y != 0f) loss -= y * (shifted - logSum);
-                a.Delta[zb + o] = a.GradScale * (XMath.Exp(shifted - logSum) - y);
-            }
-            a.RowLoss[r] = loss;
-        }
-    }
-
-    /// <summary>Binary cross-entropy on logits z (the logistic is part of the loss). Sample loss
-    /// (1/O) Σ_o [max(z, 0) − z·y + log(1 + e^(−|z|))], stable for any z;
-    /// delta = GradScale · (1/O)(σ(z) − y).</summary>
-    public static void BinaryCrossEntropy(LossArgs a)
-    {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
-        long rows = (long)a.Restarts * a.Rows;
-        int w = a.Width;
-        float invW = 1f / w;
-        for (long r = start; r < rows; r += stride)
-        {
-            long k = r / a.Rows, b = r % a.Rows;
-            long zb = r * w, yb = k * a.TargetStride + b * w;
-            float sum = 0f;
-            for (int o = 0; o < w; o++)
-            {
-                float z = a.Output[zb + o];
-                float y = a.Targets[yb + o];
-                sum += XMath.Max(z, 0f) - z * y + XMath.Log(1f + XMath.Exp(-XMath.Abs(z)));
-                float p = 1f / (1f + XMath.Exp(-z));
-                a.Delta[zb + o] = a.GradScale * invW * (p - y);
-            }
-            a.RowLoss[r] = sum * invW;
-        }
-    }
+    private static ArrayView<float> TargetRow(LossArgs a, IndexWalk at) =>
+        a.Targets.SubView(at.Outer * a.TargetStride + (long)at.Inner * a.Width, a.Width);
 
     /// <summary>Classification hits: correct[k,b] = 1 when the prediction matches the target, else 0.
     /// With O &gt; 1 the prediction and the label are the arg-max of z and of y (first index on ties);
@@ -148,32 +72,12 @@ public static class Losses
     public static void Correct(ArrayView<float> output, ArrayView<float> targets, ArrayView<float> correct,
         int networks, int rows, int width, long targetStride, float threshold)
     {
-        long start = Grid.GlobalIndex.X;
-        long stride = (long)Grid.DimX * Group.DimX;
+        int start = Grid.GlobalIndex.X;
+        int stride = Grid.DimX * Group.DimX;
         long total = (long)networks * rows;
-        for (long r = start; r < total; r += stride)
-        {
-            long k = r / rows, b = r % rows;
-            long zb = r * width, yb = k * targetStride + b * width;
-            bool hit;
-            if (width == 1)
-            {
-                hit = (output[zb] > threshold) == (targets[yb] > 0.5f);
-            }
-            else
-            {
-                int pz = 0, py = 0;
-                float bz = output[zb], by = targets[yb];
-                for (int o = 1; o < width; o++)
-                {
-                    float vz = output[zb + o], vy = targets[yb + o];
-                    if (vz > bz) { bz = vz; pz = o; }
-                    if (vy > by) { by = vy; py = o; }
-                }
-                hit = pz == py;
-            }
-            correct[r] = hit ? 1f : 0f;
-        }
+        var at = IndexWalk.Start(start, stride, rows, 1);
+        for (long r = start; r < total; r += stride, at = at.Next())
+            correct[r] = RowHit.Of(Row(output, r, width), targets.SubView(at.Outer * targetStride + (long)at.Inner * width, width), width, threshold);
     }
 
     /// <summary>Divergence watch: firstBad[k] ← step where sums[k] is NaN or ±∞ and firstBad[k] &lt; 0. The loss sums

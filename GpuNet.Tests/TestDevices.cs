@@ -14,6 +14,7 @@ public static class TestDevices
 {
     private static readonly Lazy<IReadOnlyList<(string Name, Device Device)>> All = new(Open);
     private static readonly Lazy<Device> GpuShapedCpu = new(() => Gpu.OpenCpu(32, 8, 1));
+    private static readonly Lazy<Device> WideGpuShapedCpu = new(() => Gpu.OpenCpu(32, 32, 1));
 
     public static IReadOnlyList<Device> Devices => All.Value.Select(e => e.Device).ToList();
 
@@ -37,6 +38,7 @@ public static class TestDevices
     {
         var matches = All.Value.Where(e => e.Name == name).Select(e => e.Device).ToList();
         if (matches.Count == 0 && name == Name(GpuShaped)) return GpuShaped;
+        if (matches.Count == 0 && name == Name(WideGpuShaped)) return WideGpuShaped;
         return matches.Count == 1 ? matches[0] : throw new ArgumentException($"{matches.Count} test devices are named '{name}'");
     }
 
@@ -46,6 +48,11 @@ public static class TestDevices
     /// <summary>A CPU accelerator shaped like a GPU (warp 32, 256 threads a group), for the kernels
     /// whose group shape is fixed for GPUs (64×64 GEMM tile, 32×8 reductions).</summary>
     public static Device GpuShaped => GpuShapedCpu.Value;
+
+    /// <summary>A CPU accelerator shaped like a GPU with 1024-thread groups (warp 32), for the kernels GpuNet picks
+    /// only where groups may be that large (the 8×128 reductions). Each of its groups runs 1024 OS threads: only small
+    /// reductions run on it.</summary>
+    public static Device WideGpuShaped => WideGpuShapedCpu.Value;
 
     private static IReadOnlyList<(string, Device)> Open()
     {

@@ -29,8 +29,8 @@ public static class BuiltIn
     {
         using var stream = typeof(BuiltIn).Assembly.GetManifestResourceStream(DigitsResource)
             ?? throw new InvalidOperationException($"embedded resource {DigitsResource} is missing from {typeof(BuiltIn).Assembly.FullName}");
-        using var text = Csv.OpenText(stream);
-        var all = Csv.Load(text, "digits.csv.gz (embedded)", new CsvOptions { Task = CsvTask.Classify }).Dataset;
+        using var text = CsvReader.OpenText(stream);
+        var all = CsvReader.Load(text, "digits.csv.gz (embedded)", new CsvOptions { Task = CsvTask.Classify, HasHeader = false }).Dataset;
         var scaled = new float[all.Features.Length];
         for (int i = 0; i < scaled.Length; i++) scaled[i] = all.Features[i] / 16f;
         return all.WithFeatures(scaled);

@@ -40,10 +40,11 @@ public sealed class LoadedData
 /// <item><c>digits</c> — embedded 8 × 8 handwritten digits, fixed 75/25 split.</item>
 /// <item><c>fashion-mnist</c> — Fashion-MNIST IDX files from the data directory, $GPUNET_DATA or the Debian package.</item>
 /// <item><c>mnist-idx:DIR</c> — the four standard MNIST-layout IDX files (plain or .gz) in DIR.</item>
-/// <item><c>csv:PATH[,label=COL][,header][,task=classify|regress|auto][,test=PATH][,drop-nonfinite]</c> — a CSV file;
-/// COL is a header name or a 0-based index (negative from the end; default: last column); test= names a test file
-/// read with the same options and the training classes; with header, its header must equal the training file's.
-/// Paths cannot contain commas.</item>
+/// <item><c>csv:PATH[,label=COL][,header][,sep=SEP][,task=classify|regress|auto][,test=PATH][,drop-nonfinite]</c> — a
+/// CSV file; COL is a header name or a 0-based index (negative from the end; default: last column); header says the
+/// first line names the columns (without it, a first line none of whose cells is a number is taken for a header);
+/// SEP is comma (default), semicolon, tab or pipe; test= names a test file read with the same options and the training
+/// classes; when the training file has a header, the test file's must equal it. Paths cannot contain commas.</item>
 /// <item><c>xor</c>, <c>parity:N</c> (N in 1..20), <c>sine</c> — synthetic problems.</item>
 /// </list>
 /// </summary>
@@ -51,7 +52,7 @@ public sealed record DataSpec
 {
     /// <summary>The forms <see cref="Parse"/> accepts, as shown in its errors.</summary>
     public const string AcceptedForms =
-        "digits | fashion-mnist | mnist-idx:DIR | csv:PATH[,label=COL][,header][,task=classify|regress|auto][,test=PATH][,drop-nonfinite] " +
+        "digits | fashion-mnist | mnist-idx:DIR | csv:PATH[,label=COL][,header][,sep=SEP][,task=classify|regress|auto][,test=PATH][,drop-nonfinite] " +
         "| xor | parity:N (N in 1..20) | sine";
 
     /// <summary>Which data.</summary>
@@ -62,14 +63,19 @@ public sealed record DataSpec
     public string? TestPath { get; init; }
     /// <summary>The csv label column (label=): header name or 0-based index; null = last column.</summary>
     public string? LabelColumn { get; init; }
-    /// <summary>The csv files have a header line (header).</summary>
+    /// <summary>The csv files have a header line (header); without it the header rule decides
+    /// (<see cref="CsvOptions.HasHeader"/>).</summary>
     public bool HasHeader { get; init; }
+    /// <summary>The csv separator (sep=): ',', ';', '\t' or '|'.</summary>
+    public char Separator { get; init; } = ',';
     /// <summary>The csv task (task=).</summary>
     public CsvTask Task { get; init; } = CsvTask.Auto;
     /// <summary>Drop csv rows holding NaN or ±infinity (drop-nonfinite).</summary>
     public bool DropNonFinite { get; init; }
     /// <summary>N of parity:N.</summary>
     public int ParityBits { get; init; }
+    /// <summary>Bounds on what the files may make the readers hold; null: <see cref="DataLimits.FromEnvironment"/>.</summary>
+    public DataLimits? Limits { get; init; }
 
     /// <summary>Reads a spec.</summary>
     /// <exception cref="GpuNetException">The spec is empty, unknown or malformed; the message lists the accepted forms.</exception>
@@ -109,7 +115,7 @@ public sealed record DataSpec
     public static LoadedData Load(string spec, string? dataDir) => Parse(spec).Load(dataDir);
 
     /// <summary>Loads the data this spec names.</summary>
-    /// <param name="dataDir">Where to look first for Fashion-MNIST (--data-dir); other forms ignore it.</param>
+    /// <param name="dataDir">The data directory: where to look first for Fashion-MNIST; other forms ignore it.</param>
     /// <exception cref="DataFormatException">The data is missing or malformed.</exception>
     public LoadedData Load(string? dataDir)
     {
@@ -123,12 +129,12 @@ public sealed record DataSpec
             case DataSpecKind.FashionMnist:
             {
                 string dir = Idx.FindFashionMnist(dataDir);
-                var (train, test) = Idx.LoadDirectory(dir, Idx.FashionMnistClassNames);
+                var (train, test) = Idx.LoadDirectory(dir, Idx.FashionMnistClassNames, Limits);
                 return Loaded($"fashion-mnist ({dir})", train, test);
             }
             case DataSpecKind.MnistIdx:
             {
-                var (train, test) = Idx.LoadDirectory(Path!);
+                var (train, test) = Idx.LoadDirectory(Path!, limits: Limits);
                 return Loaded($"mnist-idx ({Path})", train, test);
             }
             case DataSpecKind.Csv:
@@ -185,13 +191,14 @@ public sealed record DataSpec
         var sb = new StringBuilder("csv:").Append(Path);
         if (LabelColumn != null) sb.Append(",label=").Append(LabelColumn);
         if (HasHeader) sb.Append(",header");
+        if (Separator != ',') sb.Append(",sep=").Append(CsvText.SeparatorName(Separator));
         if (Task != CsvTask.Auto) sb.Append(",task=").Append(Task == CsvTask.Classify ? "classify" : "regress");
         if (TestPath != null) sb.Append(",test=").Append(TestPath);
         if (DropNonFinite) sb.Append(",drop-nonfinite");
         return sb.ToString();
     }
 
-    private const string CsvOptionsText = "label=COL, header, task=classify|regress|auto, test=PATH, drop-nonfinite";
+    private const string CsvOptionsText = "label=COL, header, sep=SEP, task=classify|regress|auto, test=PATH, drop-nonfinite";
 
     private static DataSpec ParseCsv(string spec, string? argument)
     {
@@ -200,6 +207,7 @@ public sealed record DataSpec
         if (path.Length == 0) throw Bad($"data spec \"{spec}\": csv needs a file, as in csv:PATH");
         string? label = null, test = null;
         bool header = false, drop = false;
+        char separator = ',';
         CsvTask task = CsvTask.Auto;
         var seen = new HashSet<string>();
         foreach (var raw in parts.Skip(1))
@@ -224,6 +232,10 @@ public sealed record DataSpec
                 case "test" when !string.IsNullOrEmpty(value):
                     test = value;
                     break;
+                case "sep" when value != null:
+                    separator = CsvText.ParseSeparator(value)
+                        ?? throw Bad($"data spec \"{spec}\": sep={value} is not a separator: use {CsvText.SeparatorNames}");
+                    break;
                 case "task" when value != null:
                     task = value.ToLowerInvariant() switch
                     {
@@ -240,12 +252,15 @@ public sealed record DataSpec
         return new DataSpec
         {
             Kind = DataSpecKind.Csv, Path = path, LabelColumn = label, HasHeader = header, Task = task, TestPath = test,
-            DropNonFinite = drop,
+            DropNonFinite = drop, Separator = separator,
         };
     }
 
-    private CsvOptions CsvOptionsOf() =>
-        new() { LabelColumn = LabelColumn, HasHeader = HasHeader, Task = Task, DropNonFinite = DropNonFinite };
+    private CsvOptions CsvOptionsOf() => new()
+    {
+        LabelColumn = LabelColumn, HasHeader = HasHeader ? true : null, Task = Task, DropNonFinite = DropNonFinite,
+        Separator = Separator, Limits = Limits,
+    };
 
     private LoadedData LoadCsv(CsvOptions options)
     {
@@ -259,16 +274,24 @@ public sealed record DataSpec
                 : train.Dataset.Task == TaskKind.Classification
                     ? options with { ClassNames = train.Dataset.ClassNames, ClassNamesSource = $"the training file {Path}" }
                     : options with { Task = CsvTask.Regress };
-            test = Csv.Load(TestPath, testOptions);
+            // A training header was checked against the test file's first line; without one, the rule decides there too.
+            test = Csv.Load(TestPath, testOptions with { HasHeader = train.Header != null ? true : options.HasHeader });
         }
         string dropped = train.DroppedRows + (test?.DroppedRows ?? 0) is var d && d > 0 ? $"; dropped {d} rows holding NaN or ±infinity" : "";
-        return Loaded($"csv ({Path}{(TestPath != null ? ", test " + TestPath : "")}){dropped}", train.Dataset, test?.Dataset);
+        return Loaded($"csv ({Path}{(TestPath != null ? ", test " + TestPath : "")}{Detected(train, test)}){dropped}", train.Dataset, test?.Dataset);
+    }
+
+    private string Detected(CsvLoadResult train, CsvLoadResult? test)
+    {
+        var files = new[] { (train, Path), (test, TestPath) }.Where(f => f.Item1?.HeaderDetected == true).Select(f => f.Item2).ToArray();
+        return files.Length == 0 ? ""
+            : $"; the first line of {string.Join(" and ", files)} read as a header (none of its cells is a number; the csv option header says so)";
     }
 
     /// <summary>The test file has the training file's columns: as many, and with a header the same names in the same order.</summary>
     private void CheckTestColumns(CsvLoadResult train)
     {
-        var first = Csv.PeekFirstRecord(TestPath!);
+        var first = Csv.PeekFirstRecord(TestPath!, Separator, Limits);
         int columns = train.Dataset.FeatureCount + 1;
         if (first.Count != columns)
             throw new DataFormatException(
@@ -291,5 +314,5 @@ public sealed record DataSpec
         return new LoadedData { Train = train, Test = test, Description = $"{what}: {rows}, {train.FeatureCount} feature{(train.FeatureCount == 1 ? "" : "s")}, {targets}" };
     }
 
-    private static GpuNetException Bad(string problem) => new($"{problem}. Accepted --data forms: {AcceptedForms}");
+    private static GpuNetException Bad(string problem) => new($"{problem}. Accepted data specs: {AcceptedForms}");
 }

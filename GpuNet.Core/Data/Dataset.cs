@@ -52,6 +52,20 @@ public sealed class Dataset
     public int[]? Labels { get; }
     /// <summary>Class names in class-index order (classification only; "0".."C-1" when the data had none).</summary>
     public IReadOnlyList<string>? ClassNames { get; }
+    /// <summary>Names of the features in column order (e.g. a CSV file's header), or null when the data has none;
+    /// errors about a feature column name it.</summary>
+    public IReadOnlyList<string>? FeatureNames { get; private init; }
+
+    /// <summary>The same examples with named features.</summary>
+    /// <exception cref="ArgumentException">Not one name per feature.</exception>
+    public Dataset WithFeatureNames(IReadOnlyList<string>? names) =>
+        names != null && names.Count != FeatureCount
+            ? throw new ArgumentException($"{names.Count} feature names for {FeatureCount} features")
+            : new Dataset(Features, FeatureCount, Targets, TargetCount, Task, Labels, ClassNames) { FeatureNames = names };
+
+    /// <summary>"feature 3 ("price")" or "feature 3": a 1-based feature column with its name when it has one.</summary>
+    public string DescribeFeature(int feature) =>
+        FeatureNames != null ? $"feature {feature + 1} (\"{FeatureNames[feature]}\")" : $"feature {feature + 1}";
 
     /// <summary>A regression dataset from row-major arrays.</summary>
     public static Dataset Regression(float[] features, int featureCount, float[] targets, int targetCount) =>
@@ -93,7 +107,7 @@ public sealed class Dataset
             Array.Copy(Targets, (long)r * TargetCount, t, (long)i * TargetCount, TargetCount);
             if (labels != null) labels[i] = Labels![r];
         }
-        return new Dataset(f, FeatureCount, t, TargetCount, Task, labels, ClassNames);
+        return new Dataset(f, FeatureCount, t, TargetCount, Task, labels, ClassNames) { FeatureNames = FeatureNames };
     }
 
     /// <summary>This dataset's rows followed by <paramref name="other"/>'s (same features, targets and task).</summary>
@@ -103,14 +117,15 @@ public sealed class Dataset
             throw new ArgumentException($"cannot append {other.Count} rows of {other.FeatureCount} features and {other.TargetCount} targets " +
                 $"to rows of {FeatureCount} features and {TargetCount} targets");
         var labels = Labels != null && other.Labels != null ? [.. Labels, .. other.Labels] : (int[]?)null;
-        return new Dataset([.. Features, .. other.Features], FeatureCount, [.. Targets, .. other.Targets], TargetCount, Task, labels, ClassNames);
+        return new Dataset([.. Features, .. other.Features], FeatureCount, [.. Targets, .. other.Targets], TargetCount, Task, labels, ClassNames)
+            { FeatureNames = FeatureNames };
     }
 
     /// <summary>A copy with the same examples and different features (e.g. scaled); same row count.</summary>
     public Dataset WithFeatures(float[] features) =>
         features.Length != Features.Length
             ? throw new ArgumentException($"{features.Length} feature values replace {Features.Length}")
-            : new Dataset(features, FeatureCount, Targets, TargetCount, Task, Labels, ClassNames);
+            : new Dataset(features, FeatureCount, Targets, TargetCount, Task, Labels, ClassNames) { FeatureNames = FeatureNames };
 
     private static float[] Flatten(float[,] a)
     {

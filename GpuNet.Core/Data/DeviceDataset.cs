@@ -14,12 +14,15 @@ public sealed class DeviceDataset : IDisposable
 {
     private readonly MemoryBuffer1D<float, Stride1D.Dense> features, targets;
 
-    private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetSets, bool classification)
+    private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetSets, bool classification,
+        Func<int, string>? describeFeature = null)
     {
         Count = x.Length / featureCount;
         if (Count == 0) throw new DataFormatException("the dataset is empty: no rows to train or evaluate on");
         RequireFinite(x, featureCount, "feature");
         RequireFinite(y, targetCount, "target");
+        FloatRange.Require(x, featureCount, "feature", describeFeature ?? (c => $"feature {c + 1}"));
+        FloatRange.Require(y, targetCount, "target", c => $"target {c + 1}");
         FeatureCount = featureCount;
         TargetCount = targetCount;
         TargetSets = targetSets;
@@ -31,11 +34,13 @@ public sealed class DeviceDataset : IDisposable
     }
 
     /// <summary>Uploads a host dataset (its targets shared by every restart).</summary>
+    /// <exception cref="DataFormatException">The dataset is empty, holds NaN or ±infinity, or values that overflow
+    /// float32 arithmetic (<see cref="FloatRange"/>); the message names the column.</exception>
     public static DeviceDataset Upload(Device device, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
         return new DeviceDataset(device, data.Features, data.FeatureCount, data.Targets, data.TargetCount, 1,
-            data.Task == TaskKind.Classification);
+            data.Task == TaskKind.Classification, data.DescribeFeature);
     }
 
     /// <summary>Uploads one feature matrix [count, featureCount] with a different target matrix [count, targetCount]

@@ -18,12 +18,14 @@ public sealed record IdxImages(byte[] Pixels, int Count, int Height, int Width)
 /// A file is read as gzip when it starts with the gzip magic bytes 1f 8b, whatever its name.
 /// </summary>
 /// <remarks>
-/// Reading never trusts the header with memory: the declared element count must fit one array
-/// (at most <see cref="Array.MaxLength"/>); an uncompressed file must hold exactly the declared bytes before anything
-/// is allocated; gzip data is decompressed as a stream into a buffer that grows only as real data arrives, and
-/// reading stops with an error as soon as the data runs short of, or goes past, what the header declares.
-/// The gzip trailer (CRC-32 and size) must match the data, so a file cut inside the trailer, bytes appended after the
-/// gzip data, and concatenated gzip members are all rejected.
+/// Reading never trusts the header with memory (<see cref="IdxReader"/>): the header is checked before any data is
+/// read — the declared size must fit one array and <see cref="DataLimits.MaxIdxBytes"/>, an uncompressed file must
+/// hold exactly the declared bytes, a gzip file must be large enough to expand to them — and
+/// <see cref="LoadDirectory"/> checks the four headers against each other (images against labels, training image size
+/// against test image size) before reading the data of any. Gzip data is decompressed as a stream into a buffer that
+/// grows only as real data arrives, and reading stops with an error as soon as the data runs short of, or goes past,
+/// what the header declares. The gzip trailer (CRC-32 and size) must match the data, so a file cut inside the trailer,
+/// bytes appended after the gzip data, and concatenated gzip members are all rejected. Only regular files are read.
 /// Every problem is reported as a <see cref="DataFormatException"/> whose message starts with the file path.
 /// </remarks>
 public static class Idx
@@ -54,36 +56,35 @@ public static class Idx
 
     private const uint ImagesMagic = 0x00000803;
     private const uint LabelsMagic = 0x00000801;
-    private const int FirstGzipChunk = 1 << 20;
 
     private static readonly float[] ByteToUnit = Enumerable.Range(0, 256).Select(b => b / 255f).ToArray();
 
     /// <summary>Reads an image file and scales pixels to [0, 1] by dividing by 255.</summary>
     /// <returns>Row-major pixels [Rows, FeatureCount], one row per image, FeatureCount = height × width.</returns>
     /// <exception cref="DataFormatException">The file is missing, malformed, truncated or too large.</exception>
-    public static (float[] Pixels, int Rows, int FeatureCount) ReadImages(string path)
+    public static (float[] Pixels, int Rows, int FeatureCount) ReadImages(string path, DataLimits? limits = null)
     {
-        var images = ReadImageBytes(path);
+        var images = ReadImageBytes(path, limits);
         return (ToUnit(images.Pixels), images.Count, images.FeatureCount);
     }
 
     /// <summary>Reads an image file (magic 0x00000803) as raw bytes.</summary>
+    /// <param name="path">The file, plain or gzip.</param>
+    /// <param name="limits">The most data its header may declare (<see cref="DataLimits.MaxIdxBytes"/>); null:
+    /// <see cref="DataLimits.FromEnvironment"/>.</param>
     /// <exception cref="DataFormatException">The file is missing, malformed, truncated or too large,
     /// or its images have no pixels.</exception>
-    public static IdxImages ReadImageBytes(string path)
+    public static IdxImages ReadImageBytes(string path, DataLimits? limits = null)
     {
-        var data = ReadIdx(path, 3, "images", out var shape);
-        int count = shape[0], height = shape[1], width = shape[2];
-        if (height == 0 || width == 0)
-            throw Fail(path, $"the header declares images of {height} × {width} pixels; an image needs at least one pixel");
-        if ((long)height * width > Array.MaxLength)
-            throw Fail(path, $"images of {height} × {width} pixels are larger than one array can hold ({Array.MaxLength} elements)");
-        return new IdxImages(data, count, height, width);
+        var (header, data) = IdxReader.ReadFile(path, 3, limits ?? DataLimits.FromEnvironment());
+        CheckImageSize(header);
+        return new IdxImages(data, header.Shape[0], header.Shape[1], header.Shape[2]);
     }
 
     /// <summary>Reads a label file (magic 0x00000801): one unsigned byte per example.</summary>
     /// <exception cref="DataFormatException">The file is missing, malformed, truncated or too large.</exception>
-    public static byte[] ReadLabels(string path) => ReadIdx(path, 1, "labels", out _);
+    public static byte[] ReadLabels(string path, DataLimits? limits = null) =>
+        IdxReader.ReadFile(path, 1, limits ?? DataLimits.FromEnvironment()).Data;
 
     /// <summary>Writes images [count, height, width] as an IDX file (magic 0x00000803), gzip-compressed when asked.</summary>
     /// <exception cref="ArgumentException">The pixel count is not count × height × width.</exception>
@@ -114,9 +115,44 @@ public static class Idx
     /// <param name="classNames">Class names in label order; when given, their number is the class count and every
     /// label must be below it. Otherwise the class count is the largest label (over both splits) + 1, at least 2,
     /// and classes are named "0", "1", … — 10 for MNIST.</param>
+    /// <param name="limits">The most data each header may declare; null: <see cref="DataLimits.FromEnvironment"/>.</param>
     /// <exception cref="DataFormatException">A file is missing or malformed, image and label counts differ, the two
     /// splits have different image sizes, a split is empty, or a label is outside the given classes.</exception>
-    public static (Dataset Train, Dataset Test) LoadDirectory(string directory, IReadOnlyList<string>? classNames = null)
+    public static (Dataset Train, Dataset Test) LoadDirectory(string directory, IReadOnlyList<string>? classNames = null,
+        DataLimits? limits = null)
+    {
+        var paths = FindStandardFiles(directory);
+        limits ??= DataLimits.FromEnvironment();
+        // Every header first, checked against its file and against each other, before any bulk data is read.
+        var headers = paths.Select((p, i) => IdxReader.ReadHeader(p, i % 2 == 0 ? 3 : 1, limits)).ToArray();
+        CheckImageSize(headers[0]);
+        CheckPair(headers[0], headers[1]);
+        CheckImageSize(headers[2]);
+        CheckPair(headers[2], headers[3]);
+        if (headers[2].Shape[1] != headers[0].Shape[1] || headers[2].Shape[2] != headers[0].Shape[2])
+            throw new DataFormatException(
+                $"{paths[2]}: images are {headers[2].Shape[1]} × {headers[2].Shape[2]} pixels but the training images in " +
+                $"{paths[0]} are {headers[0].Shape[1]} × {headers[0].Shape[2]}");
+
+        var trainLabels = ReadLabels(paths[1], limits);
+        var testLabels = ReadLabels(paths[3], limits);
+        int classes;
+        if (classNames != null)
+        {
+            classes = classNames.Count;
+            CheckLabels(paths[1], trainLabels, classes);
+            CheckLabels(paths[3], testLabels, classes);
+        }
+        else
+        {
+            int max = Math.Max(trainLabels.DefaultIfEmpty().Max(), testLabels.DefaultIfEmpty().Max());
+            classes = Math.Max(2, max + 1);
+        }
+        var train = ToDataset(ReadImageBytes(paths[0], limits), trainLabels, classes, classNames);
+        return (train, ToDataset(ReadImageBytes(paths[2], limits), testLabels, classes, classNames));
+    }
+
+    private static string[] FindStandardFiles(string directory)
     {
         if (File.Exists(directory))
             throw new DatasetNotFoundException($"IDX data directory {directory} is a file, not a directory; name the folder holding the four IDX files", [directory]);
@@ -130,33 +166,7 @@ public static class Idx
             throw new DatasetNotFoundException(
                 $"IDX data directory {directory} lacks {string.Join(", ", missing)} (plain or .gz); it needs all of " +
                 string.Join(", ", StandardFileNames), [directory]);
-        var paths = StandardFileNames.Select(n => FindStandardFile(directory, n)!).ToArray();
-
-        var trainImages = ReadImageBytes(paths[0]);
-        var trainLabels = ReadLabels(paths[1]);
-        CheckPair(paths[0], trainImages, paths[1], trainLabels);
-        var testImages = ReadImageBytes(paths[2]);
-        var testLabels = ReadLabels(paths[3]);
-        CheckPair(paths[2], testImages, paths[3], testLabels);
-        if (testImages.Height != trainImages.Height || testImages.Width != trainImages.Width)
-            throw new DataFormatException(
-                $"{paths[2]}: images are {testImages.Height} × {testImages.Width} pixels but the training images in " +
-                $"{paths[0]} are {trainImages.Height} × {trainImages.Width}");
-
-        int classes;
-        if (classNames != null)
-        {
-            classes = classNames.Count;
-            CheckLabels(paths[1], trainLabels, classes);
-            CheckLabels(paths[3], testLabels, classes);
-        }
-        else
-        {
-            int max = Math.Max(trainLabels.DefaultIfEmpty().Max(), testLabels.DefaultIfEmpty().Max());
-            classes = Math.Max(2, max + 1);
-        }
-        return (ToDataset(trainImages, trainLabels, classes, classNames),
-                ToDataset(testImages, testLabels, classes, classNames));
+        return StandardFileNames.Select(n => FindStandardFile(directory, n)!).ToArray();
     }
 
     /// <summary>The folders <see cref="FindFashionMnist(string?)"/> searches, in order:
@@ -214,14 +224,14 @@ public static class Idx
             $"Looked in:{report}\n" +
             $"Install the Debian package dataset-fashion-mnist (it puts them in {FashionMnistSystemDirectory}), or download " +
             "the four official gzip IDX files (https://github.com/zalandoresearch/fashion-mnist) into one of these folders, " +
-            $"or point --data-dir or {DataEnvironmentVariable} at the folder holding them{env}.",
-            places);
+            $"or pass the folder holding them as the data directory (dataDir), or set {DataEnvironmentVariable} to it{env}.",
+            places) { Settings = ["dataDir"] };
     }
 
     /// <summary>Fashion-MNIST from the first folder <see cref="FindFashionMnist(string?)"/> finds:
     /// 60000 training and 10000 test images of 28 × 28 pixels in [0, 1], 10 named classes.</summary>
-    public static (Dataset Train, Dataset Test) LoadFashionMnist(string? dataDir) =>
-        LoadDirectory(FindFashionMnist(dataDir), FashionMnistClassNames);
+    public static (Dataset Train, Dataset Test) LoadFashionMnist(string? dataDir, DataLimits? limits = null) =>
+        LoadDirectory(FindFashionMnist(dataDir), FashionMnistClassNames, limits);
 
     private static string? FindStandardFile(string directory, string name)
     {
@@ -231,13 +241,22 @@ public static class Idx
         return File.Exists(gz) ? gz : null;
     }
 
-    private static void CheckPair(string imagesPath, IdxImages images, string labelsPath, byte[] labels)
+    private static void CheckPair(IdxHeader images, IdxHeader labels)
     {
-        if (images.Count != labels.Length)
+        if (images.Shape[0] != labels.Shape[0])
             throw new DataFormatException(
-                $"{imagesPath} holds {images.Count} images but {labelsPath} holds {labels.Length} labels; they must match");
-        if (images.Count == 0)
-            throw new DataFormatException($"{imagesPath} holds no images");
+                $"{images.Path} holds {images.Shape[0]} images but {labels.Path} holds {labels.Shape[0]} labels; they must match");
+        if (images.Shape[0] == 0)
+            throw new DataFormatException($"{images.Path} holds no images");
+    }
+
+    private static void CheckImageSize(IdxHeader h)
+    {
+        int height = h.Shape[1], width = h.Shape[2];
+        if (height == 0 || width == 0)
+            throw new DataFormatException($"{h.Path}: the header declares images of {height} × {width} pixels; an image needs at least one pixel");
+        if ((long)height * width > Array.MaxLength)
+            throw new DataFormatException($"{h.Path}: images of {height} × {width} pixels are larger than one array can hold ({Array.MaxLength} elements)");
     }
 
     private static void CheckLabels(string path, byte[] labels, int classes)
@@ -256,146 +275,6 @@ public static class Idx
         var table = ByteToUnit;
         for (int i = 0; i < pixels.Length; i++) result[i] = table[pixels[i]];
         return result;
-    }
-
-    private static DataFormatException Fail(string path, string problem) => new($"{path}: {problem}");
-
-    private static string Describe(uint magic)
-    {
-        if (magic == ImagesMagic) return " (an unsigned-byte image file)";
-        if (magic == LabelsMagic) return " (an unsigned-byte label file)";
-        if (magic >> 16 == 0x1f8b) return " (gzip magic inside the data: compressed twice?)";
-        return "";
-    }
-
-    private static string? TypeName(byte type) => type switch
-    {
-        0x08 => "unsigned byte",
-        0x09 => "signed byte",
-        0x0B => "int16",
-        0x0C => "int32",
-        0x0D => "float32",
-        0x0E => "float64",
-        _ => null,
-    };
-
-    private static byte[] ReadIdx(string path, int dims, string kind, out int[] shape)
-    {
-        FileStream file = DataFiles.Open(path);
-        using (file)
-        {
-            try
-            {
-                return ReadIdx(file, path, dims, kind, out shape);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new DataFormatException($"{path}: corrupt gzip stream: {e.Message}", e);
-            }
-            catch (EndOfStreamException e)
-            {
-                throw new DataFormatException($"{path}: truncated: {e.Message}", e);
-            }
-            catch (IOException e)
-            {
-                throw new DataFormatException($"{path}: cannot read: {e.Message}", e);
-            }
-        }
-    }
-
-    private static byte[] ReadIdx(FileStream file, string path, int dims, string kind, out int[] shape)
-    {
-        long fileLength = file.Length;
-        var gz = CheckedGzipStream.StartsWithGzipMagic(file) ? new CheckedGzipStream(file, verifyAtEnd: false) : null;
-        bool gzip = gz != null;
-        using Stream s = (Stream?)gz ?? file;
-        string source = gzip ? "decompressed data" : "file";
-        int headerBytes = 4 + 4 * dims;
-
-        Span<byte> header = stackalloc byte[headerBytes];
-        int n = ReadAtMost(s, header[..4]);
-        if (n < 4)
-            throw Fail(path, $"truncated: the {source} ends after {n} bytes, inside the 4-byte IDX magic number");
-        uint expected = 0x0800u | (uint)dims;
-        uint found = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (found != expected)
-        {
-            if (header[0] == 0 && header[1] == 0 && header[3] == dims)
-            {
-                var typeName = TypeName(header[2]);
-                throw Fail(path, typeName != null
-                    ? $"unsupported IDX data type 0x{header[2]:X2} ({typeName}) in magic number 0x{found:X8}; only 0x08 (unsigned byte) is supported"
-                    : $"unknown IDX data type byte 0x{header[2]:X2} in magic number 0x{found:X8}; only 0x08 (unsigned byte) is supported");
-            }
-            throw Fail(path, $"wrong magic number 0x{found:X8}{Describe(found)}, expected 0x{expected:X8} for {kind} " +
-                             $"(unsigned bytes, {dims} dimension{(dims == 1 ? "" : "s")})");
-        }
-
-        n = ReadAtMost(s, header[4..]);
-        if (n < 4 * dims)
-            throw Fail(path, $"truncated: the {source} ends after {4 + n} bytes, inside the {headerBytes}-byte {kind} header");
-        shape = new int[dims];
-        UInt128 product = 1;
-        for (int i = 0; i < dims; i++)
-        {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + 4 * i)..]);
-            if (d > int.MaxValue)
-                throw Fail(path, $"dimension {i} of the header is {d}, larger than {int.MaxValue}");
-            shape[i] = (int)d;
-            product *= d;
-        }
-        string shapeText = string.Join(" × ", shape);
-        if (product > (UInt128)Array.MaxLength)
-            throw Fail(path, $"the header declares {shapeText} = {product} bytes of data, more than one array can hold ({Array.MaxLength})");
-        int declared = (int)product;
-
-        if (!gzip)
-        {
-            long available = fileLength - headerBytes;
-            if (available < declared)
-                throw Fail(path, $"truncated: the header declares {shapeText} = {declared} bytes of data but only {available} follow the {headerBytes}-byte header");
-            if (available > declared)
-                throw Fail(path, $"{available - declared} trailing bytes after the {declared} bytes of data the header declares ({shapeText})");
-            var data = new byte[declared];
-            s.ReadExactly(data);
-            return data;
-        }
-
-        // Grow with the data actually decompressed, so a lying header costs at most twice what the stream holds.
-        var buffer = new byte[Math.Min(declared, FirstGzipChunk)];
-        int filled = 0;
-        while (filled < declared)
-        {
-            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(declared, 2L * buffer.Length));
-            int r = s.Read(buffer, filled, buffer.Length - filled);
-            if (r == 0)
-                throw Fail(path, $"truncated: the gzip data ends after {filled} of the {declared} bytes of data the header declares ({shapeText})");
-            filled += r;
-        }
-        Span<byte> probe = stackalloc byte[4096];
-        long extra = 0;
-        while (extra < FirstGzipChunk)
-        {
-            int r = s.Read(probe);
-            if (r == 0) break;
-            extra += r;
-        }
-        if (extra > 0)
-            throw Fail(path, $"{(extra >= FirstGzipChunk ? "at least " : "")}{extra} trailing bytes after the {declared} bytes of data the header declares ({shapeText})");
-        gz!.Verify();
-        return buffer;
-    }
-
-    private static int ReadAtMost(Stream s, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int r = s.Read(buffer[total..]);
-            if (r == 0) break;
-            total += r;
-        }
-        return total;
     }
 
     private static void Write(string path, uint magic, int[] shape, byte[] data, bool gzip)

@@ -20,6 +20,7 @@ public sealed class Device : IDisposable
         Reductions = new ReductionLauncher(this);
         Optimizers = new OptimizerLauncher(this);
         Gather = new GatherLauncher(this);
+        StepLoss = new StepLossLauncher(this);
     }
 
     private readonly Delegate?[] loaded;
@@ -45,6 +46,8 @@ public sealed class Device : IDisposable
     public OptimizerLauncher Optimizers { get; }
     /// <summary>Launcher of the batch gather.</summary>
     public GatherLauncher Gather { get; }
+    /// <summary>Launcher of the fused step's loss.</summary>
+    public StepLossLauncher StepLoss { get; }
 
     /// <summary>The typed launcher of a registered kernel, compiled for this device on first use and kept.</summary>
     internal TLauncher Load<TLauncher>(KernelEntry<TLauncher> kernel) where TLauncher : Delegate =>

@@ -91,6 +91,22 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<double>, ArrayView<long>, long>> FlagNonFinite =
         Add<ArrayView<double>, ArrayView<long>, long>(Losses.FlagNonFinite);
 
+    // ---------------------------------------------------------------- the fused step's loss
+    internal static readonly PerActivation<Action<KernelConfig, StepLossArgs>> StepSquaredError =
+        new(a => ActivationDispatch.Visit<StepSquaredErrorOf, KernelEntry<Action<KernelConfig, StepLossArgs>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, StepLossArgs>> StepAbsoluteError =
+        new(a => ActivationDispatch.Visit<StepAbsoluteErrorOf, KernelEntry<Action<KernelConfig, StepLossArgs>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, StepLossArgs>> StepCrossEntropy = Add<StepLossArgs>(StepLoss.PerRestart<SoftmaxCrossEntropyRow>);
+    internal static readonly KernelEntry<Action<KernelConfig, StepLossArgs>> StepBinaryCrossEntropy = Add<StepLossArgs>(StepLoss.PerRestart<BinaryCrossEntropyRow>);
+    internal static readonly PerActivation<Action<KernelConfig, StepLossArgs>> StepSquaredErrorGrouped =
+        new(a => ActivationDispatch.Visit<StepSquaredErrorGroupedOf, KernelEntry<Action<KernelConfig, StepLossArgs>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, StepLossArgs>> StepAbsoluteErrorGrouped =
+        new(a => ActivationDispatch.Visit<StepAbsoluteErrorGroupedOf, KernelEntry<Action<KernelConfig, StepLossArgs>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, StepLossArgs>> StepCrossEntropyGrouped =
+        Add<StepLossArgs>(StepLoss.Grouped<SoftmaxCrossEntropyRow, StepLossGroup128>);
+    internal static readonly KernelEntry<Action<KernelConfig, StepLossArgs>> StepBinaryCrossEntropyGrouped =
+        Add<StepLossArgs>(StepLoss.Grouped<BinaryCrossEntropyRow, StepLossGroup128>);
+
     // ---------------------------------------------------------------- reductions
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumSmall =
         Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce2x2>);
@@ -100,6 +116,16 @@ public static class KernelRegistry
         Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce32x8>);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateLarge =
         Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumWide =
+        Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSum<Reduce8x128>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateWide =
+        Add<ArrayView<float>, ArrayView<double>, int, int, int>(Reductions.ColumnSumAccumulate<Reduce8x128>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumSmall =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce2x2>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumLarge =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce32x8>);
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int>> SegmentSumWide =
+        Add<ArrayView<float>, ArrayView<double>, int, int>(Reductions.SegmentSumAccumulate<Reduce8x128>);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int, int>> ColumnSumDirect =
         Add<ArrayView<float>, ArrayView<float>, long, long, int, int, int>(Reductions.ColumnSumDirect);
     internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, ArrayView<double>, int, int, int>> ColumnSumAccumulateDirect =
@@ -146,16 +172,44 @@ public static class KernelRegistry
         public KernelEntry<Action<KernelConfig, LossArgs>> Visit<TAct>() where TAct : struct, IActivation => Add<LossArgs>(Losses.AbsoluteError<TAct>);
     }
 
+    private readonly struct StepSquaredErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<StepLossArgs>(StepLoss.PerRestart<SquaredErrorRow<TAct>>);
+    }
+
+    private readonly struct StepAbsoluteErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<StepLossArgs>(StepLoss.PerRestart<AbsoluteErrorRow<TAct>>);
+    }
+
+    private readonly struct StepSquaredErrorGroupedOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<StepLossArgs>(StepLoss.Grouped<SquaredErrorRow<TAct>, StepLossGroup128>);
+    }
+
+    private readonly struct StepAbsoluteErrorGroupedOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
+    {
+        public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<StepLossArgs>(StepLoss.Grouped<AbsoluteErrorRow<TAct>, StepLossGroup128>);
+    }
+
     // ---------------------------------------------------------------- registration, one overload per kernel arity
     private static KernelEntry<TLauncher> Register<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate
     {
         var m = kernel.Method;
         string name = $"{m.DeclaringType!.Name}.{m.Name}" +
-            (m.IsGenericMethod ? $"<{string.Join(",", m.GetGenericArguments().Select(t => t.Name))}>" : "");
+            (m.IsGenericMethod ? $"<{string.Join(",", m.GetGenericArguments().Select(TypeName))}>" : "");
         var entry = new KernelEntry<TLauncher>(name, m, all.Count, load);
         all.Add(entry);
         return entry;
     }
+
+    /// <summary>"Relu", "SquaredErrorRow&lt;Relu&gt;": a type argument as it reads in code.</summary>
+    private static string TypeName(Type t) => !t.IsGenericType ? t.Name
+        : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(",", t.GetGenericArguments().Select(TypeName))}>";
 
     private static KernelEntry<Action<KernelConfig, T1>> Add<T1>(Action<T1> k) where T1 : struct =>
         Register(k, a => a.LoadStreamKernel(k));

@@ -41,14 +41,25 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(metadata);
         byte[] header = BuildHeader(path, tensors, metadata);
-        AtomicFile.Write(path, stream =>
-        {
-            Span<byte> length = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-            stream.Write(length);
-            stream.Write(header);
-            foreach (var t in tensors) WriteFloats(stream, t.Data);
-        });
+        AtomicFile.Write(path, stream => WriteFile(stream, header, tensors));
+    }
+
+    /// <summary>The bytes <see cref="Write"/> would write (for tests and fuzzing seeds); <paramref name="name"/> is used in messages.</summary>
+    internal static byte[] ToBytes(string name, IReadOnlyList<TensorEntry> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        byte[] header = BuildHeader(name, tensors, metadata);
+        using var stream = new MemoryStream();
+        WriteFile(stream, header, tensors);
+        return stream.ToArray();
+    }
+
+    private static void WriteFile(Stream stream, byte[] header, IReadOnlyList<TensorEntry> tensors)
+    {
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+        stream.Write(length);
+        stream.Write(header);
+        foreach (var t in tensors) WriteFloats(stream, t.Data);
     }
 
     private static byte[] BuildHeader(string path, IReadOnlyList<TensorEntry> tensors, IReadOnlyDictionary<string, string> metadata)
@@ -154,13 +165,31 @@ public static class SafeTensors
     /// </summary>
     /// <exception cref="ModelFormatException">The file is not a valid safetensors file of F32 tensors; the message
     /// names the file and what is wrong.</exception>
+    /// <exception cref="GpuNetException">The path names a folder, a pipe (such as /dev/stdin under a pipe), a FIFO, a
+    /// device or a socket: refused by name before it is opened, so a FIFO without a writer cannot hang the read.</exception>
     /// <exception cref="IOException">The file cannot be opened or read.</exception>
-    public static SafeTensorsFile Read(string path)
+    public static SafeTensorsFile Read(string path) => Read(path, "safetensors file");
+
+    /// <summary>Reads the file at <paramref name="path"/>, which <paramref name="what"/> ("model file") names in errors
+    /// about opening it.</summary>
+    internal static SafeTensorsFile Read(string path, string what)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (Directory.Exists(path)) throw new IOException($"'{path}' is a directory, not a safetensors file");
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        using var file = FileKinds.OpenRegular(path, what);
         return Read(file, path);
+    }
+
+    /// <summary>
+    /// Reads a safetensors file held in memory, with the same checks as <see cref="Read(string)"/>;
+    /// <paramref name="name"/> stands for the file in messages.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The bytes are not a valid safetensors file of F32 tensors.</exception>
+    public static SafeTensorsFile Read(byte[] bytes, string name)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentNullException.ThrowIfNull(name);
+        using var stream = new MemoryStream(bytes, writable: false);
+        return Read(stream, name);
     }
 
     /// <summary>Reads a safetensors file from a seekable stream positioned at its start; <paramref name="name"/> is used in messages.</summary>
@@ -243,7 +272,7 @@ public static class SafeTensors
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
-                throw Fail($"the JSON header is {Article(root.ValueKind)}, expected an object mapping tensor names to their dtype, shape and data_offsets");
+                throw Fail($"the JSON header is {JsonValues.Article(root.ValueKind)}, expected an object mapping tensor names to their dtype, shape and data_offsets");
 
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             var slots = new List<Slot>();
@@ -255,12 +284,12 @@ public static class SafeTensors
                 if (key == MetadataKey)
                 {
                     if (property.Value.ValueKind != JsonValueKind.Object)
-                        throw Fail($"'{MetadataKey}' is {Article(property.Value.ValueKind)}, expected an object of strings");
+                        throw Fail($"'{MetadataKey}' is {JsonValues.Article(property.Value.ValueKind)}, expected an object of strings");
                     foreach (var m in property.Value.EnumerateObject())
                     {
                         string mk = Text(() => m.Name, $"a key of '{MetadataKey}'");
                         if (m.Value.ValueKind != JsonValueKind.String)
-                            throw Fail($"the '{MetadataKey}' value of '{mk}' is {Article(m.Value.ValueKind)}, expected a string");
+                            throw Fail($"the '{MetadataKey}' value of '{mk}' is {JsonValues.Article(m.Value.ValueKind)}, expected a string");
                         if (!metadata.TryAdd(mk, Text(() => m.Value.GetString()!, $"the '{MetadataKey}' value of '{mk}'")))
                             throw Fail($"'{MetadataKey}' has the key '{mk}' twice");
                     }
@@ -284,7 +313,7 @@ public static class SafeTensors
         ModelFormatException Fail(string what) => fail($"tensor '{name}': {what}");
 
         if (entry.ValueKind != JsonValueKind.Object)
-            throw Fail($"its entry is {Article(entry.ValueKind)}, expected an object with dtype, shape and data_offsets");
+            throw Fail($"its entry is {JsonValues.Article(entry.ValueKind)}, expected an object with dtype, shape and data_offsets");
         JsonElement? dtypeEl = null, shapeEl = null, offsetsEl = null;
         foreach (var p in entry.EnumerateObject())
         {
@@ -300,23 +329,23 @@ public static class SafeTensors
         if (shapeEl is not { } shapeJson) throw Fail("its entry has no \"shape\"");
         if (offsetsEl is not { } offsetsJson) throw Fail("its entry has no \"data_offsets\"");
 
-        if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {Article(dtype.ValueKind)}, expected a string such as \"F32\"");
+        if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {JsonValues.Article(dtype.ValueKind)}, expected a string such as \"F32\"");
         string dtypeName = text(() => dtype.GetString()!, $"the dtype of tensor '{name}'");
         if (dtypeName != "F32") throw Fail($"dtype is \"{dtypeName}\"; only F32 is supported");
 
-        if (shapeJson.ValueKind != JsonValueKind.Array) throw Fail($"\"shape\" is {Article(shapeJson.ValueKind)}, expected an array of integers");
+        if (shapeJson.ValueKind != JsonValueKind.Array) throw Fail($"\"shape\" is {JsonValues.Article(shapeJson.ValueKind)}, expected an array of integers");
         var shape = new long[shapeJson.GetArrayLength()];
         int k = 0;
         foreach (var d in shapeJson.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long v))
-                throw Fail($"dimension {k} of \"shape\" is {Describe(d)}, expected a whole number");
+                throw Fail($"dimension {k} of \"shape\" is {JsonValues.Describe(d)}, expected a whole number");
             if (v < 0) throw Fail($"dimension {k} of \"shape\" is {v}, which is negative");
             shape[k++] = v;
         }
 
         if (offsetsJson.ValueKind != JsonValueKind.Array || offsetsJson.GetArrayLength() != 2)
-            throw Fail($"\"data_offsets\" is {Describe(offsetsJson)}, expected an array [begin, end] of two whole numbers");
+            throw Fail($"\"data_offsets\" is {JsonValues.Describe(offsetsJson)}, expected an array [begin, end] of two whole numbers");
         long begin = Offset(offsetsJson[0], "begin"), end = Offset(offsetsJson[1], "end");
         if (begin > end) throw Fail($"data_offsets [{begin}, {end}] end before they begin");
         if (end > dataLength)
@@ -341,32 +370,9 @@ public static class SafeTensors
         long Offset(JsonElement e, string which)
         {
             if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v < 0)
-                throw Fail($"the {which} of \"data_offsets\" is {Describe(e)}, expected a whole number from 0 to 2^63-1");
+                throw Fail($"the {which} of \"data_offsets\" is {JsonValues.Describe(e)}, expected a whole number from 0 to 2^63-1");
             return v;
         }
-    }
-
-    private static string Article(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => kind.ToString(),
-    };
-
-    /// <summary>The JSON kind and, for short scalars, the raw text, for messages.</summary>
-    private static string Describe(JsonElement e)
-    {
-        if (e.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False)
-        {
-            string raw = e.GetRawText();
-            if (raw.Length <= 40) return $"{Article(e.ValueKind)} ({raw})";
-        }
-        if (e.ValueKind == JsonValueKind.Array) return $"an array of {e.GetArrayLength()} items";
-        return Article(e.ValueKind);
     }
 
     private static void ReadExactly(Stream stream, Span<byte> buffer, Func<string, Exception?, ModelFormatException> fail)

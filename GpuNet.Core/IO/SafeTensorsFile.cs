@@ -33,6 +33,13 @@ public sealed class SafeTensorsFile
     /// <summary>Every tensor in the file, ordered by where its data lies.</summary>
     public IReadOnlyList<TensorEntry> Tensors { get; }
 
+    /// <summary>The tensor called <paramref name="name"/>, or null when the file has none.</summary>
+    public TensorEntry? Find(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _byName.GetValueOrDefault(name);
+    }
+
     /// <summary>The tensor called <paramref name="name"/>.</summary>
     /// <exception cref="ModelFormatException">The file has no such tensor; the message lists those it has.</exception>
     public TensorEntry Get(string name)

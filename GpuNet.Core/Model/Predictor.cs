@@ -179,9 +179,9 @@ public sealed class Predictor : IDisposable
         var model = Classes!;
         var dataNames = data.ClassNames!;
         if (dataNames.SequenceEqual(model)) return data;
-        var index = Csv.ClassIndex(model);
+        var index = LabelEncoding.ClassIndex(model);
         var map = new int[dataNames.Count];
-        for (int c = 0; c < map.Length; c++) map[c] = Csv.TryClass(index, dataNames[c], out int m) ? m : -1;
+        for (int c = 0; c < map.Length; c++) map[c] = LabelEncoding.TryClass(index, dataNames[c], out int m) ? m : -1;
         var labels = new int[data.Count];
         for (int r = 0; r < data.Count; r++)
         {

@@ -28,6 +28,8 @@ public sealed class Trainer : IDisposable
     private long runSteps;
     private EarlyStopping stopping = new(0);
     private List<EpochReport> history = [];
+    private TimeSpan elapsedBefore; // a resumed run's training time before this session
+    private Stopwatch runClock = new();
 
     /// <summary>A trainer for <paramref name="network"/> with <paramref name="options"/> (null: the defaults, which are
     /// <c>gpunet train</c>'s), checked here; with <paramref name="placement"/>, the steps run on its devices and
@@ -122,7 +124,9 @@ public sealed class Trainer : IDisposable
         epochsCompleted = 0; rowsDone = 0; runSteps = 0;
         stopping = new EarlyStopping(Options.EarlyStopPatience);
         history = [];
-        if (resume != null) Restore(resume, run.Train.Count);
+        elapsedBefore = TimeSpan.Zero;
+        runClock = run.Clock;
+        if (resume != null) Restore(resume, run);
         bool cancelled = false, stoppedEarly = false;
         int firstEpoch = epochsCompleted + 1;
         var perm = new int[run.Train.Count];
@@ -244,20 +248,34 @@ public sealed class Trainer : IDisposable
         epochClock.Stop();
         var report = new EpochReport(epoch, Options.Epochs, rate, Array.ConvertAll(lossSums, s => s / seen),
             run.Train.IsClassification ? Array.ConvertAll(hitSums, h => h / seen) : null, val?.Loss, val?.Accuracy,
-            run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
+            elapsedBefore + run.Clock.Elapsed, seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9));
         history.Add(report);
         return report;
     }
 
     /// <summary>The divergence error, with the network rolled back to the weights of <paramref name="goodEpochs"/>
-    /// epochs and its best restart then recorded.</summary>
+    /// epochs and the restart that was best then recorded: the lowest finite training loss of that epoch among the
+    /// restarts whose rolled-back weights are all finite (a restart's last update of an epoch can break its weights
+    /// while its losses in the epoch stayed finite).</summary>
     private TrainingDivergedException Diverged(Run run, int epoch, long stepInEpoch, long badStep, int goodEpochs)
     {
-        int best = goodEpochs < 1 || goodEpochs > history.Count ? 0 : history[goodEpochs - 1].BestRestart;
+        var losses = goodEpochs < 1 || goodEpochs > history.Count ? new double[net.Restarts] : history[goodEpochs - 1].TrainLoss;
+        int best = BestWithFiniteWeights(losses, net.Parameters.ReadAll(), net.Spec.ParameterCount);
         net.BestRestart = best;
         RecordFacts(goodEpochs, best);
         return new TrainingDivergedException(epoch, stepInEpoch, badStep + 1,
             Options.Schedule.Rate(Options.StepSize, badStep, run.StepsPerEpoch, run.TotalSteps), goodEpochs, best);
+    }
+
+    /// <summary>The restart of lowest finite loss among those whose block of <paramref name="weights"/> [R, P] is all
+    /// finite; 0 when there is none (see <see cref="RestartRanking.Best"/>).</summary>
+    internal static int BestWithFiniteWeights(double[] losses, float[] weights, long parametersPerRestart)
+    {
+        var ranked = (double[])losses.Clone();
+        for (int r = 0; r < ranked.Length; r++)
+            foreach (float w in weights.AsSpan((int)(r * parametersPerRestart), (int)parametersPerRestart))
+                if (!float.IsFinite(w)) { ranked[r] = double.NaN; break; }
+        return RestartRanking.Best(ranked);
     }
 
     /// <summary>The final evaluation (or, when cancelled, the running means, so that stopping is prompt) and the result;
@@ -434,19 +452,16 @@ public sealed class Trainer : IDisposable
             EpochsCompleted = epochsCompleted, RowsDone = rowsDone, Steps = runSteps,
             Parameters = net.Parameters.ReadAll(), Moment1 = moments.First, Moment2 = moments.Second, LossSums = loss, HitSums = hits,
             BestValidation = stopping.BestLoss, BestEpoch = stopping.BestEpoch, BestParameters = stopping.BestParameters,
-            History = history.ToArray(),
+            History = history.ToArray(), Elapsed = elapsedBefore + runClock.Elapsed,
         };
     }
 
-    private void Restore(TrainingState s, int rows)
+    private void Restore(TrainingState s, Run run)
     {
-        long p = net.Parameters.Length;
-        if (s.Parameters.Length != p)
-            throw new ArgumentException($"the saved state holds {s.Parameters.Length} parameters; these {net.Restarts} restarts have {p}");
-        if (s.RowsDone < 0 || s.RowsDone >= rows || s.EpochsCompleted < 0 || s.LossSums.Length != net.Restarts || s.HitSums.Length != net.Restarts)
-            throw new ArgumentException($"the saved state (epoch {s.EpochsCompleted}, row {s.RowsDone}) does not fit this data ({rows} rows) and network ({net.Restarts} restarts)");
+        s.CheckFits(net.Spec, net.Restarts, Options, "the network being trained");
+        s.CheckPosition(run.Train.Count, step!.BatchSize, run.Train.IsClassification, run.Validation != null);
         net.Parameters.WriteAll(s.Parameters);
-        step!.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
+        step.Optimizer.RestoreState(new OptimizerState(s.Steps, s.Moment1, s.Moment2));
         step.Sums.Reset();
         if (s.RowsDone > 0) step.Sums.Set(s.LossSums, s.HitSums);
         epochsCompleted = s.EpochsCompleted;
@@ -454,6 +469,7 @@ public sealed class Trainer : IDisposable
         runSteps = s.Steps;
         stopping.Restore(s.BestValidation, s.BestEpoch, s.BestParameters);
         history = s.History.ToList();
+        elapsedBefore = s.Elapsed;
     }
 
     private void CheckData(DeviceDataset d, string what)

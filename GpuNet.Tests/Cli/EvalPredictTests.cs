@@ -57,8 +57,8 @@ public class EvalPredictTests
         var (code, output, err) = cli.Run("predict", "--model", model, "--input", mixed, "--labels", "--device", "cpu");
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        Assert.Equal($"gpunet: error: {mixed}: line 1, column 2: \"x\" is not a number; if this line is a header, say so with hasHeader " +
-            "(gpunet predict: --header)", err.Trim());
+        Assert.Equal($"gpunet: error: {mixed}: line 1, column 2: \"x\" is not a number; if this line is a header, read the file with a header " +
+            "(--header)", err.Trim());
 
         // a first line of text only is a header: skipped, and stderr says so in one line
         string named = cli.Dir.WriteText("named.csv", "a,b\n5,0\n0,5\n");

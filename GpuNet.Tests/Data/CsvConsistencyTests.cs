@@ -41,28 +41,29 @@ public class CsvConsistencyTests
         using var dir = new TempDir();
         var p = dir.WriteText("in.csv", "1,x\n0,0\n1,1\n");
         var m = Assert.Throws<DataFormatException>(() => Csv.ReadMatrix(p, hasHeader: false));
-        Assert.Equal($"{p}: line 1, column 2: \"x\" is not a number; if this line is a header, say so with hasHeader (gpunet predict: --header)", m.Message);
+        Assert.Equal($"{p}: line 1, column 2: \"x\" is not a number; if this line is a header, read the file with a header (hasHeader)", m.Message);
+        Assert.Equal(["hasHeader"], m.Settings);
         Assert.Equal(2, Csv.ReadMatrix(p, hasHeader: true).Rows);
 
         var l = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("t.csv", "a,1,y\n0,0,1\n1,1,0\n")));
-        Assert.Contains("line 1, column 1: \"a\" is not a number; if this line is a header, say so with HasHeader (gpunet: the csv spec's ,header)", l.Message);
+        Assert.Contains("line 1, column 1: \"a\" is not a number; if this line is a header, say so with the csv option header", l.Message);
         // past line 1 the hint would mislead: a bad cell is just a bad cell
         var later = Assert.Throws<DataFormatException>(() => Csv.ReadMatrix(dir.WriteText("l.csv", "0,0\n1,x\n"), false));
         Assert.DoesNotContain("header", later.Message);
     }
 
     [Fact]
-    public void NonFiniteAdviceNamesTheApiAndTheCommandLineForm()
+    public void NonFiniteAdviceNamesTheCsvOption()
     {
         using var dir = new TempDir();
         var feature = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("f.csv", "a,y\n1,0\nnan,1\n"), new CsvOptions { HasHeader = true }));
         Assert.Contains("line 3, column 1 (\"a\"): feature \"nan\" is not finite: NaN and ±infinity are not allowed; " +
-            "drop such rows with DropNonFinite (gpunet: the csv spec's ,drop-nonfinite)", feature.Message);
+            "drop such rows with the csv option drop-nonfinite", feature.Message);
         var target = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("t.csv", "1,0.5\n2,inf\n")));
         Assert.Contains("target \"inf\" is not finite", target.Message);
-        Assert.Contains(",drop-nonfinite", target.Message);
+        Assert.Contains("the csv option drop-nonfinite", target.Message);
         var overflow = Assert.Throws<DataFormatException>(() => Csv.Load(dir.WriteText("o.csv", "1e39,0.5\n2,1.5\n")));
-        Assert.Contains("outside the float32 range (±3.4e38); drop such rows with DropNonFinite (gpunet: the csv spec's ,drop-nonfinite)", overflow.Message);
+        Assert.Contains("outside the float32 range (±3.4e38); drop such rows with the csv option drop-nonfinite", overflow.Message);
 
         // predicting has no such option: the advice is to repair the row
         var p = dir.WriteText("in.csv", "0,0\n1,-inf\n");

@@ -66,11 +66,12 @@ public class AtomicFileTests
     {
         using var dir = new TempDir();
         string path = dir.File("new.bin");
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.Write(path, s =>
         {
             s.Write([1, 2]);
             throw new IOException("no space left");
         }));
+        Assert.Equal($"cannot write '{path}': no space left", e.Message); // the path given, not the temporary file
         Assert.Empty(dir.Names());
     }
 
@@ -88,5 +89,59 @@ public class AtomicFileTests
     {
         using var dir = new TempDir();
         Assert.Throws<ArgumentException>(() => AtomicFile.Write(dir.Path + Path.DirectorySeparatorChar, s => { }));
+    }
+
+    /// <summary>A folder that cannot be written is reported with the path the caller gave, by the write and by the
+    /// checks made before a long run, and never with the name of the hidden temporary file.</summary>
+    [Fact]
+    public void AnUnwritableFolderIsReportedWithTheGivenPath()
+    {
+        using var folder = new UnwritableFolder();
+        string path = folder.File("model.safetensors");
+        foreach (var attempt in new Action[]
+                 {
+                     () => AtomicFile.Write(path, s => s.Write([1, 2, 3])),
+                     () => AtomicFile.CheckWritable(path),
+                     () => AtomicFile.CheckFolderWritable(Path.Combine(folder.Path, "ckpt")),
+                 })
+        {
+            var e = Record.Exception(attempt);
+            Assert.True(e is UnauthorizedAccessException or IOException, $"{folder.How}: {e}");
+            Assert.StartsWith("cannot write", e!.Message);
+            Assert.Contains(folder.Path, e.Message);
+            Assert.DoesNotContain(".tmp-", e.Message);
+            Assert.DoesNotContain(".probe-", e.Message);
+            Assert.DoesNotContain("gpunet-probe", e.Message);
+        }
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void ChecksLeaveNothingBehind()
+    {
+        using var dir = new TempDir();
+        AtomicFile.CheckWritable(dir.File("m.safetensors"));
+        AtomicFile.CheckFolderWritable(dir.Path);
+        AtomicFile.CheckFolderWritable(Path.Combine(dir.Path, "a", "b", "ckpt")); // created on the first checkpoint, not now
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public void AFileWhereAFolderBelongsIsFoundByTheFolderCheck()
+    {
+        using var dir = new TempDir();
+        string file = dir.WriteText("notes", "x");
+        var e = Assert.Throws<FileWriteException>(() => AtomicFile.CheckFolderWritable(Path.Combine(file, "ckpt")));
+        Assert.Equal($"cannot write into folder '{Path.Combine(file, "ckpt")}': '{file}' is a regular file, not a folder", e.Message);
+        Assert.Contains($"cannot write '{dir.Path}/.': it is a folder", Assert.Throws<FileWriteException>(() => AtomicFile.CheckWritable(dir.Path + "/.")).Message);
+    }
+
+    [Fact]
+    public void AMissingFolderIsNamedNotTheTemporaryFile()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "missing", "x.bin");
+        var e = Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.Write(path, s => s.Write([1])));
+        Assert.Equal($"cannot write '{path}': folder '{Path.Combine(dir.Path, "missing")}' does not exist", e.Message);
     }
 }

@@ -210,4 +210,15 @@ public class FailureTests
         Assert.Contains("Use a smaller --batch, fewer --restarts or a smaller network", err);
         Assert.False(File.Exists(cli.File("m.safetensors")));
     }
+
+    /// <summary>After a divergence, the restart kept is the best of the last good epoch among those whose rolled-back
+    /// weights are finite: a restart's losses can stay finite through an epoch whose last update broke its weights.</summary>
+    [Fact]
+    public void TheRestartKeptAfterADivergenceHasFiniteWeights()
+    {
+        float[] weights = [float.NaN, 2, 3, 4, 5, 6, 7, float.PositiveInfinity]; // restarts 0 and 3 broken
+        Assert.Equal(2, Trainer.BestWithFiniteWeights([0.1, 0.5, 0.2, 0.05], weights, 2)); // 0 and 3 are best by loss
+        Assert.Equal(1, Trainer.BestWithFiniteWeights([0.1, 0.15, 0.2, 0.05], weights, 2));
+        Assert.Equal(0, Trainer.BestWithFiniteWeights([0.1, 0.5], [float.NaN, 1, 1, float.NaN], 2)); // none: 0, which the command does not save
+    }
 }

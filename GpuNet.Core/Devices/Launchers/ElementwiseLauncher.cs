@@ -19,6 +19,8 @@ public sealed class ElementwiseLauncher : Launcher
             throw new ArgumentException($"z holds {z.Length} elements, not a multiple of rows {rowsPerNet} × width {width}");
         if ((nets - 1) * paramStride + biasOffset + width > parameters.Length)
             throw new ArgumentException("bias lies outside the parameter buffer");
+        CheckIndexSize("bias + activation", "the width", width);
+        CheckIndexSize("bias + activation", "the rows per network", rowsPerNet);
         var k = KernelRegistry.BiasActivate[act];
         Kernel(k)(Linear(k.Name, z.Length), z, parameters, biasOffset, paramStride, rowsPerNet, width);
     }

@@ -17,6 +17,8 @@ public sealed class GatherLauncher : Launcher
         if (n == 0) return;
         if (offset < 0 || offset + rows > indices.Length) throw new ArgumentException($"rows {offset}..{offset + rows} outside the {indices.Length} indices");
         if ((sets - 1) * dstStride + (long)rows * features > dst.Length) throw new ArgumentException("gather: destination too small");
+        CheckIndexSize("gather", "the rows", rows);
+        CheckIndexSize("gather", "the features", features);
         var k = KernelRegistry.GatherRows;
         Kernel(k)(Linear(k.Name, n), src, indices, dst, offset, rows, features, sets, srcStride, dstStride);
     }

@@ -33,6 +33,17 @@ public abstract class Launcher
         return config;
     }
 
+    /// <summary>Sizes the element-wise kernels follow with 32-bit coordinates (<see cref="Kernels.IndexWalk"/>) stay
+    /// below this.</summary>
+    private protected const int MaxIndexSize = 1 << 30;
+
+    /// <summary>Refuses a size at or above <see cref="MaxIndexSize"/>, naming the kernel, the size and its value.</summary>
+    private protected static void CheckIndexSize(string kernel, string what, long value)
+    {
+        if (value >= MaxIndexSize)
+            throw new ArgumentException($"{kernel}: {what} is {value}; the kernel takes at most {MaxIndexSize - 1}");
+    }
+
     /// <summary>A counted grid-stride launch over <paramref name="n"/> elements (any 1-D grid and group).</summary>
     private protected KernelConfig Linear(string kernel, long n)
     {

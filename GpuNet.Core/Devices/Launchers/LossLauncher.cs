@@ -31,6 +31,7 @@ public sealed class LossLauncher : Launcher
             throw new ArgumentException($"loss over {a.Restarts}×{a.Rows}×{a.Width}: output {a.Output.Length}, delta {a.Delta.Length}, row loss {a.RowLoss.Length} elements");
         if ((a.Restarts - 1) * a.TargetStride + (long)a.Rows * a.Width > a.Targets.Length)
             throw new ArgumentException($"targets hold {a.Targets.Length} elements; {a.Rows}×{a.Width} per restart needed");
+        CheckIndexSize("loss", "the batch", a.Rows);
         Kernel(k)(Linear(k.Name, rows), a);
     }
 
@@ -42,6 +43,7 @@ public sealed class LossLauncher : Launcher
         if (n == 0) return;
         if (hits.Length < n || output.Length < n * width)
             throw new ArgumentException("correct: buffers too small");
+        CheckIndexSize("correct", "the batch", rows);
         var k = KernelRegistry.Correct;
         Kernel(k)(Linear(k.Name, n), output, targets, hits, networks, rows, width, targetStride, threshold);
     }

@@ -39,6 +39,7 @@ public sealed class OptimizerLauncher : Launcher
     {
         if (paramsPerNet <= 0 || g.Length % paramsPerNet != 0) throw new ArgumentException($"gradients ({g.Length}) are not a whole number of networks of {paramsPerNet}");
         if (mask.Length != paramsPerNet) throw new ArgumentException($"mask holds {mask.Length} entries, a network {paramsPerNet}");
+        CheckIndexSize("zero masked", "the parameters per network", paramsPerNet);
         var k = KernelRegistry.ZeroMasked;
         Kernel(k)(Linear(k.Name, g.Length), g, mask, paramsPerNet);
     }
@@ -48,5 +49,6 @@ public sealed class OptimizerLauncher : Launcher
         if (g.Length != w.Length) throw new ArgumentException($"gradient holds {g.Length} elements, parameters {w.Length}");
         if (s.ParamsPerNet <= 0 || w.Length % s.ParamsPerNet != 0) throw new ArgumentException($"parameters ({w.Length}) are not a whole number of networks of {s.ParamsPerNet}");
         if (s.HasMask != 0 && mask.Length != s.ParamsPerNet) throw new ArgumentException($"mask holds {mask.Length} entries, a network {s.ParamsPerNet}");
+        CheckIndexSize("optimizer", "the parameters per network", s.ParamsPerNet);
     }
 }

@@ -15,14 +15,21 @@ public enum ReductionVariant
     Direct,
 }
 
-/// <summary>Launches the column sums (<see cref="Reductions"/>): bias gradients, loss and hit sums, parameter sums.</summary>
+/// <summary>Launches the column sums (<see cref="Reductions"/>): bias gradients, loss and hit sums, parameter sums.
+/// Tree sums use the device's reduction shape: 2×2 where groups are small (the CPU accelerator), 8 columns × 128 row
+/// lanes where a group may hold 1024 threads (four times the groups of 32 × 8 for a given width, and each warp reads
+/// whole 32-byte sectors), else 32 × 8. Sums of width 1 (contiguous runs) take one group a run.</summary>
 public sealed class ReductionLauncher : Launcher
 {
-    private readonly bool small;
+    private readonly int threads; // 4, 256 or 1024: Reduce2x2, Reduce32x8 or Reduce8x128
+    private readonly (int X, int Y) shape;
 
     internal ReductionLauncher(Device device) : base(device)
     {
-        small = Accelerator.MaxNumThreadsPerGroup < 256;
+        int max = Accelerator.MaxNumThreadsPerGroup;
+        threads = max >= 1024 ? 1024 : max >= 256 ? 256 : 4;
+        shape = ByShape((default(Reduce2x2).X, default(Reduce2x2).Y), (default(Reduce32x8).X, default(Reduce32x8).Y),
+            (default(Reduce8x128).X, default(Reduce8x128).Y));
         DefaultVariant = device.IsCpu ? ReductionVariant.Direct : ReductionVariant.Tree;
     }
 
@@ -36,8 +43,9 @@ public sealed class ReductionLauncher : Launcher
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if ((segments - 1) * dstStride + dstOffset + width > dst.Length) throw new ArgumentException("column sum: destination too small");
+        CheckColumns(segments, rows, width);
         var k = Resolve(variant) == ReductionVariant.Direct ? KernelRegistry.ColumnSumDirect
-            : small ? KernelRegistry.ColumnSumSmall : KernelRegistry.ColumnSumLarge;
+            : ByShape(KernelRegistry.ColumnSumSmall, KernelRegistry.ColumnSumLarge, KernelRegistry.ColumnSumWide);
         Kernel(k)(Config(k, (long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
     }
 
@@ -48,10 +56,33 @@ public sealed class ReductionLauncher : Launcher
         if ((long)segments * width == 0) return;
         if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
         if (sums.Length < (long)segments * width) throw new ArgumentException("column sum: accumulator too small");
-        var k = Resolve(variant) == ReductionVariant.Direct ? KernelRegistry.ColumnSumAccumulateDirect
-            : small ? KernelRegistry.ColumnSumAccumulateSmall : KernelRegistry.ColumnSumAccumulateLarge;
-        Kernel(k)(Config(k, (long)segments * width), src, sums, segments, rows, width);
+        CheckColumns(segments, rows, width);
+        if (Resolve(variant) == ReductionVariant.Direct)
+        {
+            var direct = KernelRegistry.ColumnSumAccumulateDirect;
+            Kernel(direct)(Config(direct, (long)segments * width), src, sums, segments, rows, width);
+        }
+        else if (width == 1)
+        {
+            // Contiguous runs: one group a run, its threads side by side along it, rather than one thread of X a column.
+            var run = ByShape(KernelRegistry.SegmentSumSmall, KernelRegistry.SegmentSumLarge, KernelRegistry.SegmentSumWide);
+            Kernel(run)(Config(run, (long)segments * shape.X), src, sums, segments, rows);
+        }
+        else
+        {
+            var k = ByShape(KernelRegistry.ColumnSumAccumulateSmall, KernelRegistry.ColumnSumAccumulateLarge, KernelRegistry.ColumnSumAccumulateWide);
+            Kernel(k)(Config(k, (long)segments * width), src, sums, segments, rows, width);
+        }
     }
+
+    private static void CheckColumns(int segments, int rows, int width)
+    {
+        CheckIndexSize("column sum", "the width", width);
+        CheckIndexSize("column sum", "the rows", rows);
+        if ((long)segments * width > int.MaxValue) throw new ArgumentException($"column sum over {segments}×{width} columns; at most {int.MaxValue}");
+    }
+
+    private T ByShape<T>(T small, T medium, T wide) => threads == 4 ? small : threads == 256 ? medium : wide;
 
     private ReductionVariant Resolve(ReductionVariant v) => v == ReductionVariant.Auto ? DefaultVariant : v;
 
@@ -60,9 +91,8 @@ public sealed class ReductionLauncher : Launcher
     {
         if (kernel == KernelRegistry.ColumnSumDirect || kernel == KernelRegistry.ColumnSumAccumulateDirect)
             return Linear(kernel.Name, columns);
-        int x = small ? default(Reduce2x2).X : default(Reduce32x8).X;
-        int y = small ? default(Reduce2x2).Y : default(Reduce32x8).Y;
-        long groups = Math.Clamp((columns + x - 1) / x, 1, small ? Accelerator.NumMultiprocessors : Accelerator.NumMultiprocessors * 8L);
+        var (x, y) = shape;
+        long groups = Math.Clamp((columns + x - 1) / x, 1, threads == 4 ? Accelerator.NumMultiprocessors : Accelerator.NumMultiprocessors * 8L);
         return Count(kernel.Name, new KernelConfig(new Index3D((int)groups, 1, 1), new Index3D(x, y, 1)));
     }
 }
