@@ -47,7 +47,7 @@ public sealed class Placement
     /// all-reduce carries the request).</summary>
     public CancellationToken Agree(CancellationToken cancellation)
     {
-        if (Processes == null) return cancellation;
+        if (ProcessCount == 1) return cancellation; // nobody to agree with (and, with one replica, no all-reduce to carry it)
         agreed?.Dispose();
         agreed = new CancellationTokenSource();
         local = cancellation;
