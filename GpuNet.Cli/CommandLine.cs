@@ -19,8 +19,10 @@ public static class CommandLine
           help      [COMMAND]                 this text, or a command's options (as gpunet COMMAND --help)
 
         gpunet --version prints the versions of gpunet, ILGPU and .NET.
-        train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose
-        (stack traces on errors)
+        mpirun -np N gpunet train [options] trains one model over N processes, one GPU each (mpirun … gpunet devices
+        shows which rank takes which device).
+        train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX (train also INDEX,INDEX,…, all or
+        cpu:N); every command takes --verbose (stack traces on errors)
 
         """;
 
