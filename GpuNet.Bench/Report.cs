@@ -17,7 +17,7 @@ namespace GpuNet.Bench;
 /// report with exit code 1 before anything is timed), then timed as the median of 20 synchronised runs after
 /// warm-up, with kernel loading and copies outside the timed region. JSON shape: see docs/BENCHMARKS.md.
 /// </summary>
-internal sealed class Report
+internal sealed partial class Report
 {
     private const int WarmUp = 3;
     private readonly int runs;
@@ -27,7 +27,7 @@ internal sealed class Report
     private readonly List<string> failures = [];
 
     // The CPU accelerator is a simulator: cases above these sizes would take minutes there and are listed as skipped.
-    private const double CpuGemmFlopCap = 0.6e9, CpuStepFlopCap = 2e9, CpuTiledFlopCap = 1e6;
+    private const double CpuGemmFlopCap = 0.6e9, CpuStepFlopCap = 2e9;
 
     /// <summary>A report timing each case as the median of <paramref name="runs"/> runs (20 by default; fewer for a
     /// quick pass, such as a dry run of the GPU script on the CPU accelerator).</summary>
@@ -42,13 +42,12 @@ internal sealed class Report
 
     public sealed record DeviceJson(string Name, string Kind, long MemoryBytes, string? Driver, int Multiprocessors, int WarpSize, int MaxThreadsPerGroup);
     public sealed record PeakJson(double BandwidthGbs, double BestGemmGflops, double? DatasheetGflops, double? DatasheetGbs);
-    public sealed record GemmJson(string Name, string Variant, int M, int N, int K, double MedianMs, double Gflops, double FractionOfPeak, double CheckRelError);
     public sealed record StepJson(string Name, int Batch, int Restarts, double MedianMs, double SamplesPerS, double Gflop, double Gflops,
         double LaunchesPerStep, double SyncsPerStep, double TrainerSyncsPerEpoch, double CheckRelError);
     public sealed record KernelJson(string Name, long Elements, double MedianMs, double Gbs, double FractionOfPeak, double CheckRelError);
     public sealed record Skipped(string Name, string Reason);
     public sealed record ReportJson(string Tool, int Version, string Date, DeviceJson Device, PeakJson Peak, List<GemmJson> Gemm,
-        List<StepJson> TrainStep, List<KernelJson> Elementwise, List<Skipped> Skipped, List<string> Failures, double Seconds);
+        List<GemmChoiceJson> GemmChoice, List<GemmTuningJson>? GemmTuning, List<StepJson> TrainStep, List<KernelJson> Elementwise, List<Skipped> Skipped, List<string> Failures, double Seconds);
 
     public int Run(string? jsonPath)
     {
@@ -66,18 +65,8 @@ internal sealed class Report
         List<KernelJson> kernels = [];
         // The JSON is rewritten after every case, so a run cut short (a device fault, a timeout) keeps what it measured.
         void Save() => Write(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, steps, kernels, skipped);
-        foreach (var variant in Variants())
-            foreach (var c in Cases.Gemm)
-            {
-                if (cpu && c.Flop > CpuGemmFlopCap) { skipped.Add(new($"gemm {variant} {c.Name}", "too large for the CPU accelerator")); continue; }
-                if (cpu && variant == GemmVariant.Tiled8 && c.Flop > CpuTiledFlopCap)
-                { skipped.Add(new($"gemm {variant} {c.Name}", "barrier-bound on the CPU accelerator (~10 µs a barrier per thread)")); continue; }
-                if (!cpu && variant == GemmVariant.Naive && c.M * (long)c.N * c.K > 1024L * 1024 * 1024)
-                { skipped.Add(new($"gemm {variant} {c.Name}", "the naive baseline is measured up to 1024³")); continue; }
-                gemm.Add(MeasureGemm(c, variant));
-                Save();
-                if (failures.Count > 0) return Finish(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, [], [], skipped);
-            }
+        MeasureGemms(gemm, skipped, Save);
+        if (failures.Count > 0) return Finish(jsonPath, clock, info, driver, bandwidth, dsFlops, dsGbs, gemm, [], [], skipped);
         double bestGemm = gemm.Count == 0 ? 0 : gemm.Max(g => g.Gflops);
         double peakFlops = dsFlops ?? bestGemm;
         gemm = gemm.Select(g => g with { FractionOfPeak = g.Gflops / peakFlops }).ToList();
@@ -116,7 +105,7 @@ internal sealed class Report
         var report = new ReportJson("gpunet-bench", 1, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             new DeviceJson(info.Name, info.Kind.ToString().ToLowerInvariant(), info.MemoryBytes, driver, info.Multiprocessors, info.WarpSize, info.MaxThreadsPerGroup),
             new PeakJson(bandwidth, gemm.Count == 0 ? 0 : gemm.Max(g => g.Gflops), dsFlops, dsGbs),
-            gemm, steps, kernels, skipped, failures, clock.Elapsed.TotalSeconds);
+            gemm, gemmChoices, GemmTuning(), steps, kernels, skipped, failures, clock.Elapsed.TotalSeconds);
         if (jsonPath != null)
         {
             // Written beside and renamed, so a run killed mid-write leaves the previous complete file.
@@ -129,8 +118,7 @@ internal sealed class Report
     private void PrintTable(ReportJson r)
     {
         log.WriteLine();
-        log.WriteLine($"{"GEMM",-28} {"variant",-8} {"ms",10} {"GFLOP/s",10} {"of peak",8}");
-        foreach (var g in r.Gemm) log.WriteLine($"{g.Name,-28} {g.Variant,-8} {g.MedianMs,10:F3} {g.Gflops,10:F1} {g.FractionOfPeak,8:P1}");
+        PrintGemm(r);
         log.WriteLine($"{"kernel",-37} {"ms",10} {"GB/s",10} {"of peak",8}");
         foreach (var k in r.Elementwise) log.WriteLine($"{k.Name,-37} {k.MedianMs,10:F3} {k.Gbs,10:F1} {k.FractionOfPeak,8:P1}");
         log.WriteLine($"{"training step",-34} {"ms",10} {"samples/s",12} {"GFLOP/s",9} {"launches",9} {"syncs",6}");
@@ -138,14 +126,6 @@ internal sealed class Report
             log.WriteLine($"{s.Name,-34} {s.MedianMs,10:F3} {s.SamplesPerS,12:F0} {s.Gflops,9:F1} {s.LaunchesPerStep,9:F0} {s.SyncsPerStep,6:F0}");
         foreach (var s in r.Skipped) log.WriteLine($"skipped: {s.Name} ({s.Reason})");
         log.WriteLine($"report took {r.Seconds:F0} s");
-    }
-
-    private IEnumerable<GemmVariant> Variants()
-    {
-        yield return GemmVariant.Naive;
-        yield return GemmVariant.Blocked;
-        yield return GemmVariant.Tiled8;
-        if (device.Accelerator.MaxNumThreadsPerGroup >= 256) yield return GemmVariant.Tiled64;
     }
 
     /// <summary>Datasheet peaks of known devices: FP32 FLOP/s (no tensor cores) and memory bandwidth.</summary>
@@ -178,43 +158,6 @@ internal sealed class Report
         a.MemSetToZero();
         double ms = Median(() => a.View.CopyTo(b.View));
         return 2.0 * n * sizeof(float) / (ms * 1e-3) / 1e9;
-    }
-
-    private GemmJson MeasureGemm(Cases.GemmCase c, GemmVariant variant)
-    {
-        var rng = new Random(c.M * 31 + c.N * 7 + c.K);
-        int aRows = c.TransA ? c.K : c.M, aCols = c.TransA ? c.M : c.K, bRows = c.TransB ? c.N : c.K, bCols = c.TransB ? c.K : c.N;
-        var a = Random(rng, (long)aRows * aCols);
-        var b = Random(rng, (long)bRows * bCols);
-        using var da = Upload(a);
-        using var db = Upload(b);
-        using var dc = device.Allocate((long)c.M * c.N);
-        var args = new GemmArgs
-        {
-            A = da.View, B = db.View, C = dc.View, M = c.M, N = c.N, K = c.K, Lda = aCols, Ldb = bCols, Ldc = c.N,
-            TransA = c.TransA ? 1 : 0, TransB = c.TransB ? 1 : 0, Alpha = 1, Beta = 0, Count = 1,
-        };
-        Poison(dc);
-        device.Gemm.Run(args, variant);
-        var got = dc.GetAsArray1D();
-        // Checked at 256 sampled elements against float64 dot products (a full reference of 4096³ would take minutes).
-        double num = 0, den = 0;
-        for (int s = 0; s < 256; s++)
-        {
-            int i = rng.Next(c.M), j = rng.Next(c.N);
-            double r = 0;
-            for (int p = 0; p < c.K; p++)
-                r += (double)(c.TransA ? a[(long)p * aCols + i] : a[(long)i * aCols + p]) * (c.TransB ? b[(long)j * bCols + p] : b[(long)p * bCols + j]);
-            double d = got[(long)i * c.N + j] - r;
-            num += double.IsNaN(d) ? double.PositiveInfinity : d * d;
-            den += r * r;
-        }
-        double err = Math.Sqrt(num / Math.Max(den, 1e-30));
-        if (!(err <= 2.0 * c.K * 6e-8 + 1e-6)) failures.Add($"gemm {variant} {c.Name}: relative error {err:E2} against float64");
-        double ms = Median(() => device.Gemm.Run(args, variant));
-        double gflops = c.Flop / (ms * 1e-3) / 1e9;
-        log.WriteLine($"gemm {variant,-8} {c.Name,-22} {ms,9:F3} ms {gflops,9:F1} GFLOP/s  (check {err:E1})");
-        return new GemmJson(c.Name, variant.ToString().ToLowerInvariant(), c.M, c.N, c.K, ms, gflops, 0, err);
     }
 
     private List<KernelJson> MeasureElementwise(double bandwidth)
@@ -275,17 +218,17 @@ internal sealed class Report
         // Check: one step with this device's GEMM against one with the naive reference GEMM, same start.
         var k = device.Gemm;
         var counters = device.Counters;
-        var fast = k.DefaultVariant;
+        var fast = k.Pin;
         float[] After(GemmVariant v)
         {
-            k.DefaultVariant = v;
+            k.Pin = v;
             using var r = new StepRunner(device, c);
             r.Step();
             return r.Network.Parameters.ReadAll();
         }
         var reference = After(GemmVariant.Naive);
         var got = After(fast);
-        k.DefaultVariant = fast;
+        k.Pin = fast;
         double err = Check(got, i => reference[i], got.Length);
         if (err > 1e-4) failures.Add($"step {c.Name}: parameters after one step differ from the naive-GEMM step by {err:E2}");
 

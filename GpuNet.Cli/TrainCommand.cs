@@ -42,7 +42,7 @@ internal sealed class TrainCommand
           --device SPEC          auto (default) | cpu | cuda | opencl | INDEX | INDEX,INDEX,… | all | cpu:N
                                  (several devices: one replica each, or the restarts shared among them; cpu:N opens
                                  N CPU accelerators; under mpirun each process takes the GPU of its local rank)
-          --step NAME            how a training step runs: auto (default: the fastest that applies) | layered
+          --step NAME            how a training step runs: auto (default: the fastest that applies) | fused | layered
                                  | replicated | spread
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)

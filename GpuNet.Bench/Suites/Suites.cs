@@ -16,53 +16,6 @@ public static class BenchDevices
     public static Device Open(string name) => Gpu.Open(name.Split(':')[0]);
 }
 
-public sealed class GemmConfig : ManualConfig
-{
-    public GemmConfig() => AddColumn(new RateColumn("GFLOP/s", "2·M·N·K per median time", c => RateColumn.Param<Cases.GemmCase>(c, "Case")?.Flop, 1e9));
-}
-
-/// <summary>Every GEMM variant at the MLP shapes (forward and backward) and squares. Kernel loading and uploads are in
-/// the setup; each measured operation is one launch followed by a device synchronisation.</summary>
-[Config(typeof(GemmConfig))]
-public class GemmBench
-{
-    private Device? device;
-    private MemoryBuffer1D<float, Stride1D.Dense>? a, b, c;
-    private GemmArgs args;
-
-    [ParamsSource(typeof(BenchDevices), nameof(BenchDevices.All))] public string Device { get; set; } = "";
-    [ParamsSource(nameof(AllCases))] public Cases.GemmCase Case { get; set; } = Cases.Gemm[0];
-    // Tiled64 needs 256 threads a group: on the CPU accelerator it fails in setup, saying so.
-    [Params(GemmVariant.Naive, GemmVariant.Blocked, GemmVariant.Tiled8, GemmVariant.Tiled64)] public GemmVariant Variant { get; set; }
-
-    public static IEnumerable<Cases.GemmCase> AllCases() => Cases.Gemm;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        device = BenchDevices.Open(Device);
-        var x = Case;
-        int aCols = x.TransA ? x.M : x.K, bCols = x.TransB ? x.K : x.N;
-        a = device.Allocate((long)x.M * x.K);
-        b = device.Allocate((long)x.K * x.N);
-        c = device.Allocate((long)x.M * x.N);
-        a.MemSetToZero(); b.MemSetToZero();
-        args = new GemmArgs { A = a.View, B = b.View, C = c.View, M = x.M, N = x.N, K = x.K, Lda = aCols, Ldb = bCols, Ldc = x.N,
-            TransA = x.TransA ? 1 : 0, TransB = x.TransB ? 1 : 0, Alpha = 1, Beta = 0, Count = 1 };
-        Run(); // compile outside the measurement
-    }
-
-    [Benchmark]
-    public void Run()
-    {
-        device!.Gemm.Run(args, Variant);
-        device.Accelerator.Synchronize();
-    }
-
-    [GlobalCleanup]
-    public void Cleanup() { a?.Dispose(); b?.Dispose(); c?.Dispose(); device?.Dispose(); }
-}
-
 public sealed class StepConfig : ManualConfig
 {
     public StepConfig()

@@ -35,6 +35,9 @@ public sealed class BackwardPass : LayerBuffers
     /// <summary>δ_L, [R, MaxRows, O]: where the loss writes ∂ℓ/∂a_L.</summary>
     public ArrayView<float> OutputDelta => Layer(Layout.Depth);
 
+    /// <summary>δ_l of the last pass over <paramref name="rows"/> rows, [R, rows, n_l] (l = 1..L).</summary>
+    public ArrayView<float> Delta(int layer, int rows) => Layer(layer, rows);
+
     /// <summary>∂ℓ/∂w of every parameter of every network, [R, P].</summary>
     public ArrayView<float> Gradients => grads.View;
 
@@ -72,6 +75,46 @@ public sealed class BackwardPass : LayerBuffers
                 M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Count = Restarts,
             });
             Device.Elementwise.ActivationBackward(Layout.Activation(l - 1), dPrev, forward.Activations(l - 1, rows), (long)Restarts * rows * inW);
+        }
+    }
+
+    /// <summary>Enqueues the fused pass (see <see cref="FusedGemmLauncher"/>) from δ_L: per layer from the last, one launch
+    /// for dW_l with db_l summed as its epilogue and, above the first layer, δ_{l−1} = (δ_l·W_l) ⊙ σ'(z_{l−1}) in the same
+    /// launch; the first layer's dW reads the batch's rows of <paramref name="features"/> as <paramref name="batch"/> says.</summary>
+    public void RunFused(DeviceParameters parameters, ForwardPass forward, ArrayView<float> features, BatchRows batch, int rows)
+    {
+        CheckRows(rows);
+        var p = parameters.View;
+        ArrayView<float> g = grads.View;
+        long blocks = Layout.ParameterCount;
+        var f = batch.Fusion;
+        for (int l = Layout.Depth; l >= 1; l--)
+        {
+            int inW = Layout.Width(l - 1), outW = Layout.Width(l);
+            var dl = Layer(l, rows);
+            // dW_l = δ_lᵀ · Z_{l-1} : [out, rows] · [rows, in]
+            var dW = new GemmArgs
+            {
+                A = dl, Lda = outW, StrideA = (long)rows * outW, TransA = 1,
+                B = l == 1 ? batch.Start(features, inW) : forward.Activations(l - 1, rows), Ldb = inW, StrideB = l == 1 ? 0 : (long)rows * inW,
+                C = g.From(Layout.WeightOffset(l)), Ldc = inW, StrideC = blocks,
+                M = outW, N = inW, K = rows, Alpha = 1f, Beta = 0f, Count = Restarts,
+            };
+            var fW = f with { BiasGrad = g, BiasGradOffset = Layout.BiasOffset(l), BiasGradStride = blocks, HasBiasGrad = 1 };
+            if (l == 1)
+            {
+                Device.FusedGemm.WeightGradient(dW, fW, ordered: batch.Ordered);
+                break;
+            }
+            // δ_{l-1} = (δ_l · W_l) ⊙ σ'(z_{l-1}) : [rows, out] · [out, in]
+            var dX = new GemmArgs
+            {
+                A = dl, Lda = outW, StrideA = (long)rows * outW,
+                B = p.From(Layout.WeightOffset(l)), Ldb = inW, StrideB = blocks,
+                C = Layer(l - 1, rows), Ldc = inW, StrideC = (long)rows * inW,
+                M = rows, N = inW, K = outW, Alpha = 1f, Beta = 0f, Count = Restarts,
+            };
+            Device.FusedGemm.BackwardPair(Layout.Activation(l - 1), dW, fW, dX, f with { Aux = forward.Activations(l - 1, rows) });
         }
     }
 

@@ -48,6 +48,30 @@ public sealed class ForwardPass : LayerBuffers
             Device.Elementwise.BiasActivate(Layout.Activation(l), zl, p, Layout.BiasOffset(l), blocks, rows, outW);
         }
     }
+
+    /// <summary>Enqueues the fused pass (<see cref="FusedGemmLauncher.Forward"/>): per layer one GEMM whose epilogue adds
+    /// the bias and applies σ, the first reading the batch's rows of <paramref name="features"/> (all the data's rows,
+    /// [N, I]) as <paramref name="batch"/> says. It computes what <see cref="Run"/> computes from the gathered rows.</summary>
+    public void RunFused(DeviceParameters parameters, ArrayView<float> features, BatchRows batch, int rows)
+    {
+        CheckRows(rows);
+        var p = parameters.View;
+        long blocks = Layout.ParameterCount;
+        var f = batch.Fusion;
+        for (int l = 1; l <= Layout.Depth; l++)
+        {
+            int inW = Layout.Width(l - 1), outW = Layout.Width(l);
+            var g = new GemmArgs
+            {
+                A = l == 1 ? batch.Start(features, inW) : Activations(l - 1, rows), Lda = inW, StrideA = l == 1 ? 0 : (long)rows * inW,
+                B = p.From(Layout.WeightOffset(l)), Ldb = inW, StrideB = blocks, TransB = 1,
+                C = Activations(l, rows), Ldc = outW, StrideC = (long)rows * outW,
+                M = rows, N = outW, K = inW, Alpha = 1f, Beta = 0f, Count = Restarts,
+            };
+            Device.FusedGemm.Forward(Layout.Activation(l), g, f with { Bias = p, BiasOffset = Layout.BiasOffset(l), BiasStride = blocks },
+                ordered: l == 1 && batch.Ordered);
+        }
+    }
 }
 
 /// <summary>What the forward and backward passes share: one device buffer per layer 1..L of [R, MaxRows, n_l] floats,

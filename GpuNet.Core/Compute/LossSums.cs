@@ -63,6 +63,7 @@ public sealed class LossSums : ILossSums, IDisposable
     /// <summary>The largest batch added at once.</summary>
     public int MaxRows { get; }
 
+
     /// <summary>Enqueues <paramref name="loss"/> on the last layer's outputs [R, rows, O], writing δ_L into
     /// <paramref name="delta"/>, and adds the batch's losses (and, when <paramref name="countHits"/>, its hits) to the
     /// sums. Targets are [rows, O] per restart at r·<paramref name="targetStride"/> (0: shared). δ_L is scaled by
@@ -81,6 +82,25 @@ public sealed class LossSums : ILossSums, IDisposable
         if (!countHits) return;
         device.Losses.Correct(output, targets, hits.View, Restarts, rows, width, targetStride, loss.AccuracyThreshold);
         device.Reductions.ColumnSumAccumulate(hits.View, hitSum.View, Restarts, rows, 1);
+    }
+
+    /// <summary>The fused form of <see cref="Add"/> and <see cref="FlagNonFinite"/> in one launch
+    /// (<see cref="StepLossLauncher"/>): the loss <paramref name="loss"/> of a last layer applying
+    /// <paramref name="lastLayer"/> on outputs [R, rows, O], δ_L into <paramref name="delta"/>, the targets read from all of
+    /// the data's <paramref name="targets"/> (a set of [N, O] per restart at r·<paramref name="targetStride"/>) as
+    /// <paramref name="batch"/> says, the hits when <paramref name="countHits"/>, and step <paramref name="step"/>
+    /// recorded where a restart's sum becomes non-finite.</summary>
+    public void AddFused(LossFunction loss, Activation lastLayer, ArrayView<float> output, ArrayView<float> delta, ArrayView<float> targets,
+        long targetStride, BatchRows batch, int rows, bool countHits, long step)
+    {
+        if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
+        device.StepLoss.Run(loss, lastLayer, new StepLossArgs
+        {
+            Output = output, Delta = delta, Targets = targets, Order = batch.Order, FirstRow = batch.FirstRow, Gathered = batch.Ordered ? 1 : 0,
+            LossSum = lossSum.View, HitSum = hitSum.View, FirstBad = firstBadStep.View, Step = step, TargetStride = targetStride,
+            Restarts = Restarts, Rows = rows, Width = (int)(output.Length / ((long)Restarts * rows)), CountHits = countHits ? 1 : 0,
+            GradScale = 1f / rows, Threshold = loss.AccuracyThreshold(),
+        });
     }
 
     /// <summary>Records <paramref name="step"/> for every restart whose loss sum just became NaN or infinite (one

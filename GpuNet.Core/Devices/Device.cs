@@ -21,6 +21,7 @@ public sealed class Device : IDisposable
         Optimizers = new OptimizerLauncher(this);
         Gather = new GatherLauncher(this);
         StepLoss = new StepLossLauncher(this);
+        FusedGemm = new FusedGemmLauncher(this);
     }
 
     private readonly Delegate?[] loaded;
@@ -46,6 +47,8 @@ public sealed class Device : IDisposable
     public OptimizerLauncher Optimizers { get; }
     /// <summary>Launcher of the batch gather.</summary>
     public GatherLauncher Gather { get; }
+    /// <summary>Launcher of the fused step's GEMMs.</summary>
+    public FusedGemmLauncher FusedGemm { get; }
     /// <summary>Launcher of the fused step's loss.</summary>
     public StepLossLauncher StepLoss { get; }
 
@@ -96,7 +99,11 @@ public sealed class Device : IDisposable
     public override string ToString() => Info.ToString();
 
     /// <inheritdoc/>
-    public void Dispose() => Accelerator.Dispose();
+    public void Dispose()
+    {
+        Gemm.ReleaseWorkspace();
+        Accelerator.Dispose();
+    }
 }
 
 /// <summary>A kernel failed to compile or to run on a device; the message names the kernel.</summary>

@@ -24,7 +24,8 @@ public static class KernelCatalog
     {
         using var backend = new PTXBackend(Gpu.Context, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        var bounds = KernelRegistry.All.FirstOrDefault(k => k.Method == kernel)?.Specialization ?? KernelSpecialization.Empty;
+        var compiled = (PTXCompiledKernel)backend.Compile(entry, bounds);
         return compiled.PTXAssembly;
     }
 

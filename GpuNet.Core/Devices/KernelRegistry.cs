@@ -9,11 +9,12 @@ namespace GpuNet.Devices;
 /// launched) and how a device loads its typed launcher.</summary>
 public abstract class KernelEntry
 {
-    private protected KernelEntry(string name, MethodInfo method, int id)
+    private protected KernelEntry(string name, MethodInfo method, int id, KernelSpecialization specialization)
     {
         Name = name;
         Method = method;
         Id = id;
+        Specialization = specialization;
     }
 
     /// <summary>"Gemm.Tiled&lt;GemmTile64&gt;": the family, the method and its type arguments.</summary>
@@ -21,6 +22,9 @@ public abstract class KernelEntry
 
     /// <summary>The kernel method as ILGPU compiles it.</summary>
     public MethodInfo Method { get; }
+
+    /// <summary>Launch bounds it is compiled with (PTX <c>.maxntid</c>, <c>.minnctapersm</c>); empty for most kernels.</summary>
+    public KernelSpecialization Specialization { get; }
 
     /// <summary>Index of the entry in <see cref="KernelRegistry.All"/> (and in each device's cache of loaded kernels).</summary>
     internal int Id { get; }
@@ -33,7 +37,8 @@ public abstract class KernelEntry
 /// a <see cref="KernelConfig"/>).</summary>
 public sealed class KernelEntry<TLauncher> : KernelEntry where TLauncher : Delegate
 {
-    internal KernelEntry(string name, MethodInfo method, int id, Func<Accelerator, TLauncher> load) : base(name, method, id) => Load = load;
+    internal KernelEntry(string name, MethodInfo method, int id, Func<Accelerator, TLauncher> load, KernelSpecialization specialization)
+        : base(name, method, id, specialization) => Load = load;
 
     /// <summary>Compiles the kernel for an accelerator and returns its launcher (done once per device, see
     /// <see cref="Device"/>).</summary>
@@ -68,6 +73,22 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmBlocked = Add<GemmArgs>(Gemm.Blocked);
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled8 = Add<GemmArgs>(Gemm.Tiled<GemmTile8>);
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs>> GemmTiled64 = Add<GemmArgs>(Gemm.Tiled<GemmTile64>);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs>>[] GemmLargeRun =
+        GemmLargeLauncher.Instantiations().Select(t => AddGemmLarge(t.Tile, t.A, t.B)).ToArray();
+    internal static readonly KernelEntry<Action<KernelConfig, ArrayView<float>, GemmArgs, GemmLargeArgs, int>> GemmSplitKReduce =
+        Add<ArrayView<float>, GemmArgs, GemmLargeArgs, int>(GemmSplitK.Reduce);
+
+    // ---------------------------------------------------------------- the fused step's GEMMs
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion>> FusedForward =
+        new(a => ActivationDispatch.Visit<FusedForwardOf<DirectRows>, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion>> FusedForwardOrdered =
+        new(a => ActivationDispatch.Visit<FusedForwardOf<OrderedRows>, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>(a));
+    internal static readonly PerActivation<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>> FusedBackwardPair =
+        new(a => ActivationDispatch.Visit<FusedBackwardPairOf, KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>>>(a));
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradient =
+        Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<DirectRows>);
+    internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradientOrdered =
+        Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<OrderedRows>);
 
     // ---------------------------------------------------------------- element-wise
     internal static readonly PerActivation<Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, long, int, int>> BiasActivate =
@@ -172,6 +193,19 @@ public static class KernelRegistry
         public KernelEntry<Action<KernelConfig, LossArgs>> Visit<TAct>() where TAct : struct, IActivation => Add<LossArgs>(Losses.AbsoluteError<TAct>);
     }
 
+    private readonly struct FusedForwardOf<TRows> : IActivationVisitor<KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>>>
+        where TRows : struct, IGemmRows
+    {
+        public KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<GemmArgs, GemmFusion>(GemmFused.Forward<TAct, TRows>);
+    }
+
+    private readonly struct FusedBackwardPairOf : IActivationVisitor<KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>>>
+    {
+        public KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion, GemmArgs, GemmFusion>> Visit<TAct>() where TAct : struct, IActivation =>
+            Add<GemmArgs, GemmFusion, GemmArgs, GemmFusion>(GemmFused.BackwardPair<TAct>);
+    }
+
     private readonly struct StepSquaredErrorOf : IActivationVisitor<KernelEntry<Action<KernelConfig, StepLossArgs>>>
     {
         public KernelEntry<Action<KernelConfig, StepLossArgs>> Visit<TAct>() where TAct : struct, IActivation =>
@@ -197,16 +231,28 @@ public static class KernelRegistry
     }
 
     // ---------------------------------------------------------------- registration, one overload per kernel arity
-    private static KernelEntry<TLauncher> Register<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load) where TLauncher : Delegate
+    private static KernelEntry<TLauncher> Register<TLauncher>(Delegate kernel, Func<Accelerator, TLauncher> load,
+        KernelSpecialization specialization = default) where TLauncher : Delegate
     {
         var m = kernel.Method;
         string name = $"{m.DeclaringType!.Name}.{m.Name}" +
             (m.IsGenericMethod ? $"<{string.Join(",", m.GetGenericArguments().Select(TypeName))}>" : "");
-        var entry = new KernelEntry<TLauncher>(name, m, all.Count, load);
+        var entry = new KernelEntry<TLauncher>(name, m, all.Count, load, specialization);
         all.Add(entry);
         return entry;
     }
 
+    /// <summary>One (tile, A, B) instantiation of the large-tile GEMM, loaded with its launch bounds.</summary>
+    private static KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs>> AddGemmLarge(Type tile, Type a, Type b)
+    {
+        var k = typeof(GemmLarge).GetMethod(nameof(GemmLarge.Run))!.MakeGenericMethod(tile, a, b).CreateDelegate<Action<GemmArgs, GemmLargeArgs>>();
+        var bounds = GemmLargeLauncher.Bounds(tile);
+        return Register<Action<KernelConfig, GemmArgs, GemmLargeArgs>>(k, acc =>
+        {
+            var launch = acc.LoadKernel(k, bounds);
+            return (config, g, x) => launch(acc.DefaultStream, config, g, x);
+        }, bounds);
+    }
     /// <summary>"Relu", "SquaredErrorRow&lt;Relu&gt;": a type argument as it reads in code.</summary>
     private static string TypeName(Type t) => !t.IsGenericType ? t.Name
         : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(",", t.GetGenericArguments().Select(TypeName))}>";

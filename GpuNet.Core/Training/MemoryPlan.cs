@@ -35,7 +35,8 @@ public sealed record MemoryPlan(int BatchSize, int EvaluationRows, IReadOnlyList
             ("parameters", DeviceParameters.Bytes(layout, restarts, spec.HasMask)),
             ("divergence snapshots", DivergenceGuard.Bytes(layout, restarts)),
             ("optimizer moments", options.Optimizer.MomentBytes(length)),
-            ("training step", LayeredStep.Bytes(layout, restarts, Math.Max(trainRows, 1), batch, targetSets)),
+            ("training step", TrainingSteps.Bytes(TrainingSteps.Choose(options.Step, spec, restarts, batch).Kind, layout, restarts,
+                Math.Max(trainRows, 1), batch, targetSets)),
             ("evaluation", Evaluator.Bytes(layout, restarts, evalRows)),
         ]);
     }

@@ -103,6 +103,6 @@ public class SignalTests
         Assert.Contains("; seed 3", text);
         var json = cli.Json(Sine(cli.Dir.Path, "two.safetensors", 1));
         Assert.Equal(3, json.GetProperty("seed").GetInt64());
-        Assert.Equal("layered", json.GetProperty("step").GetString());
+        Assert.Equal("fused", json.GetProperty("step").GetString());
     }
 }

@@ -47,6 +47,30 @@ public class BackendCompileTests
         Assert.DoesNotContain(".local", ptx); // the 16 accumulators stay in registers
     }
 
+    /// <summary>The large-tile GEMM as PTX: 128-bit global loads of A and B (two each: the first step and the loop)
+    /// and of C (16 rows of four, read when β ≠ 0), 128-bit shared loads of the fragments and, for rows across k, 128-bit
+    /// shared stores; launch bounds of 256 threads and 2 groups per multiprocessor; one barrier before the first step and
+    /// one per step; two double-buffered k-major tiles of
+    /// 2 × 8 × (128 + 4) floats; no local memory; no rounding modifier that would keep ptxas from fusing FFMAs.</summary>
+    [Theory]
+    [InlineData("GemmLarge.Run<GemmTile128,AlongK,AlongK>", 0)]
+    [InlineData("GemmLarge.Run<GemmTile128,AcrossK,AcrossK>", 2)]
+    [InlineData("GemmLarge.Run<GemmTile128,AlongK,AcrossK>", 1)]
+    public void LargeTileGemmUses128BitAccessesAndOneBarrierAStep(string kernel, int sharedVectorStores)
+    {
+        string ptx = KernelCatalog.CompilePtx(Method(kernel), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+        Assert.Equal(2 + 2 + 16, CountOccurrences(ptx, "ld.global.v4.f32"));
+        Assert.Contains(".maxntid 256, 1, 1", ptx); // launch bounds: at most 128 registers, so two groups fit an SM
+        Assert.Contains(".minnctapersm 2", ptx);
+        Assert.Equal(2 * sharedVectorStores, CountOccurrences(ptx, "st.shared.v4.f32"));
+        Assert.Contains("ld.shared.v4.f32", ptx);
+        Assert.Equal(2, CountOccurrences(ptx, "bar.sync"));
+        Assert.Equal(2, CountOccurrences(ptx, "[8448];"));
+        Assert.DoesNotContain(".local", ptx);
+        Assert.DoesNotContain("mul.rn.f32", ptx);
+        Assert.DoesNotContain("add.rn.f32", ptx);
+    }
+
     [Theory]
     [MemberData(nameof(KernelNames))]
     public void CompilesToOpenCLC(string kernel)

@@ -25,6 +25,8 @@ public class GemmTests
             data.Add(TestDevices.Name(d), GemmVariant.Naive);
             data.Add(TestDevices.Name(d), GemmVariant.Blocked);
             data.Add(TestDevices.Name(d), GemmVariant.Tiled8);
+            data.Add(TestDevices.Name(d), GemmVariant.Large16);
+            data.Add(TestDevices.Name(d), GemmVariant.SplitK16);
             if (d.Accelerator.MaxNumThreadsPerGroup >= 256) data.Add(TestDevices.Name(d), GemmVariant.Tiled64);
         }
         // The GPU default on the GPU-shaped CPU accelerator, so it runs on every machine.
@@ -79,46 +81,12 @@ public class GemmTests
         Assert.Contains("needs 4", ex.Message);
     }
 
-    /// <summary>One GEMM against the float64 reference. Every stored operand has a row stride larger than its
-    /// columns, and C has a padding column and a spare row after each batch entry (stride C &gt; M·ldc): everything
-    /// outside the M×N results must keep its value bit for bit. With β = 0 all of C starts as NaN (C must not be
-    /// read, and a stray write shows as a number); with β ≠ 0 all of C is random (a stray α·acc + β·C changes it).</summary>
+    /// <summary>One GEMM against the float64 reference (see <see cref="GemmCheck"/>): every stored operand has a row
+    /// stride larger than its columns, C a padding column and a spare row after each product.</summary>
     private static void CheckOne(Device d, GemmVariant variant, Random rng, int m, int n, int k, bool ta, bool tb,
-        int batch, bool shareA, bool shareB, float alpha, float beta)
-    {
-        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
-        int lda = aCols + 1, ldb = bCols + 2, ldc = n + 1;
-        long strideA = shareA ? 0 : (long)aRows * lda, strideB = shareB ? 0 : (long)bRows * ldb, strideC = (long)(m + 1) * ldc;
-        var a = TestData.Uniform(rng, (int)((shareA ? 1 : batch) * (long)aRows * lda));
-        var b = TestData.Uniform(rng, (int)((shareB ? 1 : batch) * (long)bRows * ldb));
-        float[] c;
-        if (beta == 0f) { c = new float[batch * strideC]; Array.Fill(c, float.NaN); }
-        else c = TestData.Uniform(rng, (int)(batch * strideC));
-
-        using var da = TestData.Upload(d, a);
-        using var db = TestData.Upload(d, b);
-        using var dc = TestData.Upload(d, c);
-        d.Gemm.Run(new GemmArgs
+        int batch, bool shareA, bool shareB, float alpha, float beta) =>
+        new GemmCheck(m, n, k)
         {
-            A = da.View, B = db.View, C = dc.View, M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc,
-            StrideA = strideA, StrideB = strideB, StrideC = strideC, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0,
-            Alpha = alpha, Beta = beta, Count = batch,
-        }, variant);
-        var got = TestData.Download(dc, c.Length);
-        string what = $"{variant} on {TestDevices.Name(d)}: M={m} N={n} K={k} transA={ta} transB={tb} batch={batch} " +
-            $"sharedA={shareA} sharedB={shareB} α={alpha} β={beta}";
-
-        var cRef = Array.ConvertAll(c, x => float.IsNaN(x) ? 0.0 : x);
-        var expected = Reference.Gemm(TestData.ToDouble(a), TestData.ToDouble(b), cRef, batch, m, n, k, ta, tb,
-            lda, ldb, ldc, strideA, strideB, strideC, alpha, beta);
-        for (long i = 0; i < c.Length; i++)
-        {
-            long row = i % strideC / ldc, col = i % strideC % ldc;
-            if (row < m && col < n) continue;
-            Assert.True(BitConverter.SingleToInt32Bits(got[i]) == BitConverter.SingleToInt32Bits(c[i]),
-                $"{what}: element {i} (batch {i / strideC}, row {row}, column {col}) outside the result was written: {c[i]} → {got[i]}");
-            got[i] = 0f; expected[i] = 0.0;
-        }
-        Tolerances.AssertClose(got, expected, Tolerances.Gemm(k), what);
-    }
+            TransA = ta, TransB = tb, Count = batch, ShareA = shareA, ShareB = shareB, Alpha = alpha, Beta = beta, Seed = rng.Next(),
+        }.Run(d, variant);
 }

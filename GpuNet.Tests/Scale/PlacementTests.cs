@@ -69,7 +69,7 @@ public class PlacementTests
     public void TheStepIsChosenByDevicesProcessesAndRestarts()
     {
         var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);
-        Assert.Equal(StepKind.Layered, TrainingSteps.Choose(StepKind.Auto, spec, 4, 8).Kind);
+        Assert.Equal(StepKind.Fused, TrainingSteps.Choose(StepKind.Auto, spec, 4, 8).Kind);
         Assert.Equal((StepKind.Spread, "4 restarts over 2 devices, no all-reduce"), TrainingSteps.Choose(StepKind.Auto, spec, 4, 8, devices: 2));
         Assert.Equal(StepKind.Replicated, TrainingSteps.Choose(StepKind.Auto, spec, 1, 8, devices: 2).Kind);
         Assert.Equal((StepKind.Replicated, "one replica on each of 2 processes × 1 device, gradients all-reduced"),

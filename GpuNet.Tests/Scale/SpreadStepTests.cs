@@ -46,7 +46,7 @@ public class SpreadStepTests
     {
         var (one, oneResult, oneStep, _) = Train(1, restarts);
         var (spread, spreadResult, spreadStep, _) = Train(devices, restarts);
-        Assert.Equal(("layered", "spread"), (oneStep, spreadStep));
+        Assert.Equal(("fused", "spread"), (oneStep, spreadStep));
         Assert.Equal(one, spread);
         Assert.Equal(oneResult.History.Select(h => h.TrainLoss), spreadResult.History.Select(h => h.TrainLoss));
         Assert.Equal(oneResult.FinalValidation!.Loss, spreadResult.FinalValidation!.Loss);

@@ -34,13 +34,15 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         return (device.Counters.Launches - l0, device.Counters.Syncs - s0, result.Steps);
     }
 
+    private static readonly TrainOptions Layered = new() { Step = StepKind.Layered };
+
     [Fact]
     public void AStepHasNoSynchronisationAndTheSameLaunchesWhateverTheRestartCount()
     {
         var spec = Networks.RunningExampleTests.Spec();
-        // 4 steps an epoch against 12: the difference is 8 epochs' worth of steps and nothing else.
-        var shortEpochs = Train(spec, restarts: 1, rows: 16, batch: 4, epochs: 3);
-        var longEpochs = Train(spec, restarts: 1, rows: 48, batch: 4, epochs: 3);
+        // The layer-by-layer step. 4 steps an epoch against 12: the difference is 8 epochs' worth of steps and nothing else.
+        var shortEpochs = Train(spec, restarts: 1, rows: 16, batch: 4, epochs: 3, Layered);
+        var longEpochs = Train(spec, restarts: 1, rows: 48, batch: 4, epochs: 3, Layered);
         Assert.Equal(12, shortEpochs.Steps);
         Assert.Equal(36, longEpochs.Steps);
         Assert.Equal(shortEpochs.Syncs, longEpochs.Syncs); // synchronisations are per epoch, none per step
@@ -53,11 +55,36 @@ public sealed class LaunchAccountingTests(ITestOutputHelper output) : IDisposabl
         Assert.InRange(perStep, 15, 40);
 
         // 1000 restarts side by side: the same launches a step as one network, and still no sync per step.
-        var thousand = Train(spec, restarts: 1000, rows: 16, batch: 4, epochs: 3);
-        var thousandLong = Train(spec, restarts: 1000, rows: 48, batch: 4, epochs: 3);
+        var thousand = Train(spec, restarts: 1000, rows: 16, batch: 4, epochs: 3, Layered);
+        var thousandLong = Train(spec, restarts: 1000, rows: 48, batch: 4, epochs: 3, Layered);
         Assert.Equal(shortEpochs.Launches, thousand.Launches);
         Assert.Equal(thousand.Syncs, thousandLong.Syncs);
         Assert.Equal(extra, thousandLong.Launches - thousand.Launches);
+    }
+
+    /// <summary>The fused step: 2·L + 2 launches for L layers (L forward GEMMs with their epilogues, the loss, L − 1
+    /// backward launches of dW and δ together, the first layer's dW, the optimizer), whatever the restarts, and no
+    /// synchronisation; at most 9 for a 3-layer network.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void AFusedStepTakesTwoLaunchesALayerAndTwoMore(int layers)
+    {
+        var sizes = new[] { 3, 4, 5, 3, 4, 2 }.Take(layers + 1).ToArray();
+        var spec = NetworkSpec.Dense(sizes, Activation.Tanh, Activation.Identity);
+        foreach (int restarts in new[] { 1, 1000 })
+        {
+            var shortEpochs = Train(spec, restarts, rows: 16, batch: 4, epochs: 2);
+            var longEpochs = Train(spec, restarts, rows: 48, batch: 4, epochs: 2);
+            Assert.Equal(shortEpochs.Syncs, longEpochs.Syncs);
+            long perStep = (longEpochs.Launches - shortEpochs.Launches) / (longEpochs.Steps - shortEpochs.Steps);
+            Assert.Equal(0, (longEpochs.Launches - shortEpochs.Launches) % (longEpochs.Steps - shortEpochs.Steps));
+            Assert.Equal(2 * layers + 2, perStep);
+            Assert.Equal(FusedStep.LaunchesPerStep(layers), perStep);
+            output.WriteLine($"{layers} layers, {restarts} restarts: {perStep} launches a step");
+        }
     }
 
     [Fact]

@@ -7,8 +7,8 @@ namespace GpuNet.Devices;
 /// <summary>Which GEMM kernel to run.</summary>
 public enum GemmVariant
 {
-    /// <summary>The device's default (<see cref="GemmLauncher.DefaultVariant"/>): tiled on GPUs, blocked (barrier-free)
-    /// on the CPU accelerator.</summary>
+    /// <summary>Blocked (barrier-free) on the CPU accelerator; on GPUs the variant tuned for the product's shape class
+    /// (<see cref="GemmTuner"/>); or the one pinned by <see cref="GemmLauncher.Pin"/> / <c>GPUNET_GEMM</c>.</summary>
     Auto,
     /// <summary>One dot product per output element (the reference kernel).</summary>
     Naive,
@@ -16,21 +16,37 @@ public enum GemmVariant
     Blocked,
     /// <summary>Shared-memory tiles, 2×2 threads × 4×4 register blocks (8×8 tile): small groups.</summary>
     Tiled8,
-    /// <summary>Shared-memory tiles, 16×16 threads × 4×4 register blocks (64×64 tile): the GPU kernel.</summary>
+    /// <summary>Shared-memory tiles, 16×16 threads × 4×4 register blocks (64×64 tile): the first GPU kernel.</summary>
     Tiled64,
+    /// <summary>Large-tile kernel (<see cref="GemmLarge"/>), 128×128 tiles of 256 threads with 8×8 per thread.</summary>
+    Large128,
+    /// <summary>Large-tile kernel with 64×64 tiles of 64 threads, for products with few tiles.</summary>
+    Large64,
+    /// <summary>Large-tile kernel with 16×16 tiles of 4 threads (small groups: tests, the CPU accelerator).</summary>
+    Large16,
+    /// <summary><see cref="Large128"/> with k split into slices summed in a fixed order (<see cref="GemmSplitK"/>).</summary>
+    SplitK128,
+    /// <summary><see cref="Large64"/> with k split into slices summed in a fixed order.</summary>
+    SplitK64,
+    /// <summary><see cref="Large16"/> with k split into slices summed in a fixed order.</summary>
+    SplitK16,
 }
 
 /// <summary>Launches strided batched GEMMs (<see cref="GemmArgs"/>): checks every operand against its buffer, then picks
-/// the kernel and its grid.</summary>
-public sealed class GemmLauncher : Launcher
+/// the kernel and its grid (how <see cref="GemmVariant.Auto"/> picks: <see cref="Resolve"/>).</summary>
+public sealed partial class GemmLauncher : Launcher
 {
     private GemmVariant defaultVariant;
+    private readonly GemmLargeLauncher large;
 
-    internal GemmLauncher(Device device) : base(device) =>
-        defaultVariant = device.IsCpu || Accelerator.MaxNumThreadsPerGroup < 256 ? GemmVariant.Blocked : GemmVariant.Tiled64;
+    internal GemmLauncher(Device device) : base(device)
+    {
+        defaultVariant = device.IsCpu || Accelerator.MaxNumThreadsPerGroup < 256 ? GemmVariant.Blocked : GemmVariant.Large128;
+        large = new GemmLargeLauncher(device);
+    }
 
-    /// <summary>The variant <see cref="GemmVariant.Auto"/> resolves to on this device (settable, e.g. to compare variants
-    /// in a benchmark).</summary>
+    /// <summary>The variant <see cref="GemmVariant.Auto"/> resolves to where no tuner decides (the CPU accelerator,
+    /// <c>GPUNET_GEMM=fixed</c>, a product too large to tune); <see cref="Pin"/> overrides it.</summary>
     public GemmVariant DefaultVariant
     {
         get => defaultVariant;
@@ -42,7 +58,7 @@ public sealed class GemmLauncher : Launcher
     {
         Check(g);
         if (g.M == 0 || g.N == 0 || g.Count == 0) return;
-        switch (variant == GemmVariant.Auto ? defaultVariant : variant)
+        switch (variant == GemmVariant.Auto ? Resolve(g) : variant)
         {
             case GemmVariant.Naive:
                 Kernel(KernelRegistry.GemmNaive)(Linear("Gemm.Naive", (long)g.Count * g.M * g.N), g);
@@ -55,6 +71,9 @@ public sealed class GemmLauncher : Launcher
                 break;
             case GemmVariant.Tiled64:
                 Tiled(KernelRegistry.GemmTiled64, default(GemmTile64), g);
+                break;
+            case var v when GemmSelection.IsLarge(v):
+                RunLarge(g, v);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(variant), variant, "unknown GEMM variant");
@@ -72,7 +91,7 @@ public sealed class GemmLauncher : Launcher
         Kernel(kernel)(Count(kernel.Name, new KernelConfig(grid, new Index3D(tile.GroupX, tile.GroupY, 1))), g);
     }
 
-    private static void Check(in GemmArgs g)
+    internal static void Check(in GemmArgs g)
     {
         if (g.M < 0 || g.N < 0 || g.K < 0 || g.Count < 0)
             throw new ArgumentException($"GEMM sizes must be non-negative (M={g.M}, N={g.N}, K={g.K}, count={g.Count})");

@@ -36,7 +36,7 @@ internal sealed partial record KernelSass(
         var (report, sass) = tools.Compile(ptx, Arch);
         var resources = KernelResources.Parse(report);
         var listing = SassListing.Parse(sass);
-        bool gemm = kernel.DeclaringType == typeof(Gemm);
+        bool gemm = kernel.DeclaringType == typeof(Gemm) || kernel.DeclaringType == typeof(GemmLarge);
         int threads = ThreadsOnGpu(kernel);
         var occupancy = Gpu.Occupancy(threads, resources.Registers, resources.SharedBytes);
         var divisions = Division64().Matches(ptx).Select(m => m.Value.Trim()).ToList();
@@ -57,7 +57,8 @@ internal sealed partial record KernelSass(
         return result;
     }
 
-    /// <summary>The group size GpuNet launches a kernel with on a GPU: a tiled GEMM's GroupX·GroupY, a reduction
+    /// <summary>The group size GpuNet launches a kernel with on a GPU: a tiled GEMM's GroupX·GroupY, a large-tile GEMM's
+    /// warps × lanes, a reduction
     /// shape's X·Y, else the launchers' linear group (<see cref="GpuLinearGroup"/>). A kernel family with another
     /// compile-time group shape adds its interface here.</summary>
     public static int ThreadsOnGpu(MethodInfo kernel)
@@ -66,6 +67,7 @@ internal sealed partial record KernelSass(
         {
             object shape = Activator.CreateInstance(arg)!;
             if (shape is IGemmTile tile) return tile.GroupX * tile.GroupY;
+            if (shape is IGemmBlockTile block) return block.WarpsM * block.WarpsN * block.LanesM * block.LanesN;
             if (shape is IReduceShape reduce) return reduce.X * reduce.Y;
         }
         return GpuLinearGroup;

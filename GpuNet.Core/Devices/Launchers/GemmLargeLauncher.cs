@@ -1,0 +1,105 @@
+using GpuNet.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuNet.Devices;
+
+/// <summary>
+/// Launches the large-tile GEMM family (<see cref="GemmLarge"/> and the split-K sum <see cref="GemmSplitK"/>) for
+/// <see cref="GemmLauncher"/>: each (tile, A, B) instantiation is a <see cref="KernelRegistry"/> entry; a split-K launch
+/// keeps a workspace of partial products on the device (at most <see cref="GemmSelection.MaxWorkspaceFloats"/> floats,
+/// grown when a larger product needs it, freed with the device).
+/// </summary>
+internal sealed class GemmLargeLauncher : Launcher, IDisposable
+{
+    private static readonly Type[] Tiles = [typeof(GemmTile128), typeof(GemmTile64x64), typeof(GemmTile16)];
+    private MemoryBuffer1D<float, Stride1D.Dense>? workspace;
+    private readonly object gate = new();
+
+    public GemmLargeLauncher(Device device) : base(device)
+    {
+    }
+
+    /// <summary>Operand type of A by TransA, and of B by TransB.</summary>
+    private static readonly Type[] OperandA = [typeof(AlongK), typeof(AcrossK)], OperandB = [typeof(AcrossK), typeof(AlongK)];
+
+    /// <summary>Every (tile, A, B) instantiation, in the order of <see cref="KernelRegistry.GemmLargeRun"/>: three tiles,
+    /// four transpose pairs each.</summary>
+    public static IEnumerable<(Type Tile, Type A, Type B)> Instantiations()
+    {
+        foreach (var tile in Tiles)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    yield return (tile, OperandA[ta], OperandB[tb]);
+    }
+
+    /// <summary>The launch bounds a tile is compiled with: the 128×128 tile asks for 256 threads and 2 groups per
+    /// multiprocessor (PTX <c>.maxntid</c>, <c>.minnctapersm</c>), so that ptxas keeps it within 128 registers.</summary>
+    public static KernelSpecialization Bounds(Type tile) =>
+        tile == typeof(GemmTile128) ? new KernelSpecialization(256, 2) : KernelSpecialization.Empty;
+
+    /// <summary>Enqueues <paramref name="g"/> as <paramref name="plan"/> says (one launch, or two for a split).</summary>
+    public void Run(in GemmArgs g, in GemmPlan plan)
+    {
+        int t = Array.IndexOf(Tiles, GemmSelection.TileType(plan.Variant));
+        var entry = KernelRegistry.GemmLargeRun[4 * t + 2 * g.TransA + g.TransB];
+        var kernel = Kernel(entry);
+        var (bm, bn, threads, _) = GemmSelection.Tile(plan.Variant);
+        string name = $"{entry.Name} ({GemmTuner.Name(plan.Variant)})";
+        if (plan.Slices <= 1)
+        {
+            kernel(Count(name, Config(g.M, g.N, g.Count, bm, bn, threads)), g, Args(plan, 1, Math.Max(g.K, 1), plan.VectorC));
+            return;
+        }
+        lock (gate)
+        {
+            var work = Workspace(GemmSelection.WorkspaceFloats(g, plan.Slices));
+            int ldw = GemmSelection.WorkspaceLd(g.N);
+            var partial = g with { C = work, Ldc = ldw, StrideC = (long)g.M * ldw, Alpha = 1f, Beta = 0f };
+            kernel(Count($"{name}, {plan.Slices} k slices", Config(g.M, g.N, g.Count * plan.Slices, bm, bn, threads)),
+                partial, Args(plan, plan.Slices, plan.KChunk, vectorC: true));
+            Kernel(KernelRegistry.GemmSplitKReduce)(Count($"{KernelRegistry.GemmSplitKReduce.Name} ({plan.Slices} slices)", ReduceConfig(g)),
+                work, g, Args(plan, plan.Slices, plan.KChunk, plan.VectorC), ldw);
+        }
+    }
+
+    private static GemmLargeArgs Args(in GemmPlan plan, int slices, int chunk, bool vectorC) => new()
+    {
+        Slices = slices, KChunk = chunk, VectorA = plan.VectorA ? 1 : 0, VectorB = plan.VectorB ? 1 : 0, VectorC = vectorC ? 1 : 0,
+    };
+
+    private static KernelConfig Config(int m, int n, int entries, int bm, int bn, int threads) =>
+        new(new Index3D((n + bn - 1) / bn, (m + bm - 1) / bm, Math.Min(entries, 65535)), new Index3D(threads, 1, 1));
+
+    private KernelConfig ReduceConfig(in GemmArgs g)
+    {
+        int group = Math.Min(Accelerator.MaxNumThreadsPerGroup, 256);
+        int quads = (g.N + 3) / 4;
+        int rows = Math.Min(g.M, Device.IsCpu ? 2 : 1024);
+        return new KernelConfig(new Index3D((quads + group - 1) / group, rows, Math.Min(g.Count, 65535)), new Index3D(group, 1, 1));
+    }
+
+    private ArrayView<float> Workspace(long floats)
+    {
+        if (workspace == null || workspace.Length < floats)
+        {
+            // Launches already enqueued may still use the old workspace.
+            if (workspace != null)
+            {
+                Device.Synchronize();
+                workspace.Dispose();
+            }
+            workspace = Device.Allocate(Math.Max(floats, 1));
+        }
+        return workspace.View;
+    }
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            workspace?.Dispose();
+            workspace = null;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using GpuNet.Data;
+using GpuNet.Model;
+using GpuNet.Training;
+using Xunit;
+
+namespace GpuNet.Tests.Training;
+
+/// <summary>The fused step against the layer-by-layer reference on the CPU accelerator: the same operations in the same
+/// order, so the same bits after 1 step and after 100, for every activation, loss, optimizer and mask, shuffled or not,
+/// with restarts and per-restart targets. The tolerance is therefore none: any difference is a mistake.</summary>
+public class FusedStepTests
+{
+    private static readonly OptimizerOptions[] Optimizers =
+        [OptimizerOptions.Sgd(), OptimizerOptions.WithMomentum(0.9f, nesterov: true) with { WeightDecay = 1e-3f }, OptimizerOptions.Adam() with { WeightDecay = 1e-2f }];
+
+    public static TheoryData<Activation, LossFunction, int> Cases()
+    {
+        var data = new TheoryData<Activation, LossFunction, int>();
+        int i = 0;
+        foreach (var act in Enum.GetValues<Activation>())
+            foreach (var loss in Enum.GetValues<LossFunction>())
+                data.Add(act, loss, i++ % Optimizers.Length);
+        return data;
+    }
+
+    /// <summary>25 rows of 3 features; targets for the loss (classes of 3, two 0/1 labels for bce, or two values).</summary>
+    private static Dataset Data(LossFunction loss, int seed)
+    {
+        var rng = new Random(seed);
+        var x = TestData.Uniform(rng, 25 * 3, -2, 2);
+        return loss switch
+        {
+            LossFunction.CrossEntropy => Dataset.Classification(x, 3, Enumerable.Range(0, 25).Select(_ => rng.Next(3)).ToArray(), 3),
+            LossFunction.BinaryCrossEntropy => Dataset.Regression(x, 3, Enumerable.Range(0, 50).Select(_ => (float)rng.Next(2)).ToArray(), 2),
+            _ => Dataset.Regression(x, 3, TestData.Uniform(rng, 25 * 2, -1, 1), 2),
+        };
+    }
+
+    private static float[][] Train(NetworkSpec spec, int restarts, Dataset data, TrainOptions options, StepKind step)
+    {
+        using var net = new Network(TestDevices.Cpu, spec, restarts, seed: 3);
+        using var trainer = new Trainer(net, options with { Step = step });
+        trainer.Fit(data);
+        Assert.Equal(step.Name(), trainer.StepName);
+        return Enumerable.Range(0, restarts).Select(net.GetParameters).ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedStepsGiveTheLayeredStepsBitsForEveryActivationLossAndOptimizer(Activation act, LossFunction loss, int optimizer)
+    {
+        var data = Data(loss, (int)act * 10 + (int)loss);
+        var last = loss.TakesLogits() ? Activation.Identity : act;
+        var spec = NetworkSpec.Dense([3, 4, 5, data.TargetCount], act, last);
+        foreach (var (epochs, batch, shuffle) in new[] { (1, 25, true), (20, 5, true), (4, 7, false) }) // 1 step; 100 steps; unshuffled, a short last batch
+        {
+            var options = new TrainOptions
+            {
+                Epochs = epochs, BatchSize = batch, Shuffle = shuffle, ShuffleSeed = 4, Loss = loss, LearningRate = 0.05f, Optimizer = Optimizers[optimizer],
+            };
+            var layered = Train(spec, 2, data, options, StepKind.Layered);
+            var fused = Train(spec, 2, data, options, StepKind.Fused);
+            for (int r = 0; r < 2; r++) Assert.Equal(layered[r], fused[r]);
+            using (var untrained = new Network(TestDevices.Cpu, spec, 2, seed: 3)) Assert.NotEqual(untrained.GetParameters(0), fused[0]); // it trained
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void TheRunningExamplesMissingEdgeStaysZeroAndRestartsWithTheirOwnTargetsMatch(int optimizer)
+    {
+        var spec = Networks.RunningExampleTests.Spec();
+        var x = Enumerable.Range(0, 12).Select(i => i / 11f).ToArray();
+        var targets = Enumerable.Range(0, 3).Select(k => x.Select(v => (float)Math.Sin(3 * v + k) * 0.4f + 0.5f).ToArray()).ToArray();
+        float[][] Run(StepKind step)
+        {
+            using var net = new Network(TestDevices.Cpu, spec, restarts: 3, seed: 8);
+            using var data = DeviceDataset.UploadPerRestartTargets(TestDevices.Cpu, x, 1, targets, 1);
+            using var trainer = new Trainer(net, new TrainOptions
+            {
+                Epochs = 25, BatchSize = 3, LearningRate = 0.1f, Optimizer = Optimizers[optimizer], Loss = LossFunction.MeanSquaredError, Step = step,
+            });
+            trainer.Fit(data);
+            return Enumerable.Range(0, 3).Select(net.GetParameters).ToArray();
+        }
+        var layered = Run(StepKind.Layered);
+        var fused = Run(StepKind.Fused);
+        long missing = spec.WeightOffset(2) + 1 * 2 + 0; // layer 2, to neuron 1 from neuron 0
+        for (int r = 0; r < 3; r++)
+        {
+            Assert.Equal(layered[r], fused[r]);
+            Assert.Equal(0f, fused[r][missing]);
+        }
+    }
+
+    [Fact]
+    public void TheCommandUsesTheFusedStepByDefaultAndTheLayeredOneWhenAsked()
+    {
+        using var cli = new Cli.CliRunner();
+        var fused = cli.Json("train", "--data", "xor", "--hidden", "3", "--epochs", "2", "--device", "cpu", "--model", cli.File("f.safetensors"));
+        var layered = cli.Json("train", "--data", "xor", "--hidden", "3", "--epochs", "2", "--device", "cpu", "--step", "layered",
+            "--model", cli.File("l.safetensors"));
+        Assert.Equal("fused", fused.GetProperty("step").GetString());
+        Assert.Equal("layered", layered.GetProperty("step").GetString());
+        Assert.Equal(File.ReadAllBytes(cli.File("l.safetensors")), File.ReadAllBytes(cli.File("f.safetensors")));
+    }
+}
