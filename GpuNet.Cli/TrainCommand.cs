@@ -316,7 +316,8 @@ internal sealed class TrainCommand
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
         resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
-        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
+        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
+            .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
             Info = (initInfo ?? new ModelInfo { Task = task }) with { Loss = loss, Output = OutputPolicy.OutputFor(loss) },

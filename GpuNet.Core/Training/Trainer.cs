@@ -160,7 +160,8 @@ public sealed class Trainer : IDisposable
         if (run.Validation != null) CheckData(run.Validation, "validation");
         if (Options.EarlyStopPatience > 0 && run.Validation == null)
             throw new ArgumentException("early stopping watches the validation loss: give validation data (or a validation fraction)");
-        var plan = MemoryPlan.For(net.Spec, net.Restarts, Options, run.Train.Count, run.Validation?.Count ?? 0, run.Train.TargetSets);
+        var plan = MemoryPlan.For(net.Spec, net.Restarts, Options, run.Train.Count, run.Validation?.Count ?? 0, run.Train.TargetSets,
+            placement?.Devices.Count ?? 1, placement?.ProcessCount ?? 1);
         foreach (var device in placement?.Devices ?? [net.Device]) plan.Check(device, net.Spec, net.Restarts);
         var loss = LossFor(run.Train.IsClassification);
         optimizer ??= Options.Optimizer.Create(net.Device, net.Parameters.Length);

@@ -23,7 +23,7 @@ public class DeviceOptionTests
         using var cli = new CliRunner();
         string spread = cli.Ok(Sine(cli.Dir.Path, "spread.safetensors", "cpu:2", "--restarts", "3"));
         Assert.Contains("devices: 2 × [", spread);
-        Assert.Contains("step: spread (3 restarts over 2 devices, no all-reduce)", spread);
+        Assert.Contains("step: spread (3 restarts over 2 devices, no all-reduce; each device runs the fused step)", spread);
         var json = cli.Json(Sine(cli.Dir.Path, "replicated.safetensors", "cpu:2"));
         Assert.Equal("replicated", json.GetProperty("step").GetString());
         Assert.StartsWith("2 × [", json.GetProperty("device").GetString());

@@ -54,7 +54,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         Assert.True(straight.FirstCode == 0, straight.FirstOut);
         Assert.Equal(0, straight.SecondCode);
         Assert.Equal(straight.Model, File.ReadAllBytes(straight.Dir.File("second.safetensors")));
-        Assert.Contains("step: replicated (one replica on each of 2 processes × 1 device, gradients all-reduced)", straight.FirstOut);
+        Assert.Contains("step: replicated (one replica on each of 2 processes × 1 device, gradients all-reduced; each runs the fused step on its slice)", straight.FirstOut);
         Assert.Equal(1, Count(straight.FirstOut, "model written to"));
         Assert.Equal(1, Count(straight.FirstOut, $"epoch 1/{Epochs} "));
 

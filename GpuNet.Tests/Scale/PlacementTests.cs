@@ -1,3 +1,4 @@
+using GpuNet.Compute;
 using GpuNet.Devices;
 using GpuNet.Model;
 using GpuNet.Training;
@@ -70,9 +71,9 @@ public class PlacementTests
     {
         var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);
         Assert.Equal(StepKind.Fused, TrainingSteps.Choose(StepKind.Auto, spec, 4, 8).Kind);
-        Assert.Equal((StepKind.Spread, "4 restarts over 2 devices, no all-reduce"), TrainingSteps.Choose(StepKind.Auto, spec, 4, 8, devices: 2));
+        Assert.Equal((StepKind.Spread, "4 restarts over 2 devices, no all-reduce; each device runs the fused step"), TrainingSteps.Choose(StepKind.Auto, spec, 4, 8, devices: 2));
         Assert.Equal(StepKind.Replicated, TrainingSteps.Choose(StepKind.Auto, spec, 1, 8, devices: 2).Kind);
-        Assert.Equal((StepKind.Replicated, "one replica on each of 2 processes × 1 device, gradients all-reduced"),
+        Assert.Equal((StepKind.Replicated, "one replica on each of 2 processes × 1 device, gradients all-reduced; each runs the fused step on its slice"),
             TrainingSteps.Choose(StepKind.Auto, spec, 4, 8, processes: 2));
         Assert.Equal(StepKind.Replicated, TrainingSteps.Choose(StepKind.Replicated, spec, 4, 8, devices: 2).Kind);
     }
@@ -81,6 +82,7 @@ public class PlacementTests
     [InlineData(StepKind.Auto, 1, 3, 1, 2, "a batch of 2 rows cannot be split over 3 replicas: each takes a slice of every batch; use batches of 3 rows or more")]
     [InlineData(StepKind.Replicated, 4, 2, 2, 3, "a batch of 3 rows cannot be split over 4 replicas")]
     [InlineData(StepKind.Layered, 1, 2, 1, 8, "layered runs on one device; 2 devices take replicated or spread")]
+    [InlineData(StepKind.Fused, 1, 1, 2, 8, "fused runs on one device; 2 processes × 1 device take replicated or spread")]
     [InlineData(StepKind.Spread, 4, 1, 2, 8, "spread shares the restarts among the devices of one process")]
     [InlineData(StepKind.Spread, 1, 2, 1, 8, "1 restart cannot be spread over 2 devices")]
     public void StepsThatCannotRunAreRefused(StepKind kind, int restarts, int devices, int processes, int batch, string message)
@@ -88,6 +90,25 @@ public class PlacementTests
         var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);
         var e = Assert.Throws<ArgumentException>(() => TrainingSteps.Choose(kind, spec, restarts, batch, devices, processes));
         Assert.Contains(message, e.Message);
+    }
+
+    /// <summary>The memory plan counts what the first device of several holds: a replica's step on slices of ⌈B/T⌉
+    /// rows, or a spread step's share of ⌈R/D⌉ restarts with their own weights and moments; each is the one-device
+    /// step's bytes at that size.</summary>
+    [Fact]
+    public void TheMemoryPlanCountsTheFirstDevicesPartOfSeveral()
+    {
+        var spec = NetworkSpec.Dense([6, 9, 3], Activation.Tanh, Activation.Identity);
+        var options = new TrainOptions { BatchSize = 10, Optimizer = OptimizerOptions.Adam() };
+        long StepBytes(MemoryPlan plan) => plan.Items.Single(i => i.What == "training step").Bytes;
+        var one = MemoryPlan.For(spec, 5, options, trainRows: 40);
+        Assert.Equal(FusedStep.Bytes(spec.Layout, 5, 40, 10), StepBytes(one));
+        var replicated = MemoryPlan.For(spec, 1, options, 40, devices: 2, processes: 2);
+        Assert.Equal(FusedStep.Bytes(spec.Layout, 1, 40, 3), StepBytes(replicated)); // ⌈10 / 4⌉ rows a slice
+        var spread = MemoryPlan.For(spec, 5, options, 40, devices: 2);
+        Assert.Equal(FusedStep.Bytes(spec.Layout, 3, 40, 10), StepBytes(spread)); // ⌈5 / 2⌉ restarts on the first device
+        long share = spread.Items.Single(i => i.What.StartsWith("spread share", StringComparison.Ordinal)).Bytes;
+        Assert.Equal(DeviceParameters.Bytes(spec.Layout, 3, false) + OptimizerOptions.Adam().MomentBytes(3L * spec.Layout.ParameterCount), share);
     }
 
     [Fact]

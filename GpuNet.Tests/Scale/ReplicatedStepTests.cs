@@ -9,7 +9,8 @@ namespace GpuNet.Tests.Scale;
 
 /// <summary>
 /// The replicated step on two or three CPU accelerators of one process: its slices' gradients add up to the batch's
-/// (float64 reference and the layered step), training matches one device within <see cref="Tolerances.Replicated"/>,
+/// (float64 reference, and the fused and layered steps of one device), training matches one device's default step
+/// (fused) within <see cref="Tolerances.Replicated"/>,
 /// reruns give the same bits, replicas stay identical (and the step notices when one does not), and resuming and
 /// divergence behave as on one device.
 /// </summary>
@@ -36,8 +37,9 @@ public class ReplicatedStepTests(Xunit.Abstractions.ITestOutputHelper output)
 
     /// <summary>One step of plain SGD with step size 1 on the first <paramref name="batch"/> rows of a shuffled order:
     /// w₀ − w₁ is the gradient the replicas summed, which must be the float64 gradient of those rows (each replica
-    /// took its slice, scaled by 1/B) and the layered step's within the reordered sum's rounding; and every replica
-    /// holds the same weights after it, bit for bit.</summary>
+    /// took its slice, scaled by 1/B) and one device's within the reordered sum's rounding, for the fused step (what one
+    /// device runs by default, and each replica too) and the layered one; and every replica holds the same weights after
+    /// it, bit for bit.</summary>
     [Theory]
     [InlineData(7, 2)]
     [InlineData(5, 3)]
@@ -48,12 +50,14 @@ public class ReplicatedStepTests(Xunit.Abstractions.ITestOutputHelper output)
         var host = Classes(13, 3);
         var order = Enumerable.Range(0, host.Count).Reverse().ToArray();
         new Rng(4, 4).Shuffle(order);
-        var single = OneSgdStep(devices.Take(1).ToArray(), host, order, batch, StepKind.Layered, out _);
+        var fused = OneSgdStep(devices.Take(1).ToArray(), host, order, batch, StepKind.Fused, out _);
+        var layered = OneSgdStep(devices.Take(1).ToArray(), host, order, batch, StepKind.Layered, out _);
         var summed = OneSgdStep(devices, host, order, batch, StepKind.Replicated, out var weights);
         var reference = new ReferenceNet(Spec, Array.ConvertAll(weights.Before, v => (double)v));
         var (_, refGrad) = reference.LossAndGradient(Rows(host.Features, 3, order.Take(batch)), Rows(host.Targets, 3, order.Take(batch)), LossFunction.CrossEntropy);
         Tolerances.AssertClose(summed, refGrad, Tolerances.NetworkGradient, $"{replicas} replicas' gradient vs float64");
-        Tolerances.AssertClose(summed, Array.ConvertAll(single, v => (double)v), Tolerances.Gemm(batch), 1e-7, "replicated vs layered gradient");
+        Tolerances.AssertClose(summed, Array.ConvertAll(fused, v => (double)v), Tolerances.Gemm(batch), 1e-7, "replicated vs fused gradient");
+        Tolerances.AssertClose(summed, Array.ConvertAll(layered, v => (double)v), Tolerances.Gemm(batch), 1e-7, "replicated vs layered gradient");
         foreach (var replica in weights.Replicas) Assert.Equal(weights.After, replica);
     }
 
@@ -78,12 +82,15 @@ public class ReplicatedStepTests(Xunit.Abstractions.ITestOutputHelper output)
         Epochs = 3, BatchSize = batch, LearningRate = 0.01f, ShuffleSeed = 8, Step = StepKind.Replicated,
     };
 
+    /// <summary>Trains on <paramref name="devices"/>; on one device with the step it runs by default (fused), which is
+    /// what several devices are to match.</summary>
     private static (float[] Weights, TrainResult Result) Train(IReadOnlyList<GpuNet.Devices.Device> devices, Dataset data, TrainOptions options,
         int restarts = 1)
     {
         using var net = new Network(devices[0], Spec, restarts, seed: 11);
-        using var trainer = new Trainer(net, options with { Step = devices.Count == 1 ? StepKind.Layered : options.Step }, new Placement(devices));
+        using var trainer = new Trainer(net, options with { Step = devices.Count == 1 ? StepKind.Auto : options.Step }, new Placement(devices));
         var result = trainer.Fit(data);
+        Assert.Equal(devices.Count == 1 ? "fused" : "replicated", trainer.StepName);
         return (net.Parameters.ReadAll(), result);
     }
 
@@ -105,6 +112,28 @@ public class ReplicatedStepTests(Xunit.Abstractions.ITestOutputHelper output)
         double l1 = oneResult.FinalTrain.Loss[0], lm = manyResult.FinalTrain.Loss[0];
         Assert.True(Math.Abs(lm - l1) <= Tolerances.Replicated * l1, $"final loss {lm} on {replicas} replicas vs {l1} on one");
         Assert.Equal(oneResult.Steps, manyResult.Steps);
+    }
+
+    /// <summary>Each replica runs the fused step by default; on the CPU accelerator the fused and layered steps compute
+    /// in the same order, so replicas running either give the same bits (on a GPU they may differ in the last places, as
+    /// on one device).</summary>
+    [Fact]
+    public void ReplicasRunningFusedOrLayeredStepsGiveTheSameBits()
+    {
+        var devices = ScaleDevices.Take(2);
+        var host = Classes(19, 6);
+        float[] Run(StepKind each)
+        {
+            using var net = new Network(devices[0], Spec, restarts: 2, seed: 5);
+            using var data = DeviceDataset.Upload(devices[0], host);
+            using var adam = OptimizerOptions.Adam().Create(devices[0], net.Parameters.Length);
+            using var step = new ReplicatedStep(net, data, LossFunction.CrossEntropy, adam, 5, new Placement(devices), OptimizerOptions.Adam(), each);
+            Assert.Equal(each, step.EachDevice);
+            step.BeginEpoch(Enumerable.Range(0, host.Count).Reverse().ToArray());
+            step.Run(0, 4, [1e-2f, 1e-2f, 1e-2f, 1e-2f], 0);
+            return net.GetParameters();
+        }
+        Assert.Equal(Run(StepKind.Layered), Run(StepKind.Fused));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace GpuNet.Training;
 /// loss kernel with its sums; per layer the dW GEMM, the bias column sum and the δ GEMM with σ′; one optimizer kernel
 /// over the flat parameters.
 /// </summary>
-public sealed class LayeredStep : ITrainingStep
+public sealed class LayeredStep : IDeviceStep
 {
     private readonly Network net;
     private readonly DeviceDataset data;
@@ -103,13 +103,18 @@ public sealed class LayeredStep : ITrainingStep
         Optimizer.Step(net.Parameters, backward.Gradients, rate);
     }
 
-    /// <summary>The gradient buffer [R, P] the last <see cref="Gradients"/> filled.</summary>
-    internal ArrayView<float> GradientBuffer => backward.Gradients;
+    /// <inheritdoc/>
+    LossSums IDeviceStep.DeviceSums => Sums;
 
-    /// <summary>A step without its update: gathers <paramref name="rows"/> rows of the epoch's order from
-    /// <paramref name="start"/>, runs the forward pass, adds the loss to <see cref="Sums"/> with δ_L scaled by
-    /// <paramref name="gradScale"/> (1/rows for the batch mean) and fills <see cref="GradientBuffer"/>.</summary>
-    internal void Gradients(int start, int rows, long step, float gradScale)
+    /// <inheritdoc/>
+    ArrayView<float> IDeviceStep.GradientBuffer => backward.Gradients;
+
+    /// <inheritdoc/>
+    void IDeviceStep.Gradients(int start, int rows, long step, float gradScale) => Gradients(start, rows, step, gradScale);
+
+    /// <summary>The gradient half of a step: the gather of the batch's rows, the forward pass, the loss (δ_L scaled by
+    /// <paramref name="gradScale"/>) and the backward pass.</summary>
+    private void Gradients(int start, int rows, long step, float gradScale)
     {
         var device = net.Device;
         int inW = net.Spec.InputSize, outW = net.Spec.OutputSize;

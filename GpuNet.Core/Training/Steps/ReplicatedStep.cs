@@ -9,7 +9,8 @@ namespace GpuNet.Training;
 /// <summary>
 /// Data-parallel training over the devices of a <see cref="Placement"/> (and, under MPI, its processes): every device
 /// holds a replica of all R restarts and a copy of the training data; of each batch of B rows, replica g of the job's T
-/// takes the fixed slice [⌊B·g/T⌋, ⌊B·(g+1)/T⌋) and runs the layer-by-layer step's gather, forward, loss and backward on it,
+/// takes the fixed slice [⌊B·g/T⌋, ⌊B·(g+1)/T⌋) and runs the gradient half of a one-device step on it (the fused step,
+/// what one device runs by default, unless another is asked for),
 /// with δ_L scaled by 1/B, so that the slices' gradients add up to the batch's (<see cref="GradientExchange"/> adds them
 /// in replica order); then every replica makes the same optimizer update from the same sum and stays identical, which is
 /// checked once an epoch. The weights and optimizer state are copied from the primary (rank 0's under MPI) at the start
@@ -26,15 +27,16 @@ public sealed class ReplicatedStep : ITrainingStep
     private readonly ReplicaSums sums;
     private readonly int rows;
 
-    /// <summary>One device's part: its network, data, optimizer and layered step (the primary's first three are the caller's).</summary>
-    private sealed record Replica(Network Net, DeviceDataset Data, IOptimizer Optimizer, LayeredStep Step, bool Owned);
+    /// <summary>One device's part: its network, data, optimizer and one-device step (the primary's first three are the caller's).</summary>
+    private sealed record Replica(Network Net, DeviceDataset Data, IOptimizer Optimizer, IDeviceStep Step, bool Owned);
 
     /// <summary>Replicas of every restart of <paramref name="network"/> (on <paramref name="placement"/>'s first device)
     /// on each of its devices, for batches of <paramref name="batchSize"/> rows of <paramref name="data"/> (at least one
     /// row per replica of the job). The primary updates with <paramref name="optimizer"/> (the caller's); the others with
-    /// rules made from <paramref name="optimizerOptions"/>.</summary>
+    /// rules made from <paramref name="optimizerOptions"/>. Each device runs the one-device step
+    /// <paramref name="eachDevice"/> (<see cref="StepKind.Fused"/> or <see cref="StepKind.Layered"/>) on its slices.</summary>
     public ReplicatedStep(Network network, DeviceDataset data, LossFunction loss, IOptimizer optimizer, int batchSize,
-        Placement placement, OptimizerOptions optimizerOptions)
+        Placement placement, OptimizerOptions optimizerOptions, StepKind eachDevice = StepKind.Fused)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
@@ -44,7 +46,7 @@ public sealed class ReplicatedStep : ITrainingStep
         if (batchSize < placement.Replicas || batchSize > data.Count)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
                 $"a step takes {placement.Replicas}..{data.Count} rows here (at least one for each of the {placement.Replicas} replicas)");
-        (primary, this.placement, BatchSize, rows, Optimizer) = (network, placement, batchSize, data.Count, optimizer);
+        (primary, this.placement, BatchSize, rows, Optimizer, EachDevice) = (network, placement, batchSize, data.Count, optimizer, eachDevice);
         int slice = (batchSize + placement.Replicas - 1) / placement.Replicas;
         var made = new List<Replica>();
         try
@@ -60,14 +62,13 @@ public sealed class ReplicatedStep : ITrainingStep
         gradients = replicas.Select(r => r.Step.GradientBuffer).ToArray();
         contributes = new bool[replicas.Length];
         exchange = new GradientExchange(placement, network.Parameters.Length);
-        sums = new ReplicaSums(replicas.Select(r => r.Step.Sums).ToList(), placement, CheckReplicasAgree);
+        sums = new ReplicaSums(replicas.Select(r => r.Step.DeviceSums).ToList(), placement, CheckReplicasAgree);
     }
 
     private Replica MakeReplica(int d, DeviceDataset data, LossFunction loss, IOptimizer optimizer, int slice, OptimizerOptions options)
     {
         var device = placement.Devices[d];
-        var lossOnDevice = Loss.Create(device, loss, primary.Spec.Layers[^1].Activation);
-        if (d == 0) return new Replica(primary, data, optimizer, new LayeredStep(primary, data, lossOnDevice, optimizer, slice), false);
+        if (d == 0) return new Replica(primary, data, optimizer, TrainingSteps.OnDevice(EachDevice, primary, data, loss, optimizer, slice), false);
         Network? net = null;
         DeviceDataset? copy = null;
         IOptimizer? rule = null;
@@ -76,7 +77,7 @@ public sealed class ReplicatedStep : ITrainingStep
             net = new Network(device, primary.Spec, primary.Restarts, primary.Seed);
             copy = data.CopyTo(primary.Device, device);
             rule = options.Create(device, net.Parameters.Length);
-            return new Replica(net, copy, rule, new LayeredStep(net, copy, lossOnDevice, rule, slice), true);
+            return new Replica(net, copy, rule, TrainingSteps.OnDevice(EachDevice, net, copy, loss, rule, slice), true);
         }
         catch
         {
@@ -95,6 +96,9 @@ public sealed class ReplicatedStep : ITrainingStep
     public ILossSums Sums => sums;
     /// <inheritdoc/>
     public IOptimizer Optimizer { get; }
+
+    /// <summary>The one-device step each replica runs on its slices.</summary>
+    public StepKind EachDevice { get; }
 
     /// <summary>Replicas over the whole job.</summary>
     public int Replicas => placement.Replicas;

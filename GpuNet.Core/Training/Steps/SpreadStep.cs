@@ -7,7 +7,8 @@ namespace GpuNet.Training;
 
 /// <summary>
 /// Restarts spread over the devices of one process: of R restarts on D devices, device d trains its own share (R/D,
-/// the first R mod D devices one more) as a layer-by-layer step over the whole of every batch, with its own copy of the
+/// the first R mod D devices one more) as a one-device step (the fused step, what one device runs by default, unless
+/// another is asked for) over the whole of every batch, with its own copy of the
 /// data and its own optimizer state. Restarts never exchange anything, so a step needs no all-reduce, and each restart
 /// computes exactly what it would on one device (the kernels treat restarts independently). The network the trainer
 /// holds (on the first device) is the home of every restart: its weights go out to the devices at the start of each
@@ -21,13 +22,15 @@ public sealed class SpreadStep : ITrainingStep
     private readonly SpreadSums sums;
 
     /// <summary>One device's share: restarts [First, First + Net.Restarts) of the home network.</summary>
-    private sealed record Part(int First, Network Net, DeviceDataset Data, IOptimizer Optimizer, LayeredStep Step, bool OwnsData);
+    private sealed record Part(int First, Network Net, DeviceDataset Data, IOptimizer Optimizer, IDeviceStep Step, bool OwnsData);
 
     /// <summary>Spreads the restarts of <paramref name="network"/> (on the first of <paramref name="placement"/>'s devices, a
     /// placement of one process with no more devices than restarts) over those devices, each training its share on
     /// every batch of <paramref name="batchSize"/> rows of <paramref name="data"/> with a rule made from
-    /// <paramref name="optimizerOptions"/>.</summary>
-    public SpreadStep(Network network, DeviceDataset data, LossFunction loss, int batchSize, Placement placement, OptimizerOptions optimizerOptions)
+    /// <paramref name="optimizerOptions"/>, as the one-device step <paramref name="eachDevice"/> (<see cref="StepKind.Fused"/>
+    /// or <see cref="StepKind.Layered"/>).</summary>
+    public SpreadStep(Network network, DeviceDataset data, LossFunction loss, int batchSize, Placement placement, OptimizerOptions optimizerOptions,
+        StepKind eachDevice = StepKind.Fused)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
@@ -39,6 +42,7 @@ public sealed class SpreadStep : ITrainingStep
         if (network.Restarts < devices)
             throw new ArgumentException($"{network.Restarts} restart{(network.Restarts == 1 ? "" : "s")} cannot be spread over {devices} devices: each needs one at least");
         home = network;
+        EachDevice = eachDevice;
         var made = new List<Part>();
         try
         {
@@ -56,7 +60,7 @@ public sealed class SpreadStep : ITrainingStep
         }
         parts = [.. made];
         BatchSize = batchSize;
-        sums = new SpreadSums(parts.Select(p => (p.Step.Sums, p.Net.Parameters)).ToList(), BringHome);
+        sums = new SpreadSums(parts.Select(p => (p.Step.DeviceSums, p.Net.Parameters)).ToList(), BringHome);
         Optimizer = new SpreadOptimizer(parts.Select(p => (p.Optimizer, p.Net.Restarts)).ToList(), network.Spec.Layout.ParameterCount);
     }
 
@@ -71,8 +75,7 @@ public sealed class SpreadStep : ITrainingStep
             bool ownData = device != home.Device || data.TargetSets > 1;
             copy = ownData ? data.CopyTo(home.Device, device, first, count) : data;
             rule = options.Create(device, net.Parameters.Length);
-            var lossOnDevice = Loss.Create(device, loss, home.Spec.Layers[^1].Activation);
-            return new Part(first, net, copy, rule, new LayeredStep(net, copy, lossOnDevice, rule, batchSize), ownData);
+            return new Part(first, net, copy, rule, TrainingSteps.OnDevice(EachDevice, net, copy, loss, rule, batchSize), ownData);
         }
         catch
         {
@@ -93,6 +96,9 @@ public sealed class SpreadStep : ITrainingStep
     public ILossSums Sums => sums;
     /// <inheritdoc/>
     public IOptimizer Optimizer { get; }
+
+    /// <summary>The one-device step each device runs on its restarts.</summary>
+    public StepKind EachDevice { get; }
 
     /// <summary>The restarts each device trains, in device order.</summary>
     public IReadOnlyList<int> RestartsPerDevice => parts.Select(p => p.Net.Restarts).ToArray();

@@ -42,13 +42,26 @@ public static class TrainingSteps
         placement ??= new Placement([network.Device]);
         return chosen switch
         {
-            StepKind.Layered => new LayeredStep(network, data, Loss.Create(network.Device, loss, network.Spec.Layers[^1].Activation), optimizer, batchSize),
-            StepKind.Fused => new FusedStep(network, data, loss, optimizer, batchSize),
-            StepKind.Replicated => new ReplicatedStep(network, data, loss, optimizer, batchSize, placement, optimizerOptions ?? new OptimizerOptions()),
-            StepKind.Spread => new SpreadStep(network, data, loss, batchSize, placement, optimizerOptions!),
+            StepKind.Layered or StepKind.Fused => OnDevice(chosen, network, data, loss, optimizer, batchSize),
+            StepKind.Replicated => new ReplicatedStep(network, data, loss, optimizer, batchSize, placement, optimizerOptions ?? new OptimizerOptions(), EachDevice),
+            StepKind.Spread => new SpreadStep(network, data, loss, batchSize, placement, optimizerOptions!, EachDevice),
             var k => throw new ArgumentOutOfRangeException(nameof(kind), k, "unknown step kind"),
         };
     }
+
+    /// <summary>The one-device step that the replicated and spread steps run on each of their devices: the one a single
+    /// device runs by default (<see cref="StepKind.Fused"/>), so that several devices compute what one would, each on its
+    /// part.</summary>
+    public const StepKind EachDevice = StepKind.Fused;
+
+    /// <summary>A one-device step of <paramref name="kind"/> (<see cref="StepKind.Layered"/> or
+    /// <see cref="StepKind.Fused"/>).</summary>
+    internal static IDeviceStep OnDevice(StepKind kind, Network network, DeviceDataset data, LossFunction loss, IOptimizer optimizer, int batchSize) => kind switch
+    {
+        StepKind.Layered => new LayeredStep(network, data, Loss.Create(network.Device, loss, network.Spec.Layers[^1].Activation), optimizer, batchSize),
+        StepKind.Fused => new FusedStep(network, data, loss, optimizer, batchSize),
+        _ => throw new ArgumentException($"each device runs a one-device step (layered or fused), not {kind.Name()}", nameof(kind)),
+    };
 
     /// <summary>The implementation <paramref name="requested"/> resolves to for <paramref name="restarts"/> networks of
     /// <paramref name="spec"/> at <paramref name="batchSize"/> rows a step on <paramref name="devices"/> devices in each
@@ -72,12 +85,13 @@ public static class TrainingSteps
             StepKind.Auto when replicas == 1 =>
                 (StepKind.Fused, $"{FusedStep.LaunchesPerStep(spec.Layers.Count)} launches a step, the element-wise work inside the GEMMs"),
             StepKind.Auto when processes == 1 && restarts >= devices =>
-                (StepKind.Spread, $"{restarts} restarts over {devices} devices, no all-reduce"),
-            StepKind.Auto => (StepKind.Replicated, $"one replica on each of {where}, gradients all-reduced"),
+                (StepKind.Spread, $"{restarts} restarts over {devices} devices, no all-reduce; each device runs the {EachDevice.Name()} step"),
+            StepKind.Auto => (StepKind.Replicated, $"one replica on each of {where}, gradients all-reduced; each runs the {EachDevice.Name()} step on its slice"),
             StepKind.Layered or StepKind.Fused when replicas > 1 =>
                 throw new ArgumentException($"{requested.Name()} runs on one device; {where} take replicated or spread"),
             StepKind.Spread when processes > 1 => throw new ArgumentException("spread shares the restarts among the devices of one process; across processes the network is replicated"),
             StepKind.Spread when restarts < devices => throw new ArgumentException($"{restarts} restart{(restarts == 1 ? "" : "s")} cannot be spread over {devices} devices: each needs one at least"),
+            StepKind.Replicated or StepKind.Spread when replicas > 1 => (requested, $"as asked; each device runs the {EachDevice.Name()} step"),
             StepKind.Layered or StepKind.Fused or StepKind.Replicated or StepKind.Spread => (requested, "as asked"),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "unknown step kind"),
         };
@@ -86,14 +100,24 @@ public static class TrainingSteps
         return (kind, reason);
     }
 
-    /// <summary>Device bytes a step of <paramref name="kind"/> allocates for <paramref name="restarts"/> networks of
-    /// <paramref name="layout"/> at <paramref name="batchSize"/> rows over <paramref name="rows"/> data rows with
-    /// <paramref name="targetSets"/> target sets (the optimizer's moments not included).</summary>
-    public static long Bytes(StepKind kind, NetworkLayout layout, int restarts, int rows, int batchSize, int targetSets) => kind switch
+    /// <summary>Device bytes a step of <paramref name="kind"/> allocates on its first device (the one that holds the most)
+    /// for <paramref name="restarts"/> networks of <paramref name="layout"/> at <paramref name="batchSize"/> rows over
+    /// <paramref name="rows"/> data rows with <paramref name="targetSets"/> target sets, on <paramref name="devices"/>
+    /// devices of each of <paramref name="processes"/> processes (the optimizer's moments not included): a replicated
+    /// step's device runs <see cref="EachDevice"/> on slices of ⌈B / replicas⌉ rows; a spread step's first device runs it
+    /// on its share of ⌈R / D⌉ restarts (whose own weights <see cref="SpreadShare"/> gives).</summary>
+    public static long Bytes(StepKind kind, NetworkLayout layout, int restarts, int rows, int batchSize, int targetSets,
+        int devices = 1, int processes = 1) => kind switch
     {
         StepKind.Fused => FusedStep.Bytes(layout, restarts, rows, batchSize),
+        StepKind.Replicated => Bytes(EachDevice, layout, restarts, rows, (batchSize + devices * processes - 1) / (devices * processes), targetSets),
+        StepKind.Spread => Bytes(EachDevice, layout, SpreadShare(restarts, devices), rows, batchSize, targetSets),
         _ => LayeredStep.Bytes(layout, restarts, rows, batchSize, targetSets),
     };
+
+    /// <summary>Restarts the first of <paramref name="devices"/> devices trains when <paramref name="restarts"/> are
+    /// spread over them: ⌈R / D⌉.</summary>
+    public static int SpreadShare(int restarts, int devices) => (restarts + devices - 1) / devices;
 
     /// <summary>Lower-case name of a kind, as the command and --json write it.</summary>
     public static string Name(this StepKind kind) => kind.ToString().ToLowerInvariant();
