@@ -12,7 +12,7 @@ namespace GpuNet.Bench;
 /// The scaling report: for each case, the replicated step (one replica per device, a slice of every batch each, the
 /// gradients all-reduced) on the devices of this process (<c>--device</c>: by default every device of the kind <c>auto</c> picks, or two CPU
 /// accelerators when there is one) or on the ranks of an
-/// mpirun job (one device each, rank 0 reports), against the layered step on one device with the same global batch:
+/// mpirun job (one device each, rank 0 reports), against the fused step (the default) on one device with the same global batch:
 /// the median step time, the bytes the exchange moves per step, and the all-reduce's share of the step. Each case is
 /// checked before it is timed: after 4 steps from the same start, the replicas' weights must be one device's within
 /// 1e-4 relative (the tests' tolerance for the reordered sums). JSON shape: see docs/BENCHMARKS.md.
@@ -76,14 +76,14 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
     private CaseJson MeasureCase(Cases.StepCase c)
     {
         var devices = placement.Devices;
-        // Check first: the same start and batches on one device (layered) and on the replicas.
+        // Check first: the same start and batches on one device (its default step, fused) and on the replicas.
         float[] After(StepRunner runner)
         {
             for (int i = 0; i < CheckSteps; i++) runner.Step();
             return runner.Network.Parameters.ReadAll();
         }
         float[] one, many;
-        using (var r = new StepRunner(devices[0], c, kind: StepKind.Layered)) one = After(r);
+        using (var r = new StepRunner(devices[0], c, kind: StepKind.Fused)) one = After(r);
         using (var r = new StepRunner(devices[0], c, kind: StepKind.Replicated, placement: placement)) many = After(r);
         double num = 0, den = 0;
         for (int i = 0; i < one.Length; i++) { double d = many[i] - (double)one[i]; num += d * d; den += (double)one[i] * one[i]; }
@@ -92,7 +92,7 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
 
         double? oneMs = null;
         if (placement.ProcessCount == 1)
-            using (var r = new StepRunner(devices[0], c, kind: StepKind.Layered)) oneMs = Median(r, [devices[0]]).Ms;
+            using (var r = new StepRunner(devices[0], c, kind: StepKind.Fused)) oneMs = Median(r, [devices[0]]).Ms;
         using var runner = new StepRunner(devices[0], c, kind: StepKind.Replicated, placement: placement);
         var step = (ReplicatedStep)runner.TrainingStep;
         var (ms, exchangeMs) = Median(runner, devices, step);
