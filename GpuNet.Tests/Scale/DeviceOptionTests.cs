@@ -54,6 +54,7 @@ public class DeviceOptionTests
     [InlineData(2, "--device: 'cpu:0': cpu:N opens N CPU accelerators, N from 1 to 16", "--device", "cpu:0")]
     [InlineData(2, "--batch 1: every one of the 2 replicas takes a slice of each batch; use --batch 2 or more", "--device", "cpu:2", "--batch", "1")]
     [InlineData(2, "--step layered: layered runs on one device; 2 devices take replicated or spread", "--device", "cpu:2", "--step", "layered")]
+    [InlineData(2, "--step fused: fused runs on one device; 2 devices take replicated or spread", "--device", "cpu:2", "--step", "fused")]
     [InlineData(2, "--step spread: 1 restart cannot be spread over 2 devices", "--device", "cpu:2", "--step", "spread")]
     [InlineData(1, "device index 99 does not exist. Available: ", "--device", "0,99")]
     public void BadDeviceChoicesAreRefusedBeforeAnythingIsWritten(int exit, string message, params string[] options)

@@ -95,7 +95,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
     }
 
     /// <summary>A rank killed outright (SIGKILL) while the other waits for it in an all-reduce: mpirun ends the job with
-    /// a non-zero exit, and no rank is left behind.</summary>
+    /// exit 137 and says which rank died of which signal (the killed rank itself cannot), and no rank is left behind.</summary>
     [Fact]
     public void AKilledRankEndsTheJobWithoutAHang()
     {
@@ -106,12 +106,40 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         Assert.Equal(2, ranks.Length);
         Process.GetProcessById(ranks[^1]).Kill();
         var clock = Stopwatch.StartNew();
-        var (code, _, _) = job.Wait(60);
-        Assert.NotEqual(0, code);
+        var (code, _, err) = job.Wait(60);
+        Assert.True(code == 137, $"exit {code}:\n{err}");
+        Assert.Contains("process rank 1", err);
+        Assert.Contains("exited on signal 9 (Killed)", err);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the job took {clock.Elapsed.TotalSeconds:F1} s to end");
         Thread.Sleep(200);
         Assert.DoesNotContain(ranks, Mpirun.Alive);
         Assert.False(File.Exists(dir.File("killed.safetensors")));
+    }
+
+    /// <summary>An error on one rank during training (here rank 0 cannot write its checkpoint: the folder became a file)
+    /// while the other waits for it in the next all-reduce: the failing rank says what went wrong in one line naming
+    /// itself, and MPI_Abort ends the whole job with its exit code; no rank is left behind, no model is written.</summary>
+    [Fact]
+    public void AnErrorDuringTrainingAbortsTheWholeJob()
+    {
+        using var dir = new TempDir();
+        using var job = Mpirun.Start(2, dir.Path, Train("failed.safetensors", epochs: 200, extra: ["--checkpoint", "ck"]));
+        Assert.True(job.WaitFor("epoch 1/", 60), $"the run ended before it could fail:\n{job.Output}");
+        var ranks = job.Ranks();
+        Directory.Move(dir.File("ck"), dir.File("ck.moved")); // atomic: a checkpoint being written fails as well
+        File.WriteAllText(dir.File("ck"), "not a folder");
+        var clock = Stopwatch.StartNew();
+        var (code, _, err) = job.Wait(60);
+        Assert.True(code == 1, $"exit {code}:\n{err}");
+        var lines = err.Split('\n').Where(l => l.Contains("gpunet:", StringComparison.Ordinal)).ToArray();
+        Assert.True(lines.Length == 1, $"one line from gpunet expected, got:\n{err}");
+        Assert.Contains("gpunet: rank 0 of 2 (", lines[0]);
+        // Caught between checkpoints, the folder cannot be made again; caught in the middle of one, its file cannot be written.
+        Assert.Matches(@"error: cannot (create checkpoint folder 'ck'|write .*ck)", lines[0]);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the job took {clock.Elapsed.TotalSeconds:F1} s to end");
+        Thread.Sleep(200);
+        Assert.DoesNotContain(ranks, Mpirun.Alive);
+        Assert.False(File.Exists(dir.File("failed.safetensors")));
     }
 
     /// <summary>Every way ranks can disagree, or one can fail, before training: one line from the rank at fault, the
