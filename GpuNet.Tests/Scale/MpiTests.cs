@@ -124,7 +124,8 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
     {
         using var dir = new TempDir();
         using var job = Mpirun.Start(2, dir.Path, Train("failed.safetensors", epochs: 200, extra: ["--checkpoint", "ck"]));
-        Assert.True(job.WaitFor("epoch 1/", 60), $"the run ended before it could fail:\n{job.Output}");
+        // Epoch 1's checkpoint is written after its line is printed, so by epoch 2's line the folder is there.
+        Assert.True(job.WaitFor("epoch 2/", 60), $"the run ended before it could fail:\n{job.Output}");
         var ranks = job.Ranks();
         Directory.Move(dir.File("ck"), dir.File("ck.moved")); // atomic: a checkpoint being written fails as well
         File.WriteAllText(dir.File("ck"), "not a folder");

@@ -6,7 +6,9 @@ namespace GpuNet.Tests.Scale;
 
 /// <summary>
 /// Starts Open MPI's mpirun on this machine (loopback) with the test's copy of gpunet: with the flags a CI container
-/// needs (root is allowed through OMPI_ALLOW_RUN_AS_ROOT, and more ranks than cores through --oversubscribe). Open MPI
+/// needs (root is allowed through OMPI_ALLOW_RUN_AS_ROOT, more ranks than cores through --oversubscribe, and the
+/// shared-memory transport copies through its own buffers rather than by cross-memory attach, which a container without
+/// ptrace rights refuses mid-job: btl_vader_single_copy_mechanism=none). Open MPI
 /// must be installed (<c>.ci/run</c> installs Debian's openmpi-bin and libopenmpi-dev); without it the tests fail
 /// saying so rather than pass unseen.
 /// </summary>
@@ -24,6 +26,7 @@ internal sealed class Mpirun : IDisposable
         var psi = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
         psi.ArgumentList.Add("--oversubscribe");
         bool first = true;
         foreach (var (np, dir, args) in apps)
