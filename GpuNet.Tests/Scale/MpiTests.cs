@@ -105,15 +105,10 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         var ranks = job.Ranks();
         Assert.Equal(2, ranks.Length);
         Process.GetProcessById(ranks[^1]).Kill();
-        var clock = Stopwatch.StartNew();
-        var (code, _, err) = job.Wait(60);
+        var (code, err) = EndsPromptly(job, ranks, dir.File("killed.safetensors"));
         Assert.True(code == 137, $"exit {code}:\n{err}");
         Assert.Contains("process rank 1", err);
         Assert.Contains("exited on signal 9 (Killed)", err);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the job took {clock.Elapsed.TotalSeconds:F1} s to end");
-        Thread.Sleep(200);
-        Assert.DoesNotContain(ranks, Mpirun.Alive);
-        Assert.False(File.Exists(dir.File("killed.safetensors")));
     }
 
     /// <summary>An error on one rank during training (here rank 0 cannot write its checkpoint: the folder became a file)
@@ -129,18 +124,32 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         var ranks = job.Ranks();
         Directory.Move(dir.File("ck"), dir.File("ck.moved")); // atomic: a checkpoint being written fails as well
         File.WriteAllText(dir.File("ck"), "not a folder");
+        var (code, err) = EndsPromptly(job, ranks, dir.File("failed.safetensors"));
+        Assert.True(code == 1, $"exit {code}:\n{err}");
+        string line = OneLineFromGpunet(err);
+        Assert.Contains("gpunet: rank 0 of 2 (", line);
+        // Caught between checkpoints, the folder cannot be made again; caught in the middle of one, its file cannot be written.
+        Assert.Matches(@"error: cannot (create checkpoint folder 'ck'|write .*ck)", line);
+    }
+
+    /// <summary>Waits for a job that a rank's failure must end: within 30 s, no rank left behind, no model written.</summary>
+    private static (int Code, string Err) EndsPromptly(Mpirun job, int[] ranks, string model)
+    {
         var clock = Stopwatch.StartNew();
         var (code, _, err) = job.Wait(60);
-        Assert.True(code == 1, $"exit {code}:\n{err}");
-        var lines = err.Split('\n').Where(l => l.Contains("gpunet:", StringComparison.Ordinal)).ToArray();
-        Assert.True(lines.Length == 1, $"one line from gpunet expected, got:\n{err}");
-        Assert.Contains("gpunet: rank 0 of 2 (", lines[0]);
-        // Caught between checkpoints, the folder cannot be made again; caught in the middle of one, its file cannot be written.
-        Assert.Matches(@"error: cannot (create checkpoint folder 'ck'|write .*ck)", lines[0]);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the job took {clock.Elapsed.TotalSeconds:F1} s to end");
         Thread.Sleep(200);
         Assert.DoesNotContain(ranks, Mpirun.Alive);
-        Assert.False(File.Exists(dir.File("failed.safetensors")));
+        Assert.False(File.Exists(model));
+        return (code, err);
+    }
+
+    /// <summary>The one line gpunet wrote among mpirun's standard error.</summary>
+    private static string OneLineFromGpunet(string err)
+    {
+        var lines = err.Split('\n').Where(l => l.Contains("gpunet:", StringComparison.Ordinal)).ToArray();
+        Assert.True(lines.Length == 1, $"one line from gpunet expected, got:\n{err}");
+        return lines[0];
     }
 
     /// <summary>Every way ranks can disagree, or one can fail, before training: one line from the rank at fault, the
@@ -170,10 +179,9 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
     private static void AssertRefused((int Code, string Out, string Err) run, int code, string who, string message)
     {
         Assert.True(run.Code == code, $"exit {run.Code}, not {code}: {run.Err}");
-        var lines = run.Err.Split('\n').Where(l => l.Contains("gpunet:", StringComparison.Ordinal)).ToArray();
-        Assert.True(lines.Length == 1, $"one line from gpunet expected, got:\n{run.Err}");
-        Assert.Contains($"gpunet: {who} (", lines[0]);
-        Assert.Contains(message, lines[0]);
+        string line = OneLineFromGpunet(run.Err);
+        Assert.Contains($"gpunet: {who} (", line);
+        Assert.Contains(message, line);
         Assert.DoesNotContain("epoch 1/", run.Out);
     }
 
