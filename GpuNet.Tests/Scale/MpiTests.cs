@@ -132,6 +132,21 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         Assert.Matches(@"error: cannot (create checkpoint folder 'ck'|write .*ck)", line);
     }
 
+    /// <summary>A step size that blows up training: every rank finds the divergence at the same step (the sums are
+    /// all-reduced), rank 0 alone reports it in one line and writes the last good weights, once; every rank exits 1.</summary>
+    [Fact]
+    public void ADivergenceIsReportedAndItsWeightsWrittenOnce()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = Mpirun.Run(60, 2, dir.Path, Train("diverged.safetensors", epochs: 2, extra: ["--lr", "1e30", "--optimizer", "sgd"]));
+        Assert.True(code == 1, $"exit {code}:\n{err}");
+        string line = OneLineFromGpunet(err);
+        Assert.Contains("gpunet: rank 0 of 2 (", line);
+        Assert.Contains("error: training diverged: the loss or the weights became NaN or infinite at epoch 1", line);
+        Assert.Equal(["diverged.last-good-epoch0.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+        Assert.DoesNotContain("epoch 1/", output);
+    }
+
     /// <summary>Waits for a job that a rank's failure must end: within 30 s, no rank left behind, no model written.</summary>
     private static (int Code, string Err) EndsPromptly(Mpirun job, int[] ranks, string model)
     {
