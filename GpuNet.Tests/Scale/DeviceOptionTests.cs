@@ -13,7 +13,7 @@ public class DeviceOptionTests
 {
     private static string[] Sine(string dir, string model, string device, params string[] extra) =>
     [
-        "train", "--data", "sine", "--hidden", "8", "--activation", "tanh", "--epochs", "6", "--batch", "8", "--lr", "0.01",
+        "train", "--data", "sine", "--hidden", "8", "--activation", "tanh", "--epochs", "4", "--batch", "8", "--lr", "0.01",
         "--seed", "2", "--device", device, "--model", Path.Combine(dir, model), .. extra,
     ];
 

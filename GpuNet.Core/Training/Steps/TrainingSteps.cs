@@ -52,7 +52,7 @@ public static class TrainingSteps
     /// <summary>The one-device step that the replicated and spread steps run on each of their devices: the one a single
     /// device runs by default (<see cref="StepKind.Fused"/>), so that several devices compute what one would, each on its
     /// part.</summary>
-    public const StepKind EachDevice = StepKind.Fused;
+    public static StepKind EachDevice => StepKind.Fused;
 
     /// <summary>A one-device step of <paramref name="kind"/> (<see cref="StepKind.Layered"/> or
     /// <see cref="StepKind.Fused"/>).</summary>
