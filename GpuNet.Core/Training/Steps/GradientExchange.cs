@@ -15,7 +15,8 @@ namespace GpuNet.Training;
 /// threads); with several processes the sum goes through MPI_Allreduce (its algorithm is a fixed function of the job
 /// size and message length, and every rank receives the same bits), carrying one more float: the processes' votes to
 /// stop; then the sum is copied back to every replica (again all at once). Peer copies between GPUs are not used:
-/// ILGPU 1.5.3 exposes peer access only for CUDA, and no machine with two GPUs was at hand to verify such a path.
+/// ILGPU 1.5.3 has peer access between CUDA devices (and grants it between CPU accelerators, which share the host's
+/// memory, so they cannot check a GPU path), and no machine with two GPUs was at hand to verify such a path.
 /// </summary>
 internal sealed class GradientExchange
 {
