@@ -25,7 +25,7 @@ if (args.Length >= 1 && args[0] == "--ptx")
 if (args is ["--modes"])
 {
     // The modes this build has, one a line (gpu-run.sh asks before it calls an optional one).
-    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report", "--restarts" }) Console.WriteLine(mode);
+    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report", "--restarts", "--scale" }) Console.WriteLine(mode);
     return 0;
 }
 
@@ -48,6 +48,14 @@ if (args.Length >= 1 && args[0] is "--smoke" or "--check")
     Console.WriteLine($"device: {device.Info}");
     var checks = new DeviceChecks(device, Console.Out);
     return args[0] == "--smoke" ? checks.RunSmoke(json) : checks.RunAll(json);
+}
+
+if (args.Length >= 1 && args[0] == "--scale")
+{
+    // --scale [--device SPEC] [--json FILE]; under mpirun each rank takes the device of its local rank.
+    var (spec, json, bad) = DeviceArgs(args);
+    if (bad != null) { Console.Error.WriteLine($"unknown scale option {bad}; use --device SPEC and --json FILE"); return 2; }
+    return ScaleReport.Run(spec, json, Console.Out);
 }
 
 if (args.Length >= 1 && args[0] == "--report")

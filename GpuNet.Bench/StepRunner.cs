@@ -7,7 +7,8 @@ using Device = GpuNet.Devices.Device;
 namespace GpuNet.Bench;
 
 /// <summary>Runs the trainer's own training step (<see cref="TrainingSteps.Create"/>, Adam) of a case on seeded random
-/// data of <c>batches</c> batches (8 unless told), visited in a seeded order, with nothing else in the loop.</summary>
+/// data of <c>batches</c> batches (8 unless told), visited in a seeded order, with nothing else in the loop; on the devices and
+/// processes of a placement when one is given.</summary>
 internal sealed class StepRunner : IDisposable
 {
     private readonly Cases.StepCase c;
@@ -18,7 +19,7 @@ internal sealed class StepRunner : IDisposable
     private readonly int batches;
     private long next;
 
-    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto, int batches = 8)
+    public StepRunner(Device device, Cases.StepCase c, ulong seed = 1, StepKind kind = StepKind.Auto, int batches = 8, Placement? placement = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1);
         this.c = c;
@@ -39,7 +40,7 @@ internal sealed class StepRunner : IDisposable
         data = DeviceDataset.Upload(device, ds);
         adam = OptimizerOptions.Adam().Create(device, Network.Parameters.Length);
         var loss = c.Classification ? LossFunction.CrossEntropy : LossFunction.MeanSquaredError;
-        step = TrainingSteps.Create(Network, data, loss, adam, c.Batch, kind);
+        step = TrainingSteps.Create(Network, data, loss, adam, c.Batch, kind, placement, OptimizerOptions.Adam());
         rates = Enumerable.Repeat(1e-3f, step.MaxStepsPerRun).ToArray();
         var perm = Enumerable.Range(0, rows).ToArray();
         rng.Shuffle(perm);
@@ -50,6 +51,9 @@ internal sealed class StepRunner : IDisposable
 
     /// <summary>The implementation that runs the step.</summary>
     public string StepName => step.Name;
+
+    /// <summary>The step itself (the scale report reads a replicated step's exchange figures).</summary>
+    public ITrainingStep TrainingStep => step;
 
     /// <summary>Enqueues one step (no synchronisation).</summary>
     public void Step() => Steps(1);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using GpuNet.Devices;
 
 namespace GpuNet.Cli;
 
@@ -183,6 +184,17 @@ internal static class OptionChecks
     public static bool Same(string a, string b) =>
         string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
             OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>The value of --device for a command that takes several devices (train), when well formed
+    /// (<see cref="DeviceSpec"/>: one device, a list of indices, all, cpu:N). Whether they are there is found out when
+    /// they are opened.</summary>
+    public static string Devices(Arguments a)
+    {
+        string spec = a.String("device", "auto");
+        try { DeviceSpec.Parse(spec); }
+        catch (ArgumentException e) { throw new UsageException($"--device: {e.Message}"); }
+        return spec;
+    }
 
     /// <summary>The value of --device, when well formed: auto, cpu, cuda, opencl (cl) or an index from 'gpunet devices'.
     /// Whether that device is there is found out when it is opened.</summary>

@@ -1,4 +1,5 @@
 using GpuNet.Devices;
+using GpuNet.Distributed;
 
 namespace GpuNet.Cli;
 
@@ -18,8 +19,10 @@ public static class CommandLine
           help      [COMMAND]                 this text, or a command's options (as gpunet COMMAND --help)
 
         gpunet --version prints the versions of gpunet, ILGPU and .NET.
-        train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX; every command takes --verbose
-        (stack traces on errors)
+        mpirun -np N gpunet train [options] trains one model over N processes, one GPU each (mpirun … gpunet devices
+        shows which rank takes which device).
+        train, eval, predict and gradcheck take --device auto|cpu|cuda|opencl|INDEX (train also INDEX,INDEX,…, all or
+        cpu:N); every command takes --verbose (stack traces on errors)
 
         """;
 
@@ -48,6 +51,7 @@ public static class CommandLine
             string command = rest[0];
             var options = rest.Skip(1);
             if (options.Contains("--help") || options.Contains("-h")) return Help(stdout, HelpOf(command));
+            if (MpiWorld.IsLaunched) return MpiCommand.Run(command, options.ToArray(), stdout, stderr, cancel, verbose); // under mpirun
             return command switch
             {
                 "devices" => DevicesCommand.Run(options, stdout),
@@ -59,22 +63,33 @@ public static class CommandLine
                 _ => throw Unknown(command),
             };
         }
-        catch (UsageException e)
+        catch (Exception e) when (IsReported(e))
         {
-            stderr.WriteLine($"gpunet: {e.Message}");
+            return Report(e, stderr, verbose);
+        }
+    }
+
+    /// <summary>The errors a command reports as one line (anything else is a bug, and crashes with its stack).</summary>
+    internal static bool IsReported(Exception e) =>
+        e is UsageException or GpuNetException or DeviceNotFoundException or ArgumentException or IOException
+            or UnauthorizedAccessException or NotSupportedException or InvalidOperationException;
+
+    /// <summary>Writes a reported error as one line after <paramref name="who"/> (under MPI, the rank that failed); returns
+    /// the exit code: 2 for a command-line mistake, else 1.</summary>
+    internal static int Report(Exception e, TextWriter stderr, bool verbose, string who = "gpunet: ")
+    {
+        if (e is UsageException)
+        {
+            stderr.WriteLine($"{who}{e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is GpuNetException or DeviceNotFoundException or ArgumentException or IOException
-                                      or UnauthorizedAccessException or NotSupportedException or InvalidOperationException)
-        {
-            // bce's target check speaks the library's words; here the options that change the loss are named too.
-            stderr.WriteLine($"gpunet: error: {Message(e)}");
-            if (verbose) stderr.WriteLine(e);
-            else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException or GpuNet.IO.FileWriteException
-                         or UnauthorizedAccessException))
-                stderr.WriteLine("(run with --verbose for details)"); // the message alone may not say enough
-            return 1;
-        }
+        // bce's target check speaks the library's words; here the options that change the loss are named too.
+        stderr.WriteLine($"{who}error: {Message(e)}");
+        if (verbose) stderr.WriteLine(e);
+        else if (e is not (GpuNetException or DeviceNotFoundException or FileNotFoundException or DirectoryNotFoundException or GpuNet.IO.FileWriteException
+                     or UnauthorizedAccessException))
+            stderr.WriteLine("(run with --verbose for details)"); // the message alone may not say enough
+        return 1;
     }
 
     private static string HelpOf(string command) => command switch

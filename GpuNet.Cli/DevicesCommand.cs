@@ -11,6 +11,8 @@ internal static class DevicesCommand
         Lists the accelerators ILGPU finds (CUDA, OpenCL, the CPU accelerator) with their memory, warp size, threads a
         group and multiprocessors, and marks with * the one --device auto picks: CUDA, then OpenCL, then the CPU
         accelerator. The index in the first column is what --device INDEX takes. --json prints the same as one object.
+        Under mpirun (mpirun -np N gpunet devices [--device auto|cuda|opencl|cpu]) rank 0 prints each rank's host, local
+        rank and the device it trains on, and checks a broadcast, float and double all-reduce and barrier over the job.
 
         """;
 

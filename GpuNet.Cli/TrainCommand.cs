@@ -45,9 +45,12 @@ internal sealed class TrainCommand
                                  reached the global minimum (default 0.001)
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
           --no-shuffle           visit rows in file order
-          --device SPEC          auto (default) | cpu | cuda | opencl | INDEX
+          --device SPEC          auto (default) | cpu | cuda | opencl | INDEX | INDEX,INDEX,… | all | cpu:N
+                                 (several devices: one replica each, or the restarts shared among them; cpu:N opens
+                                 N CPU accelerators; under mpirun each process takes the GPU of its local rank)
           --step NAME            how a training step runs: auto (default: the fastest that applies) | fused | layered
                                  | per-restart (one fused kernel, each restart of a small network in registers)
+                                 | replicated | spread
           --checkpoint DIR       write checkpoints (weights, optimizer state, position, options) into DIR
           --checkpoint-every N   every N epochs (default 1 with --checkpoint)
           --resume DIR|FILE      continue the run whose checkpoints DIR holds (its newest), or that checkpoint FILE, with the
@@ -74,17 +77,20 @@ internal sealed class TrainCommand
     private readonly TrainingState? resume;
     private readonly string? resumedFrom;
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
+    private readonly MpiJob? job; // under mpirun: this process's rank; rank 0 alone writes files
+    private bool Root => job?.IsRoot ?? true;
     private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
-    public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr)
+    public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr, MpiJob? job = null)
     {
+        this.job = job;
         a = new Arguments("train", args, Valued, Flags);
         string? resumeFrom = a.String("resume");
         string? resumedRun = null;
         if (resumeFrom != null)
         {
             // The run's own options come from the checkpoint; those given again must agree with them (see ResumeArguments).
-            var checkpoint = CheckpointFolder.Resolve(resumeFrom);
+            var checkpoint = job?.Checkpoint ?? CheckpointFolder.Resolve(resumeFrom); // under mpirun, as rank 0 read it
             var original = checkpoint.Strings("cli_args")
                 ?? throw new GpuNetException($"checkpoint '{checkpoint.Path}' was not written by gpunet train (no cli_args)");
             dataAsGiven = checkpoint.Metadata.GetValueOrDefault("data_as_given");
@@ -115,16 +121,24 @@ internal sealed class TrainCommand
         bool json = a.Has("json");
         var log = json ? stderr : stdout;
         var plan = ReadOptions();
-        using var device = Gpu.Open(OptionChecks.Device(a));
+        using var devices = job?.OpenDevices(OptionChecks.Devices(a)) ?? Gpu.OpenSet(OptionChecks.Devices(a));
+        var device = devices.Primary;
+        int replicas = devices.Count * (job?.World.Size ?? 1);
+        if (plan.Options.BatchSize < replicas)
+            throw new UsageException($"--batch {plan.Options.BatchSize}: every one of the {replicas} replicas takes a slice of each batch; use --batch {replicas} or more");
         var loaded = plan.Data.Load(plan.DataDir);
         log.WriteLine($"data: {loaded.Description}");
-        using var net = BuildNetwork(plan, device, loaded.Train, log);
-        using var trainer = new Trainer(net, plan.Options with { Loss = net.Info!.Loss });
-        var view = new ProgressView(log, interactive: !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
+        using var net = BuildNetwork(plan, devices, loaded.Train, log);
+        var placement = devices.Count > 1 || job != null ? new Placement(devices, job?.World) : null;
+        using var trainer = new Trainer(net, plan.Options with { Loss = net.Info!.Loss }, placement);
+        job?.Ready(loaded.Train, devices); // every rank has read its data and built its network: compared with rank 0's
+        // Under mpirun a rank's console is a terminal of mpirun's making, whatever mpirun's own output is: plain lines.
+        var view = new ProgressView(log, interactive: job == null && !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
         var result = Train(plan, net, trainer, loaded.Train, view, cancel);
         if (result.Cancelled) return Interrupted(plan, trainer, log);
+        if (!Root) return 0; // rank 0 writes the model, evaluates and prints
 
         // ---- the best network, its model file and the summary
         int best = result.BestRestart;
@@ -140,7 +154,8 @@ internal sealed class TrainCommand
         if (plan.MetricsPath != null) WriteMetrics(plan.MetricsPath, result, best);
         if (plan.PlotPath != null) Plot.Write(plan.PlotPath, result.History, best, net.Info.Loss.Name());
         // A resumed run's summary counts the whole run: the steps and training time before the resume too.
-        var summary = new Summary(device.Info.ToString(), (resume?.Elapsed ?? TimeSpan.Zero).TotalSeconds + clock.Elapsed.TotalSeconds,
+        var summary = new Summary(job == null ? devices.ToString() : $"{job.World.Size} processes, rank 0 on {device.Info}",
+            (resume?.Elapsed ?? TimeSpan.Zero).TotalSeconds + clock.Elapsed.TotalSeconds,
             result.EpochsCompleted, (resume?.Steps ?? 0) + result.Steps,
             result.FinalTrain.Loss[best], result.FinalTrain.Accuracy?[best],
             result.FinalValidation?.Loss[best], result.FinalValidation?.Accuracy?[best],
@@ -204,7 +219,7 @@ internal sealed class TrainCommand
         // Ctrl-C writes a checkpoint even when none were asked for: beside the model.
         string interruptDir = checkpointDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!,
             Path.GetFileNameWithoutExtension(modelPath) + ".checkpoint");
-        RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
+        if (Root) RunFiles.CheckBeforeTraining(modelPath, metricsPath, plotPath, checkpointDir, interruptDir, runId, isNewRun: resume == null);
         // Checkpoints record absolute paths, so a resume from any folder finds the files; the model records the data
         // spec as typed, so the model file does not depend on the folder the command ran in.
         string modelData = dataAsGiven ?? dataSpec;
@@ -284,19 +299,21 @@ internal sealed class TrainCommand
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
             Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
             ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
-            TicksPerEpoch = 20, Step = ParseStep(a.String("step", "auto")),
+            // Under mpirun a tick would be a collective read, and the ranks' consoles differ: progress once an epoch.
+            TicksPerEpoch = job == null ? 20 : 0, Step = ParseStep(a.String("step", "auto")),
         };
     }
 
     /// <summary>The files the run writes, checked: writable, and none overwriting an input or another output.</summary>
     private (string Model, string? Metrics, string? Plot, string? CheckpointDir, int CheckpointEvery) ReadOutputs(DataSpec data, string? init)
     {
+        // Under mpirun only rank 0 writes, so only its folders need to be there.
         string modelPath = a.String("model", "model.safetensors");
-        OptionChecks.Writable("--model", modelPath);
+        if (Root) OptionChecks.Writable("--model", modelPath);
         string? metricsPath = a.String("metrics");
-        if (metricsPath != null) OptionChecks.Writable("--metrics", metricsPath);
+        if (metricsPath != null && Root) OptionChecks.Writable("--metrics", metricsPath);
         string? plotPath = a.String("plot");
-        if (plotPath != null) OptionChecks.Writable("--plot", plotPath);
+        if (plotPath != null && Root) OptionChecks.Writable("--plot", plotPath);
         string? checkpointDir = a.String("checkpoint");
         if (checkpointDir != null) OptionChecks.WritableFolder("--checkpoint", checkpointDir);
         if (a.Has("checkpoint-every") && checkpointDir == null) throw new UsageException("--checkpoint-every needs --checkpoint DIR");
@@ -312,8 +329,9 @@ internal sealed class TrainCommand
     /// <summary>The network: the --init model's, or a dense one for the data whose last layer, output and loss Core's
     /// output policy chooses; the memory plan is checked before its weights are made. Its info says what it will be
     /// trained for (the trainer fills in the rest).</summary>
-    private Network BuildNetwork(Plan plan, Device device, Dataset train, TextWriter log)
+    private Network BuildNetwork(Plan plan, DeviceSet devices, Dataset train, TextWriter log)
     {
+        var device = devices.Primary;
         ModelInfo? initInfo = null;
         NetworkSpec? initSpec = null;
         float[]? initParams = null;
@@ -336,17 +354,20 @@ internal sealed class TrainCommand
             throw new DataFormatException($"the network takes {Count(spec.InputSize, "input")} but the data has {Count(train.FeatureCount, "feature")} per row");
         if (spec.OutputSize != train.TargetCount)
             throw new DataFormatException($"the network gives {Count(spec.OutputSize, "output")} but the data has {Count(train.TargetCount, "target")} per row ({(task == TaskKind.Classification ? "classes" : "values")})");
-        log.WriteLine($"device: {device.Info}");
+        log.WriteLine(job != null ? $"devices: {job.World.Size} processes, one device each; rank 0 on {device.Info}"
+            : devices.Count > 1 ? $"devices: {devices}" : $"device: {device.Info}");
         log.WriteLine($"network: {spec}, {spec.TrainableParameterCount} parameters; output {OutputPolicy.OutputFor(loss).Name()}, loss {loss.Name()}" +
             (plan.Restarts > 1 ? $"; {plan.Restarts} restarts side by side" : "") + $"; seed {plan.Options.ShuffleSeed}");
         try
         {
-            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count), plan.Options.Optimizer.Kind);
+            var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count),
+                devices.Count, job?.World.Size ?? 1, plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
         resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
-        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count).Check(device, spec, plan.Restarts); // before the weights are made
+        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
+            .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
             Info = (initInfo ?? new ModelInfo { Task = task }) with { Loss = loss, Output = OutputPolicy.OutputFor(loss) },
@@ -361,7 +382,9 @@ internal sealed class TrainCommand
     {
         IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
         {
-            if (r.Epoch % plan.CheckpointEvery == 0 || r.Epoch == r.Epochs) Checkpoint.Save(plan.CheckpointDir!, runId, trainer.CaptureState(), plan.CheckpointMeta);
+            if (r.Epoch % plan.CheckpointEvery != 0 && r.Epoch != r.Epochs) return;
+            var state = trainer.CaptureState(); // on every rank (it may read the job's sums); written once, by rank 0
+            if (Root) Checkpoint.Save(plan.CheckpointDir!, runId, state, plan.CheckpointMeta);
         });
         try
         {
@@ -376,7 +399,7 @@ internal sealed class TrainCommand
             if (!net.GetParameters(e.BestRestart).All(float.IsFinite))
                 throw new GpuNetException($"{e.MessageNaming("--lr")} No restart held finite weights then, so none was written.", e);
             net.Info = WithData(net.Info!, plan.ModelData);
-            net.Save(saved);
+            if (Root) net.Save(saved);
             throw new GpuNetException($"{e.MessageNaming("--lr")} Last good weights written to {saved}.", e);
         }
         finally
@@ -388,7 +411,8 @@ internal sealed class TrainCommand
     /// <summary>Ctrl-C: a checkpoint of where the run stands, and how to resume it.</summary>
     private int Interrupted(Plan plan, Trainer trainer, TextWriter log)
     {
-        var state = trainer.CaptureState();
+        var state = trainer.CaptureState(); // on every rank; written once, by rank 0
+        if (!Root) return CommandLine.Interrupted;
         string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
         log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");

@@ -56,6 +56,13 @@ public static class Tolerances
     /// 3.8e-8 after 1 step and 1.7e-7 after 20, in both forms); a wrong term or a missed row is off by 1e-2 or more.</summary>
     public static double RestartReference(int steps) => steps <= 1 ? 1e-6 : 1e-5;
 
+    /// <summary>Training on several replicas against one device with the same global batch: each weight's gradient
+    /// sums the same products, only in another order (each replica sums its slice of rows, then the slices are added),
+    /// a relative difference of about B·u per step that training carries forward and mildly amplifies: 1e-4 relative,
+    /// as for <see cref="SameTraining"/>. A replica taking a wrong slice, or scaling by its own rows instead of the
+    /// batch's, is off by tens of percent.</summary>
+    public const double Replicated = SameTraining;
+
     /// <summary>An exported ONNX model run by ONNX Runtime against `gpunet predict` on the same rows, per value:
     /// |onnx − predict| ≤ 1e-5 · max(1, |predict|). Both compute in float32, in different orders (MLAS's GEMM blocks vs
     /// GpuNet's kernels) and with different exp/tanh, so each value differs by a few ulps of the layer sums it comes

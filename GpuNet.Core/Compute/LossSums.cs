@@ -72,15 +72,17 @@ public sealed class LossSums : ILossSums, IDisposable
 
     /// <summary>Enqueues <paramref name="loss"/> on the last layer's outputs [R, rows, O], writing δ_L into
     /// <paramref name="delta"/>, and adds the batch's losses (and, when <paramref name="countHits"/>, its hits) to the
-    /// sums. Targets are [rows, O] per restart at r·<paramref name="targetStride"/> (0: shared).</summary>
+    /// sums. Targets are [rows, O] per restart at r·<paramref name="targetStride"/> (0: shared). δ_L is scaled by
+    /// <paramref name="gradScale"/>, 1/rows when not given (the mean over the batch); a replica that takes a slice of a
+    /// larger batch gives 1/(the batch's rows), so that the slices' gradients add up to the batch's.</summary>
     public void Add(ILoss loss, ArrayView<float> output, ArrayView<float> targets, long targetStride, ArrayView<float> delta,
-        int rows, int width, bool countHits)
+        int rows, int width, bool countHits, float? gradScale = null)
     {
         if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
         loss.Evaluate(new LossArgs
         {
             Output = output, Targets = targets, Delta = delta, RowLoss = rowLoss.View,
-            Restarts = Restarts, Rows = rows, Width = width, TargetStride = targetStride, GradScale = 1f / rows,
+            Restarts = Restarts, Rows = rows, Width = width, TargetStride = targetStride, GradScale = gradScale ?? 1f / rows,
         });
         device.Reductions.ColumnSumAccumulate(rowLoss.View, lossSum.View, Restarts, rows, 1);
         if (!countHits) return;
@@ -93,9 +95,10 @@ public sealed class LossSums : ILossSums, IDisposable
     /// <paramref name="lastLayer"/> on outputs [R, rows, O], δ_L into <paramref name="delta"/>, the targets read from all of
     /// the data's <paramref name="targets"/> (a set of [N, O] per restart at r·<paramref name="targetStride"/>) as
     /// <paramref name="batch"/> says, the hits when <paramref name="countHits"/>, and step <paramref name="step"/>
-    /// recorded where a restart's sum becomes non-finite.</summary>
+    /// recorded where a restart's sum becomes non-finite; δ_L is scaled by <paramref name="gradScale"/> (null: 1/rows,
+    /// the batch mean).</summary>
     public void AddFused(LossFunction loss, Activation lastLayer, ArrayView<float> output, ArrayView<float> delta, ArrayView<float> targets,
-        long targetStride, BatchRows batch, int rows, bool countHits, long step)
+        long targetStride, BatchRows batch, int rows, bool countHits, long step, float? gradScale = null)
     {
         if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"a batch holds 1..{MaxRows} rows here");
         device.StepLoss.Run(loss, lastLayer, new StepLossArgs
@@ -103,7 +106,7 @@ public sealed class LossSums : ILossSums, IDisposable
             Output = output, Delta = delta, Targets = targets, Order = batch.Order, FirstRow = batch.FirstRow, Gathered = batch.Ordered ? 1 : 0,
             LossSum = lossSum.View, HitSum = hitSum.View, FirstBad = firstBadStep.View, Step = step, TargetStride = targetStride,
             Restarts = Restarts, Rows = rows, Width = (int)(output.Length / ((long)Restarts * rows)), CountHits = countHits ? 1 : 0,
-            GradScale = 1f / rows, Threshold = loss.AccuracyThreshold(),
+            GradScale = gradScale ?? 1f / rows, Threshold = loss.AccuracyThreshold(),
         });
     }
 

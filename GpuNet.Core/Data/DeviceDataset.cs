@@ -84,6 +84,23 @@ public sealed class DeviceDataset : IDisposable
     internal ArrayView<float> Targets => targets.View;
     internal long TargetStride => TargetSets > 1 ? (long)Count * TargetCount : 0;
 
+    /// <summary>The same rows on <paramref name="device"/>, for a replica there, with every target set or, when
+    /// <paramref name="sets"/> &gt; 0, the <paramref name="sets"/> from <paramref name="firstSet"/> (the targets of the
+    /// restarts a device trains): read back from <paramref name="from"/>, the device this dataset lives on (a
+    /// synchronising read), and uploaded.</summary>
+    internal DeviceDataset CopyTo(Device from, Device device, int firstSet = 0, int sets = 0)
+    {
+        from.Counters.Synced();
+        float[] x = features.GetAsArray1D(), y = targets.GetAsArray1D();
+        if (sets > 0 && TargetSets > 1)
+        {
+            long block = (long)Count * TargetCount;
+            y = y.AsSpan((int)(firstSet * block), (int)(sets * block)).ToArray();
+        }
+        else sets = TargetSets;
+        return new DeviceDataset(device, x, FeatureCount, y, TargetCount, sets, IsClassification);
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {

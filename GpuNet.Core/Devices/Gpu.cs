@@ -79,8 +79,65 @@ public static class Gpu
                 ?? throw new DeviceNotFoundException($"no {s} device on this machine. {Available(list)}");
             index = match.Index;
         }
-        var device = Context.Devices[index];
-        return new Device(device.CreateAccelerator(Context), list[index]);
+        return OpenIndex(index, list);
+    }
+
+    private static Device OpenIndex(int index, IReadOnlyList<DeviceInfo> list) =>
+        new(Context.Devices[index].CreateAccelerator(Context), list[index]);
+
+    /// <summary>Opens the devices a spec names (<see cref="DeviceSpec"/>: one device as for <see cref="Open"/>, a list of
+    /// indices, <c>all</c> or <c>cpu:N</c>), the first as the primary.</summary>
+    /// <exception cref="ArgumentException">The spec is malformed, lists a device twice, or names devices of different
+    /// kinds or models.</exception>
+    /// <exception cref="DeviceNotFoundException">A device is not there; the message lists what is.</exception>
+    public static DeviceSet OpenSet(string spec = "auto")
+    {
+        var parsed = DeviceSpec.Parse(spec);
+        var list = List();
+        if (parsed.IsKindOnly) return new DeviceSet([Open(spec)]);
+        IReadOnlyList<int> indices = parsed.Indices ?? [];
+        if (parsed.CpuCount > 0) indices = Enumerable.Repeat(list.First(d => d.Kind == DeviceKind.Cpu).Index, parsed.CpuCount).ToArray();
+        if (parsed.All) indices = list.Where(d => d.Kind == list[AutoIndex()].Kind).Select(d => d.Index).ToArray();
+        foreach (int i in indices)
+            if (i >= list.Count) throw new DeviceNotFoundException($"device index {i} does not exist. {Available(list)}");
+        foreach (int i in indices.Skip(1))
+            if (list[i].Kind != list[indices[0]].Kind || list[i].Name != list[indices[0]].Name)
+                throw new ArgumentException($"'{spec}' mixes devices {indices[0]} ({list[indices[0]]}) and {i} ({list[i]}): replicas " +
+                    "must run on one kind and model of device, whose kernels round alike, or they drift apart");
+        var opened = new List<Device>();
+        try
+        {
+            foreach (int i in indices) opened.Add(OpenIndex(i, list));
+            return new DeviceSet(opened);
+        }
+        catch
+        {
+            foreach (var d in opened) d.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The device of one MPI rank, for a kind-only spec (<c>auto</c>, <c>cuda</c>, <c>opencl</c>, <c>cpu</c>): the
+    /// GPU numbered by the rank's <paramref name="localRank"/> among the devices of that kind on this host (the first rank
+    /// on a host takes the first GPU, the next the second, …); every rank on a host shares the CPU accelerator.</summary>
+    /// <exception cref="ArgumentException">The spec names devices by index, or the host has fewer GPUs of the kind than
+    /// ranks.</exception>
+    public static Device OpenForLocalRank(string spec, int localRank)
+    {
+        var parsed = DeviceSpec.Parse(spec);
+        if (!parsed.IsKindOnly)
+            throw new ArgumentException($"'{spec}': under MPI each process takes the device of its local rank; give a kind " +
+                "(auto, cuda, opencl or cpu), or limit what a process sees (CUDA_VISIBLE_DEVICES)");
+        ArgumentOutOfRangeException.ThrowIfNegative(localRank);
+        var list = List();
+        var kind = parsed.Kind ?? list[AutoIndex()].Kind;
+        if (kind == DeviceKind.Cpu) return Open("cpu");
+        var ofKind = list.Where(d => d.Kind == kind).ToArray();
+        if (ofKind.Length == 0) throw new DeviceNotFoundException($"no {kind.ToString().ToLowerInvariant()} device on this machine. {Available(list)}");
+        if (localRank >= ofKind.Length)
+            throw new ArgumentException($"this process is number {localRank + 1} on its host, which has {ofKind.Length} " +
+                $"{kind.ToString().ToLowerInvariant()} device{(ofKind.Length == 1 ? "" : "s")}: start at most one process per GPU on each host");
+        return OpenIndex(ofKind[localRank].Index, list);
     }
 
     /// <summary>Opens a CPU accelerator of a chosen shape (threads a warp × warps a group, multiprocessors),

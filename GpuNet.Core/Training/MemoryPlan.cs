@@ -20,9 +20,11 @@ public sealed record MemoryPlan(int BatchSize, int EvaluationRows, IReadOnlyList
 
     /// <summary>The plan for training <paramref name="restarts"/> networks of <paramref name="spec"/> on
     /// <paramref name="trainRows"/> rows (with <paramref name="targetSets"/> target sets), evaluating on up to
-    /// max(train, validation) rows.</summary>
+    /// max(train, validation) rows, on the first of <paramref name="devices"/> devices of each of
+    /// <paramref name="processes"/> processes (the network's device, which holds the most: the other devices hold a
+    /// replica or a share of the restarts, never the divergence snapshots or the evaluation).</summary>
     public static MemoryPlan For(NetworkSpec spec, int restarts, TrainOptions options, int trainRows, int validationRows = 0,
-        int targetSets = 1)
+        int targetSets = 1, int devices = 1, int processes = 1)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
@@ -30,15 +32,22 @@ public sealed record MemoryPlan(int BatchSize, int EvaluationRows, IReadOnlyList
         int batch = options.BatchFor(trainRows);
         int evalRows = Evaluator.ChunkRows(Math.Max(trainRows, validationRows), options.BatchSize);
         long length = restarts * layout.ParameterCount;
-        return new MemoryPlan(batch, evalRows,
+        var kind = TrainingSteps.Choose(options.Step, spec, restarts, batch, devices, processes, options.Optimizer.Kind).Kind;
+        List<(string, long)> items =
         [
             ("parameters", DeviceParameters.Bytes(layout, restarts, spec.HasMask)),
             ("divergence snapshots", DivergenceGuard.Bytes(layout, restarts)),
             ("optimizer moments", options.Optimizer.MomentBytes(length)),
-            ("training step", TrainingSteps.Bytes(TrainingSteps.Choose(options.Step, spec, restarts, batch, options.Optimizer.Kind).Kind,
-                layout, restarts, Math.Max(trainRows, 1), batch, targetSets)),
+            ("training step", TrainingSteps.Bytes(kind, layout, restarts, Math.Max(trainRows, 1), batch, targetSets, devices, processes)),
             ("evaluation", Evaluator.Bytes(layout, restarts, evalRows)),
-        ]);
+        ];
+        if (kind == StepKind.Spread)
+        {
+            int share = TrainingSteps.SpreadShare(restarts, devices); // the first device's restarts, trained apart from their home
+            items.Add(("spread share: parameters and moments", DeviceParameters.Bytes(layout, share, spec.HasMask)
+                + options.Optimizer.MomentBytes(share * layout.ParameterCount)));
+        }
+        return new MemoryPlan(batch, evalRows, items);
     }
 
     /// <summary>Refuses, before anything is allocated, a run whose buffers together cannot fit in the device's memory.

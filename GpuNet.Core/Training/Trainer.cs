@@ -32,16 +32,23 @@ public sealed class Trainer : IDisposable
     private Stopwatch runClock = new();
 
     /// <summary>A trainer for <paramref name="network"/> with <paramref name="options"/> (null: the defaults, which are
-    /// <c>gpunet train</c>'s), checked here.</summary>
-    public Trainer(Network network, TrainOptions? options = null)
+    /// <c>gpunet train</c>'s), checked here; with <paramref name="placement"/>, the steps run on its devices and
+    /// processes (the first device must be the network's; <see cref="TrainingSteps.Choose"/>
+    /// says how).</summary>
+    public Trainer(Network network, TrainOptions? options = null, Placement? placement = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         options ??= new TrainOptions();
         options.Validate();
         options.Loss?.CheckCompatible(network.Spec);
+        if (placement != null && placement.Devices[0] != network.Device)
+            throw new ArgumentException($"the network lives on {network.Device.Info.Name}; the placement's first device must be that one");
         net = network;
         Options = options;
+        this.placement = placement;
     }
+
+    private readonly Placement? placement;
 
     /// <summary>The options in force.</summary>
     public TrainOptions Options { get; }
@@ -95,7 +102,8 @@ public sealed class Trainer : IDisposable
         IProgress<TickReport>? ticks = null, TrainingState? resume = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        return net.Device.Guard(() => FitCore(new Run(train, validation, progress, ticks, cancellationToken), resume));
+        var stop = placement?.Agree(cancellationToken) ?? cancellationToken; // under MPI, every process stops after the same step
+        return net.Device.Guard(() => FitCore(new Run(train, validation, progress, ticks, stop), resume));
     }
 
     /// <summary>What one call of Fit works with.</summary>
@@ -152,15 +160,16 @@ public sealed class Trainer : IDisposable
         if (run.Validation != null) CheckData(run.Validation, "validation");
         if (Options.EarlyStopPatience > 0 && run.Validation == null)
             throw new ArgumentException("early stopping watches the validation loss: give validation data (or a validation fraction)");
-        var plan = MemoryPlan.For(net.Spec, net.Restarts, Options, run.Train.Count, run.Validation?.Count ?? 0, run.Train.TargetSets);
-        plan.Check(net.Device, net.Spec, net.Restarts);
+        var plan = MemoryPlan.For(net.Spec, net.Restarts, Options, run.Train.Count, run.Validation?.Count ?? 0, run.Train.TargetSets,
+            placement?.Devices.Count ?? 1, placement?.ProcessCount ?? 1);
+        foreach (var device in placement?.Devices ?? [net.Device]) plan.Check(device, net.Spec, net.Restarts);
         var loss = LossFor(run.Train.IsClassification);
         optimizer ??= Options.Optimizer.Create(net.Device, net.Parameters.Length);
         if (step == null || stepData != run.Train || step.BatchSize != plan.BatchSize)
         {
             step?.Dispose();
             step = null;
-            step = TrainingSteps.Create(net, run.Train, loss, optimizer, plan.BatchSize, Options.Step);
+            step = TrainingSteps.Create(net, run.Train, loss, optimizer, plan.BatchSize, Options.Step, placement, Options.Optimizer);
             stepData = run.Train;
         }
         guard ??= new DivergenceGuard(net);

@@ -5,17 +5,17 @@ namespace GpuNet.Tests.Design;
 
 /// <summary>
 /// Core's namespaces import one way: the root (shared vocabulary and errors) ← Devices (devices, launchers, the kernel
-/// registry) ← Compute (forward and backward passes, losses, optimizers) ← IO (file formats) ← Data ← Model ← Training.
+/// registry) ← Distributed (processes of a job: the MPI binding) ← Compute (forward and backward passes, losses, optimizers) ← IO (file formats) ← Data ← Model ← Training.
 /// The kernels (GpuNet.Kernels) are reached only from Devices and Compute. The sources are read: a using directive, an
 /// alias or a qualified name that points up the order (or sideways into the kernels) fails this test, naming the file.
 /// </summary>
 public class LayeringTests
 {
-    private static readonly string[] Order = ["GpuNet.Devices", "GpuNet.Compute", "GpuNet.IO", "GpuNet.Data", "GpuNet.Model", "GpuNet.Training"];
+    private static readonly string[] Order = ["GpuNet.Devices", "GpuNet.Distributed", "GpuNet.Compute", "GpuNet.IO", "GpuNet.Data", "GpuNet.Model", "GpuNet.Training"];
     private static readonly string[] KernelUsers = ["GpuNet.Devices", "GpuNet.Compute"];
 
     private static readonly Regex Namespace = new(@"^namespace\s+([\w.]+)\s*;", RegexOptions.Multiline);
-    private static readonly Regex Reference = new(@"\bGpuNet\.(Devices|Compute|IO|Data|Model|Training|Kernels)\b");
+    private static readonly Regex Reference = new(@"\bGpuNet\.(Devices|Distributed|Compute|IO|Data|Model|Training|Kernels)\b");
 
     /// <summary>(file, its namespace, a namespace it refers to) for every reference in Core's code (comments and XML
     /// docs left out, since they do not make a dependency).</summary>

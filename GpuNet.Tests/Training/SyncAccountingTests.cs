@@ -27,9 +27,11 @@ public class SyncAccountingTests
         ("Compute/LossSums.cs", "ReadFirstBadSteps"),
         ("Compute/LossSums.cs", "ReadEpoch"),
         ("Compute/Optimizers/Moments.cs", "Read"),
+        ("Data/DeviceDataset.cs", "CopyTo"),
         ("Model/Evaluator.cs", "RunCore"),
         ("Model/Network.cs", "PredictCore"),
         ("Training/DivergenceGuard.cs", "RollBack"),
+        ("Training/Steps/GradientExchange.cs", "AllReduce"),
     ];
 
     // A method of a class: four spaces in (the files use file-scoped namespaces), an access modifier, a return type

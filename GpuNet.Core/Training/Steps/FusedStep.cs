@@ -14,7 +14,7 @@ namespace GpuNet.Training;
 /// layer's dW; one optimizer kernel over the flat parameters. On the CPU accelerator it computes what
 /// <see cref="LayeredStep"/> computes, in the same order, so both give the same bits.
 /// </summary>
-public sealed class FusedStep : ITrainingStep
+public sealed class FusedStep : IDeviceStep
 {
     private readonly Network net;
     private readonly DeviceDataset data;
@@ -89,13 +89,27 @@ public sealed class FusedStep : ITrainingStep
 
     private void Step(int start, int rows, float rate, long step)
     {
+        Gradients(start, rows, step, 1f / rows);
+        Optimizer.Step(net.Parameters, backward.Gradients, rate);
+    }
+
+    /// <inheritdoc/>
+    LossSums IDeviceStep.DeviceSums => sums;
+
+    /// <inheritdoc/>
+    ArrayView<float> IDeviceStep.GradientBuffer => backward.Gradients;
+
+    /// <inheritdoc/>
+    void IDeviceStep.Gradients(int start, int rows, long step, float gradScale) => Gradients(start, rows, step, gradScale);
+
+    private void Gradients(int start, int rows, long step, float gradScale)
+    {
         // The batch's rows: through the epoch's order, or a run of the data in its own order.
         var batch = new BatchRows(order.View, start, shuffled);
         forward.RunFused(net.Parameters, data.Features, batch, rows);
         sums.AddFused(loss, net.Spec.Layers[^1].Activation, forward.Output(rows), backward.Delta(net.Spec.Layers.Count, rows),
-            data.Targets, data.TargetStride, batch, rows, data.IsClassification, step);
+            data.Targets, data.TargetStride, batch, rows, data.IsClassification, step, gradScale);
         backward.RunFused(net.Parameters, forward, data.Features, batch, rows);
-        Optimizer.Step(net.Parameters, backward.Gradients, rate);
     }
 
     /// <inheritdoc/>

@@ -7,7 +7,10 @@ namespace GpuNet.Training;
 /// epoch's order, runs the forward pass, the loss (adding to <see cref="Sums"/>), the backward pass and one optimizer
 /// update, all enqueued on the device with no host copy, no synchronisation and no allocation. The trainer owns the epoch
 /// loop and calls <see cref="Run"/>; benchmarks and tests call the very same step. Implementations:
-/// <see cref="LayeredStep"/> (the reference: one GEMM and one element-wise kernel per layer).
+/// <see cref="LayeredStep"/> (the reference: one GEMM and one element-wise kernel per layer), <see cref="FusedStep"/>
+/// (the element-wise work inside the GEMMs; one device's default), and over several devices or processes
+/// <see cref="ReplicatedStep"/> (replicas, gradients all-reduced) and <see cref="SpreadStep"/> (restarts shared among
+/// the devices), each device running a one-device step.
 /// </summary>
 public interface ITrainingStep : IDisposable
 {

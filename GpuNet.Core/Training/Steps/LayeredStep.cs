@@ -13,7 +13,7 @@ namespace GpuNet.Training;
 /// loss kernel with its sums; per layer the dW GEMM, the bias column sum and the δ GEMM with σ′; one optimizer kernel
 /// over the flat parameters.
 /// </summary>
-public sealed class LayeredStep : ITrainingStep
+public sealed class LayeredStep : IDeviceStep
 {
     private readonly Network net;
     private readonly DeviceDataset data;
@@ -99,6 +99,23 @@ public sealed class LayeredStep : ITrainingStep
 
     private void Step(int start, int rows, float rate, long step)
     {
+        Gradients(start, rows, step, 1f / rows);
+        Optimizer.Step(net.Parameters, backward.Gradients, rate);
+    }
+
+    /// <inheritdoc/>
+    LossSums IDeviceStep.DeviceSums => Sums;
+
+    /// <inheritdoc/>
+    ArrayView<float> IDeviceStep.GradientBuffer => backward.Gradients;
+
+    /// <inheritdoc/>
+    void IDeviceStep.Gradients(int start, int rows, long step, float gradScale) => Gradients(start, rows, step, gradScale);
+
+    /// <summary>The gradient half of a step: the gather of the batch's rows, the forward pass, the loss (δ_L scaled by
+    /// <paramref name="gradScale"/>) and the backward pass.</summary>
+    private void Gradients(int start, int rows, long step, float gradScale)
+    {
         var device = net.Device;
         int inW = net.Spec.InputSize, outW = net.Spec.OutputSize;
         ArrayView<float> x, y;
@@ -114,10 +131,9 @@ public sealed class LayeredStep : ITrainingStep
             (x, y, yStride) = (data.Features.From((long)start * inW), data.Targets.From((long)start * outW), data.TargetStride);
         }
         forward.Run(net.Parameters, x, 0, rows);
-        Sums.Add(loss, forward.Output(rows), y, yStride, backward.OutputDelta, rows, outW, data.IsClassification);
+        Sums.Add(loss, forward.Output(rows), y, yStride, backward.OutputDelta, rows, outW, data.IsClassification, gradScale);
         Sums.FlagNonFinite(step);
         backward.Run(net.Parameters, forward, x, 0, rows);
-        Optimizer.Step(net.Parameters, backward.Gradients, rate);
     }
 
     /// <inheritdoc/>
