@@ -68,8 +68,10 @@ public sealed class ForwardPass : LayerBuffers
                 C = Activations(l, rows), Ldc = outW, StrideC = (long)rows * outW,
                 M = rows, N = outW, K = inW, Alpha = 1f, Beta = 0f, Count = Restarts,
             };
+            // Only the first layer's product may be split in k (its K is the data's width, the deepest of a step): one
+            // launch more at most, so a step stays within 2·L + 3 launches.
             Device.FusedGemm.Forward(Layout.Activation(l), g, f with { Bias = p, BiasOffset = Layout.BiasOffset(l), BiasStride = blocks },
-                ordered: l == 1 && batch.Ordered);
+                ordered: l == 1 && batch.Ordered, split: l == 1);
         }
     }
 }

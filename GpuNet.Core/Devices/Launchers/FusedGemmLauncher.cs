@@ -17,15 +17,16 @@ public sealed class FusedGemmLauncher : Launcher
     internal FusedGemmLauncher(Device device) : base(device) { }
 
     /// <summary>Z = σ(A·Bᵀ + bias) (<see cref="GemmFused.Forward{TAct, TRows}"/>); with <paramref name="ordered"/>, A's rows
-    /// are the data's through <see cref="GemmFusion.Order"/>.</summary>
-    public void Forward(Activation act, in GemmArgs g, in GemmFusion f, bool ordered)
+    /// are the data's through <see cref="GemmFusion.Order"/>; with <paramref name="split"/>, the product may be split in k
+    /// where the plan splits it (one launch more).</summary>
+    public void Forward(Activation act, in GemmArgs g, in GemmFusion f, bool ordered, bool split = true)
     {
         CheckPlain(g);
         if (g.TransA != 0 || g.TransB != 1) throw new ArgumentException("the fused forward GEMM takes A as stored (TransA 0) and W transposed (TransB 1)");
         if ((g.Count - 1) * f.BiasStride + f.BiasOffset + g.N > f.Bias.Length) throw new ArgumentException("fused forward GEMM: the bias lies outside its buffer");
         if (ordered) CheckOrder(f, g.M);
         if (Empty(g)) return;
-        if (LargePlan(g, split: true) is { } plan)
+        if (LargePlan(g, split: split) is { } plan)
         {
             int rows = TileIndex(plan) * 2 + (ordered ? 1 : 0);
             if (plan.Slices > 1)
