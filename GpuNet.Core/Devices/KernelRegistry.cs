@@ -90,7 +90,7 @@ public static class KernelRegistry
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmFusion>> FusedWeightGradientOrdered =
         Add<GemmArgs, GemmFusion>(GemmFused.WeightGradient<OrderedRows>);
 
-    // The same on the large-tile kernel, for each tile of GemmLargeLauncher.FusedTiles (index: see FusedLargeLauncher).
+    // The same on the large-tile kernel, for each tile of GemmLargeLauncher.FusedTiles (index: see FusedGemmLauncher).
     internal static readonly KernelEntry<Action<KernelConfig, GemmArgs, GemmLargeArgs, GemmFusion>>[] FusedLargeForward =
         (from tile in GemmLargeLauncher.FusedTiles from rows in RowMaps from act in Enum.GetValues<Activation>()
          select AddFusedLarge(nameof(GemmLarge.FusedForward), tile, ActivationType(act), rows)).ToArray();

@@ -105,7 +105,7 @@ public sealed class FusedGemmLauncher : Launcher
 
     private static double Work(in GemmArgs g) => (double)g.M * g.N * Math.Max(g.K, 1) * g.Count;
 
-    private static int TileIndex(in GemmPlan plan) => GemmLargeLauncher.FusedTiles.ToList().IndexOf(GemmSelection.TileType(plan.Variant));
+    private static int TileIndex(in GemmPlan plan) => GemmLargeLauncher.TileIndex(plan.Variant);
 
     private static GemmLargeArgs Args(in GemmPlan plan) => new()
     {

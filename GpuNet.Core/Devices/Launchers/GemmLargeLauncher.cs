@@ -16,6 +16,10 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
 
     /// <summary>The tiles the fused step's large-tile kernels are instantiated for (the same as the plain kernel's).</summary>
     internal static IReadOnlyList<Type> FusedTiles => Tiles;
+
+    /// <summary>The index of a large-family variant's tile in <see cref="FusedTiles"/> (and in the plain kernel's
+    /// instantiations): no allocation, it runs at every launch.</summary>
+    internal static int TileIndex(GemmVariant variant) => Array.IndexOf(Tiles, GemmSelection.TileType(variant));
     private MemoryBuffer1D<float, Stride1D.Dense>? workspace;
     private readonly object gate = new();
 
@@ -44,7 +48,7 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
     /// <summary>Enqueues <paramref name="g"/> as <paramref name="plan"/> says (one launch, or two for a split).</summary>
     public void Run(in GemmArgs g, in GemmPlan plan)
     {
-        int t = Array.IndexOf(Tiles, GemmSelection.TileType(plan.Variant));
+        int t = TileIndex(plan.Variant);
         var entry = KernelRegistry.GemmLargeRun[4 * t + 2 * g.TransA + g.TransB];
         var kernel = Kernel(entry);
         var (bm, bn, threads, _) = GemmSelection.Tile(plan.Variant);
