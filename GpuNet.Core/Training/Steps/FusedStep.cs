@@ -76,22 +76,8 @@ public sealed class FusedStep : IDeviceStep
     }
 
     /// <inheritdoc/>
-    public void Run(int firstRow, int steps, ReadOnlySpan<float> rates, long firstStep)
-    {
-        if (rates.Length < steps) throw new ArgumentException($"{rates.Length} step sizes for {steps} steps");
-        for (int s = 0; s < steps; s++)
-        {
-            int start = firstRow + s * BatchSize;
-            if (start >= data.Count) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"step {s} would start past the {data.Count} rows");
-            Step(start, Math.Min(BatchSize, data.Count - start), rates[s], firstStep + s);
-        }
-    }
-
-    private void Step(int start, int rows, float rate, long step)
-    {
-        Gradients(start, rows, step, 1f / rows);
-        Optimizer.Step(net.Parameters, backward.Gradients, rate);
-    }
+    public void Run(int firstRow, int steps, ReadOnlySpan<float> rates, long firstStep) =>
+        DeviceSteps.Run(this, net.Parameters, data.Count, firstRow, steps, rates, firstStep);
 
     /// <inheritdoc/>
     LossSums IDeviceStep.DeviceSums => sums;
