@@ -25,7 +25,7 @@ if (args.Length >= 1 && args[0] == "--ptx")
 if (args is ["--modes"])
 {
     // The modes this build has, one a line (gpu-run.sh asks before it calls an optional one).
-    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--report", "--restarts", "--scale" }) Console.WriteLine(mode);
+    foreach (var mode in new[] { "--ptx", "--sass", "--smoke", "--check", "--autotune", "--report", "--restarts", "--scale" }) Console.WriteLine(mode);
     return 0;
 }
 
@@ -56,6 +56,24 @@ if (args.Length >= 1 && args[0] == "--scale")
     var (spec, json, bad) = DeviceArgs(args);
     if (bad != null) { Console.Error.WriteLine($"unknown scale option {bad}; use --device SPEC and --json FILE"); return 2; }
     return ScaleReport.Run(spec, json, Console.Out);
+}
+
+if (args.Length >= 1 && args[0] == "--autotune")
+{
+    // --autotune [--device SPEC] [--json FILE] [--cache FILE]: tunes the report's GEMM cases into the tuning cache.
+    var rest = args.ToList();
+    string? cachePath = null;
+    int at = rest.IndexOf("--cache");
+    if (at > 0)
+    {
+        if (at + 1 >= rest.Count) { Console.Error.WriteLine("--cache takes the tuning cache file to write"); return 2; }
+        cachePath = rest[at + 1];
+        rest.RemoveRange(at, 2);
+    }
+    var (spec, json, bad) = DeviceArgs(rest.ToArray());
+    if (bad != null) { Console.Error.WriteLine($"unknown autotune option {bad}; use --device SPEC, --json FILE and --cache FILE"); return 2; }
+    using var device = Gpu.Open(spec);
+    return new Report(device, Console.Out).Autotune(json, cachePath);
 }
 
 if (args.Length >= 1 && args[0] == "--report")
