@@ -19,8 +19,8 @@ namespace GpuNet.Bench;
 /// </summary>
 internal sealed class RestartComparison(Device device, TextWriter log, int restarts, int steps, IReadOnlyList<StepKind> kinds)
 {
-    public sealed record PathJson(string Step, double MsPerStep, double MsPerRun, double StepsPerSecond, double RestartStepsPerSecond,
-        double LaunchesPerRun, double SpeedupOverFused, double CheckRelError);
+    public sealed record PathJson(string Step, double MsPerStep, double MsPerRun, double CpuMsPerRun, double StepsPerSecond,
+        double RestartStepsPerSecond, double LaunchesPerRun, double SpeedupOverFused, double CheckRelError);
     public sealed record ReportJson(string Tool, int Version, string Date, string Device, string Case, int Restarts, int Batch, int Steps,
         List<PathJson> Paths, double Seconds);
 
@@ -76,8 +76,8 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
         foreach (var kind in kinds)
         {
             double err = RelativeError(After(c, kind), reference);
-            var (single, run, launches) = Time(c, kind);
-            paths.Add(new PathJson(kind.Name(), single, run, steps / (run * 1e-3), (double)steps * restarts / (run * 1e-3), launches, 0, err));
+            var (single, run, cpu, launches) = Time(c, kind);
+            paths.Add(new PathJson(kind.Name(), single, run, cpu, steps / (run * 1e-3), (double)steps * restarts / (run * 1e-3), launches, 0, err));
         }
         double fused = paths.FirstOrDefault(p => p.Step == StepKind.Fused.Name())?.MsPerRun ?? double.NaN;
         paths = paths.Select(p => p with { SpeedupOverFused = fused / p.MsPerRun }).ToList();
@@ -102,7 +102,10 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
         return r.Network.Parameters.ReadAll();
     }
 
-    private (double Single, double Run, double Launches) Time(Cases.StepCase c, StepKind kind)
+    /// <summary>One step (median of single synchronised steps, wall ms), and the run of N steps as wall ms and as the
+    /// process's CPU ms (every thread, the CPU accelerator's included): on a machine shared with other jobs the CPU time
+    /// is the steadier figure of the work done, the wall time the one a user waits for.</summary>
+    private (double Single, double Run, double Cpu, double Launches) Time(Cases.StepCase c, StepKind kind)
     {
         using var r = new StepRunner(device, c, kind: kind, batches: steps);
         r.Steps(3);
@@ -119,20 +122,24 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
         double single = (times[SingleRuns / 2 - 1] + times[SingleRuns / 2]) / 2;
         r.ToNextEpoch();
         long launches0 = device.Counters.Launches;
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         r.Steps(steps);
         device.Accelerator.Synchronize();
         double run = clock.Elapsed.TotalMilliseconds;
-        log.WriteLine($"{r.StepName,-12} one step {single,9:F3} ms   {steps} steps {run,10:F1} ms");
-        return (single, run, device.Counters.Launches - launches0);
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        log.WriteLine($"{r.StepName,-12} one step {single,9:F3} ms   {steps} steps {run,10:F1} ms wall, {cpu,10:F1} ms CPU");
+        return (single, run, cpu, device.Counters.Launches - launches0);
     }
 
     private void Print(List<PathJson> paths)
     {
         log.WriteLine();
-        log.WriteLine($"{"step",-12} {"ms/step",9} {$"ms/{steps} steps",16} {"restart-steps/s",16} {"launches",9} {"vs fused",9} {"check",8}");
+        log.WriteLine($"{"step",-12} {"ms/step",9} {$"ms/{steps} steps",16} {"CPU ms",10} {"restart-steps/s",16} {"launches",9} {"vs fused",9} {"check",8}");
         foreach (var p in paths)
-            log.WriteLine($"{p.Step,-12} {p.MsPerStep,9:F3} {p.MsPerRun,16:F1} {p.RestartStepsPerSecond,16:E2} {p.LaunchesPerRun,9:F0} {(double.IsNaN(p.SpeedupOverFused) ? "—" : $"{p.SpeedupOverFused:F1}×"),9} {p.CheckRelError,8:E1}");
+            log.WriteLine($"{p.Step,-12} {p.MsPerStep,9:F3} {p.MsPerRun,16:F1} {p.CpuMsPerRun,10:F1} {p.RestartStepsPerSecond,16:E2} {p.LaunchesPerRun,9:F0} {(double.IsNaN(p.SpeedupOverFused) ? "—" : $"{p.SpeedupOverFused:F1}×"),9} {p.CheckRelError,8:E1}");
     }
 
     private static double RelativeError(float[] got, float[] reference)

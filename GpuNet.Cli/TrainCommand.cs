@@ -490,7 +490,7 @@ internal sealed class TrainCommand
     /// <summary>The idea's question: how many restarts reached the global minimum, and how the others spread.</summary>
     private void PrintOutcome(RestartOutcome o)
     {
-        stdout.WriteLine($"global minimum: {o.Reached:N0} of {o.Restarts:N0} restarts ({o.Fraction * 100:F2} %) ended with a training loss below {o.Threshold:G4}");
+        stdout.WriteLine($"global minimum: {o.Reached:N0} of {o.Restarts:N0} restarts ({o.Fraction * 100:G3} %) ended with a training loss below {o.Threshold:G4}");
         if (o.Restarts == o.Diverged) return;
         static string Power(double v) => v >= 0.1 ? Invariant(v) : $"1e{Math.Round(Math.Log10(v)).ToString(CultureInfo.InvariantCulture)}";
         var bins = o.Decades.Where(d => d.Restarts > 0).Select(d =>

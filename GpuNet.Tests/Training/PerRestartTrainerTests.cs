@@ -25,12 +25,18 @@ public class PerRestartTrainerTests
         public void Report(T value) => report(value);
     }
 
+    /// <summary>Every schedule with per-example SGD (the idea's recipe: one example, then the next, the step size
+    /// decreasing), and each again with another rule or batch size.</summary>
     public static TheoryData<string, int, OptimizerKind> Schedules() => new()
     {
         { "constant", 1, OptimizerKind.Sgd },
+        { "inverse", 1, OptimizerKind.Sgd },
+        { "step", 1, OptimizerKind.Sgd },
+        { "cosine", 1, OptimizerKind.Sgd },
+        { "constant", 2, OptimizerKind.Adam },
         { "inverse", 1, OptimizerKind.Momentum },
         { "cosine", 3, OptimizerKind.Adam },
-        { "step", 4, OptimizerKind.Adam },
+        { "step", 4, OptimizerKind.Momentum },
     };
 
     private static LearningRateSchedule Schedule(string name) => name switch
