@@ -115,7 +115,7 @@ internal sealed class TrainCommand
     /// loss below which a restart counts as having reached the global minimum.</summary>
     private sealed record NetworkChoice(string? Name, IReadOnlyList<(int Layer, int From, int To)> MissingEdges, double GlobalMinimum);
 
-    public int Run(CancellationToken cancel)
+    public int Run(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         bool json = a.Has("json");
@@ -136,7 +136,7 @@ internal sealed class TrainCommand
         var view = new ProgressView(log, interactive: job == null && !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        var result = Train(plan, net, trainer, loaded.Train, view, cancel);
+        var result = Train(plan, net, trainer, loaded.Train, view, cancellationToken);
         if (result.Cancelled) return Interrupted(plan, trainer, log);
         if (!Root) return 0; // rank 0 writes the model, evaluates and prints
 
@@ -145,8 +145,8 @@ internal sealed class TrainCommand
         net.Info = WithData(net.Info!, plan.ModelData);
         net.Save(plan.ModelPath);
         EvaluationReport? testReport;
-        try { testReport = EvaluateTest(net, loaded.Test, view, cancel); }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        try { testReport = EvaluateTest(net, loaded.Test, view, cancellationToken); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             log.WriteLine($"interrupted during the evaluation on the test data; the trained model was written to {Path.GetFullPath(plan.ModelPath)}");
             return CommandLine.Interrupted;
@@ -171,7 +171,7 @@ internal sealed class TrainCommand
     }
 
     /// <summary>The best restart's loss and accuracy on the test data, with progress; null without test data.</summary>
-    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancel)
+    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancellationToken)
     {
         if (test == null) return null;
         using var best = net.ExtractRestart(net.BestRestart);
@@ -179,7 +179,7 @@ internal sealed class TrainCommand
         var clock = Stopwatch.StartNew();
         var rows = new Rows(done => view.Report(new TickReport(0, 0, done, test.Count, double.NaN, null,
             done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)) { Phase = TickPhase.FinalEvaluation, Data = "test data" }));
-        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancel); }
+        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancellationToken); }
         finally { view.Done(); }
     }
 
@@ -378,7 +378,7 @@ internal sealed class TrainCommand
 
     /// <summary>Trains, writing checkpoints as asked; a divergence writes the last good weights and is reported with
     /// their file.</summary>
-    private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancel)
+    private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancellationToken)
     {
         IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
         {
@@ -388,7 +388,7 @@ internal sealed class TrainCommand
         });
         try
         {
-            return trainer.Fit(train, null, perEpoch, view, resume, cancel);
+            return trainer.Fit(train, null, perEpoch, view, resume, cancellationToken);
         }
         catch (TrainingDivergedException e)
         {
