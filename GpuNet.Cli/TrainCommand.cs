@@ -40,7 +40,7 @@ internal sealed class TrainCommand
           --batch N              rows per step (default 32; 1 = per-example SGD)
           --epochs N             passes over the data (default 30)
           --seed N               seed of initial weights, shuffles and splits (default 0)
-          --restarts K           train K networks from different initial weights side by side, keep the best (default 1)
+          --restarts R           train R networks from different initial weights side by side, keep the best (default 1)
           --global-minimum-below X  with restarts, count those whose final training loss is below X as having
                                  reached the global minimum (default 0.001)
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
