@@ -266,27 +266,27 @@ internal sealed class TrainCommand
     /// <summary>The training options from the command line (the library's defaults where an option is not given).</summary>
     private TrainOptions ReadTrainOptions()
     {
-        var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
+        var defaults = new TrainOptions();
+        var optimizerKind = a.String("optimizer", defaults.Optimizer.Kind.ToString()).ToLowerInvariant() switch
         {
             "adam" => OptimizerKind.Adam,
             "sgd" => OptimizerKind.Sgd,
             "momentum" => OptimizerKind.Momentum,
             var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
         };
-        var defaults = new TrainOptions();
-        var optimizer = new OptimizerOptions
+        var optimizer = defaults.Optimizer with
         {
             Kind = optimizerKind,
             Momentum = a.Float("momentum", defaults.Optimizer.Momentum, 0, 1, maxExclusive: true),
-            Nesterov = a.Has("nesterov"),
-            WeightDecay = a.Float("weight-decay", 0, 0, double.PositiveInfinity),
+            Nesterov = defaults.Optimizer.Nesterov || a.Has("nesterov"),
+            WeightDecay = a.Float("weight-decay", defaults.Optimizer.WeightDecay, 0, double.PositiveInfinity),
         };
         float? lr = a.Has("lr") ? a.Float("lr", 0, 0, double.PositiveInfinity, minExclusive: true) : null;
         int epochs = a.Int("epochs", defaults.Epochs, 1);
-        double validation = a.Double("validation", 0, 0, 1, maxExclusive: true);
-        int patience = a.Int("early-stop", 0, 0);
+        double validation = a.Double("validation", defaults.ValidationFraction, 0, 1, maxExclusive: true);
+        int patience = a.Int("early-stop", defaults.EarlyStopPatience, 0);
         if (patience > 0 && validation == 0) throw new UsageException("--early-stop watches the validation loss: add --validation F (e.g. 0.1)");
-        LearningRateSchedule schedule = a.String("lr-schedule", "constant").ToLowerInvariant() switch
+        LearningRateSchedule schedule = a.String("lr-schedule") is not { } scheduleName ? defaults.Schedule : scheduleName.ToLowerInvariant() switch
         {
             "constant" => LearningRateSchedule.Constant,
             "inverse" => new InverseTimeRate(),
@@ -297,10 +297,10 @@ internal sealed class TrainCommand
         return defaults with
         {
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
-            Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
-            ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
+            Optimizer = optimizer, Shuffle = defaults.Shuffle && !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", (int)defaults.ShuffleSeed, 0),
+            ValidationFraction = validation, Standardize = defaults.Standardize || a.Has("standardize"), EarlyStopPatience = patience,
             // Under mpirun a tick would be a collective read, and the ranks' consoles differ: progress once an epoch.
-            TicksPerEpoch = job == null ? 20 : 0, Step = ParseStep(a.String("step", "auto")),
+            TicksPerEpoch = job == null ? 20 : 0, Step = ParseStep(a.String("step", defaults.Step.Name())),
         };
     }
 
