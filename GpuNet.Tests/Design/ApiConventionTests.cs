@@ -11,47 +11,40 @@ namespace GpuNet.Tests.Design;
 /// </summary>
 public class ApiConventionTests
 {
-    private static IEnumerable<MethodBase> PublicMembers() =>
+    /// <summary>Every parameter of type <typeparamref name="T"/> of Core's public methods and constructors, with the
+    /// member, its position and the member's parameter count.</summary>
+    private static List<(string Member, int Position, int Count, string? Name)> Parameters<T>() =>
         typeof(Device).Assembly.GetExportedTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
                 .Cast<MethodBase>()
                 .Concat(t.GetConstructors(BindingFlags.Public | BindingFlags.Instance)))
-            .Where(m => !m.IsSpecialName || m is ConstructorInfo);
-
-    private static string Name(MethodBase m) => $"{m.DeclaringType!.FullName}.{m.Name}({string.Join(", ", m.GetParameters().Select(p => $"{p.ParameterType.Name} {p.Name}"))})";
+            .Where(m => !m.IsSpecialName || m is ConstructorInfo)
+            .SelectMany(m =>
+            {
+                var ps = m.GetParameters();
+                string member = $"{m.DeclaringType!.FullName}.{m.Name}({string.Join(", ", ps.Select(p => $"{p.ParameterType.Name} {p.Name}"))})";
+                return ps.Where(p => p.ParameterType == typeof(T)).Select(p => (member, p.Position, ps.Length, p.Name));
+            })
+            .ToList();
 
     [Fact]
     public void ACancellationTokenIsNamedCancellationTokenAndComesLast()
     {
-        int seen = 0;
-        foreach (var m in PublicMembers())
+        var tokens = Parameters<CancellationToken>();
+        Assert.True(tokens.Count >= 3, $"only {tokens.Count} public parameters of type CancellationToken were found"); // Fit, Evaluate, Agree at least
+        foreach (var (member, position, count, name) in tokens)
         {
-            var ps = m.GetParameters();
-            for (int i = 0; i < ps.Length; i++)
-            {
-                if (ps[i].ParameterType != typeof(CancellationToken)) continue;
-                seen++;
-                Assert.True(ps[i].Name == "cancellationToken", $"{Name(m)}: a CancellationToken is named cancellationToken");
-                Assert.True(i == ps.Length - 1, $"{Name(m)}: the CancellationToken comes last");
-            }
+            Assert.True(name == "cancellationToken", $"{member}: a CancellationToken is named cancellationToken");
+            Assert.True(position == count - 1, $"{member}: the CancellationToken comes last");
         }
-        Assert.True(seen >= 3, $"only {seen} public parameters of type CancellationToken were found"); // Fit, Evaluate, Agree at least
     }
 
     [Fact]
     public void ADeviceComesFirst()
     {
-        int seen = 0;
-        foreach (var m in PublicMembers())
-        {
-            var ps = m.GetParameters();
-            for (int i = 0; i < ps.Length; i++)
-            {
-                if (ps[i].ParameterType != typeof(Device)) continue;
-                seen++;
-                Assert.True(i == 0, $"{Name(m)}: the device comes first");
-            }
-        }
-        Assert.True(seen >= 5, $"only {seen} public parameters of type Device were found"); // Network, Network.Load, Predictor.Load, DeviceDataset.Upload, …
+        var devices = Parameters<Device>();
+        Assert.True(devices.Count >= 5, $"only {devices.Count} public parameters of type Device were found"); // Network, Network.Load, Predictor.Load, DeviceDataset.Upload, …
+        foreach (var (member, position, _, _) in devices)
+            Assert.True(position == 0, $"{member}: the device comes first");
     }
 }
