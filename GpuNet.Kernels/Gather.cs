@@ -1,5 +1,5 @@
-// Shapes: src is [N, F] (the whole dataset on the device), indices is [N] (an epoch's order),
-// dst is [rows, F] (one batch).
+// Shapes: src is [sets, N, F] (the whole dataset on the device; sets = 1, or R for per-restart targets), indices is
+// [N] (an epoch's order), dst is [sets, rows, F] (one batch).
 using ILGPU;
 
 namespace GpuNet.Kernels;
