@@ -8,8 +8,8 @@ namespace GpuNet.Bench;
 
 internal sealed partial class DeviceChecks
 {
-    // K networks, B rows, O outputs: primes, none a multiple of a group or warp.
-    private const int K = 3, B = 37, O = 29;
+    // R restarts, B rows, O outputs: primes, none a multiple of a group or warp.
+    private const int R = 3, B = 37, O = 29;
 
     private void ElementwiseChecks()
     {
@@ -43,15 +43,15 @@ internal sealed partial class DeviceChecks
     private void ActivationChecks(Activation act)
     {
         const int p = O + 5; // a parameter block per network, the bias at offset 2
-        var z = Random(K * B * O, -3f, 3f);
-        var par = Random(K * p);
+        var z = Random(R * B * O, -3f, 3f);
+        var par = Random(R * p);
         using var dz = Upload(z);
         using var dp = Upload(par);
         device.Elementwise.BiasActivate(act, dz.View, dp.View, 2, p, B, O);
         var zOut = dz.GetAsArray1D();
         var expected = new double[z.Length];
         for (int i = 0; i < z.Length; i++) expected[i] = Forward(act, z[i] + (double)par[i / (B * O) * p + 2 + i % O]);
-        Record($"bias + {act.Name()} {K}x{B}x{O}", Compare(zOut, expected), ElementTolerance);
+        Record($"bias + {act.Name()} {R}x{B}x{O}", Compare(zOut, expected), ElementTolerance);
         if (act == Activation.Identity) return;
 
         var delta = Random(z.Length);
@@ -72,42 +72,42 @@ internal sealed partial class DeviceChecks
 
     private void SoftmaxCheck()
     {
-        var z = Random(K * B * O, -5f, 5f);
+        var z = Random(R * B * O, -5f, 5f);
         using var dz = Upload(z);
-        device.Elementwise.SoftmaxRows(dz.View, K * B, O);
+        device.Elementwise.SoftmaxRows(dz.View, R * B, O);
         var expected = new double[z.Length];
-        for (int r = 0; r < K * B; r++)
+        for (int r = 0; r < R * B; r++)
         {
             double max = z.Skip(r * O).Take(O).Max(), sum = 0;
             for (int o = 0; o < O; o++) sum += Math.Exp(z[r * O + o] - max);
             for (int o = 0; o < O; o++) expected[r * O + o] = Math.Exp(z[r * O + o] - max) / sum;
         }
-        Record($"softmax rows {K * B}x{O}", Compare(dz.GetAsArray1D(), expected), ElementTolerance);
+        Record($"softmax rows {R * B}x{O}", Compare(dz.GetAsArray1D(), expected), ElementTolerance);
     }
 
     /// <summary>Per-row loss and δ against float64, per-network targets (stride B·O).</summary>
     private void LossCheck(LossFunction loss, Activation output)
     {
-        var a = Random(K * B * O, -3f, 3f);
+        var a = Random(R * B * O, -3f, 3f);
         var z = a.Select(v => (float)Forward(output, v)).ToArray();
-        var y = new float[K * B * O];
-        for (int r = 0; r < K * B; r++)
+        var y = new float[R * B * O];
+        for (int r = 0; r < R * B; r++)
             if (loss == LossFunction.CrossEntropy) y[r * O + rng.Next(O)] = 1f;
             else for (int o = 0; o < O; o++) y[r * O + o] = loss == LossFunction.BinaryCrossEntropy ? rng.Next(2) : (float)rng.NextDouble();
         using var dz = Upload(z);
         using var dy = Upload(y);
         using var delta = Upload(Nan(z.Length));
-        using var rowLoss = Upload(Nan(K * B));
+        using var rowLoss = Upload(Nan(R * B));
         const float scale = 1f / B;
         GpuNet.Compute.Loss.Create(device, loss, output).Evaluate(new LossArgs
         {
             Output = dz.View, Targets = dy.View, Delta = delta.View, RowLoss = rowLoss.View,
-            Restarts = K, Rows = B, Width = O, TargetStride = (long)B * O, GradScale = scale,
+            Restarts = R, Rows = B, Width = O, TargetStride = (long)B * O, GradScale = scale,
         });
-        var expLoss = new double[K * B];
+        var expLoss = new double[R * B];
         var expDelta = new double[z.Length];
-        for (int r = 0; r < K * B; r++) RowLoss(loss, output, z, y, r, expLoss, expDelta, scale);
-        string name = $"loss {loss.Name()}/{output.Name()} {K}x{B}x{O}";
+        for (int r = 0; r < R * B; r++) RowLoss(loss, output, z, y, r, expLoss, expDelta, scale);
+        string name = $"loss {loss.Name()}/{output.Name()} {R}x{B}x{O}";
         Record(name + " row loss", Compare(rowLoss.GetAsArray1D(), expLoss), ElementTolerance);
         Record(name + " delta", Compare(delta.GetAsArray1D(), expDelta), ElementTolerance);
     }
@@ -148,30 +148,30 @@ internal sealed partial class DeviceChecks
     /// <summary>Column sums written into a strided destination, and accumulated in float64 (width 1: the run sums).</summary>
     private void SumChecks(int rows, int width)
     {
-        var src = Random(K * rows * width);
+        var src = Random(R * rows * width);
         using var ds = Upload(src);
         long stride = width + 4, offset = 3;
-        using var dst = Upload(Nan((int)(K * stride)));
-        device.Reductions.ColumnSum(ds.View, dst.View, offset, stride, K, rows, width);
-        var expected = new double[K * stride];
+        using var dst = Upload(Nan((int)(R * stride)));
+        device.Reductions.ColumnSum(ds.View, dst.View, offset, stride, R, rows, width);
+        var expected = new double[R * stride];
         Array.Fill(expected, double.NaN);
-        var sums = new double[K * width];
-        for (int s = 0; s < K; s++)
+        var sums = new double[R * width];
+        for (int s = 0; s < R; s++)
             for (int w = 0; w < width; w++)
             {
                 for (int b = 0; b < rows; b++) sums[s * width + w] += src[((long)s * rows + b) * width + w];
                 expected[s * stride + offset + w] = sums[s * width + w];
             }
         // Float64 sums of float32 inputs, rounded once to float32: half an ulp of the result.
-        Record($"column sum {K}x{rows}x{width} ({device.Reductions.DefaultVariant})", Compare(dst.GetAsArray1D(), expected), U);
+        Record($"column sum {R}x{rows}x{width} ({device.Reductions.DefaultVariant})", Compare(dst.GetAsArray1D(), expected), U);
 
-        var start = Enumerable.Range(0, K * width).Select(i => 0.25 * i).ToArray();
+        var start = Enumerable.Range(0, R * width).Select(i => 0.25 * i).ToArray();
         using var acc = device.Accelerator.Allocate1D(start);
-        device.Reductions.ColumnSumAccumulate(ds.View, acc.View, K, rows, width);
+        device.Reductions.ColumnSumAccumulate(ds.View, acc.View, R, rows, width);
         var got = acc.GetAsArray1D();
         double worst = 0;
         for (int i = 0; i < got.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - (start[i] + sums[i])) / Math.Max(1, Math.Abs(sums[i])));
         // Float64 throughout, only the order differs from the reference: ~rows·2⁻⁵³.
-        Record($"column sum accumulate {K}x{rows}x{width}", double.IsNaN(worst) ? double.PositiveInfinity : worst, 1e-12);
+        Record($"column sum accumulate {R}x{rows}x{width}", double.IsNaN(worst) ? double.PositiveInfinity : worst, 1e-12);
     }
 }

@@ -8,7 +8,7 @@ internal sealed partial class DeviceChecks
 {
     private enum Update { Sgd, Momentum, Nesterov, Adam }
 
-    /// <summary>One step of each optimizer over K networks of P parameters with a mask: masked parameters become 0 and
+    /// <summary>One step of each optimizer over R restarts of P parameters with a mask: masked parameters become 0 and
     /// keep their moments, the others follow the float64 update.</summary>
     private void OptimizerChecks()
     {
@@ -17,7 +17,7 @@ internal sealed partial class DeviceChecks
         using var dmask = Upload(mask);
         foreach (var kind in Enum.GetValues<Update>())
         {
-            float[] w = Random(K * p), g = Random(K * p), m = Random(K * p, -0.1f, 0.1f), v = Random(K * p, 0.01f, 0.1f);
+            float[] w = Random(R * p), g = Random(R * p), m = Random(R * p, -0.1f, 0.1f), v = Random(R * p, 0.01f, 0.1f);
             using var dw = Upload(w);
             using var dg = Upload(g);
             using var dm = Upload(m);
@@ -34,7 +34,7 @@ internal sealed partial class DeviceChecks
                 default: device.Optimizers.Momentum(dw.View, dg.View, dm.View, dmask.View, s); break;
             }
             var (ew, em, ev) = ExpectedUpdate(kind, s, w, g, m, v, mask);
-            string name = $"{kind} {K}x{p} masked";
+            string name = $"{kind} {R}x{p} masked";
             Record(name + ": parameters", Compare(dw.GetAsArray1D(), ew), ElementTolerance);
             Record(name + ": moments", Math.Max(Compare(dm.GetAsArray1D(), em), Compare(dv.GetAsArray1D(), ev)), ElementTolerance);
         }
@@ -89,11 +89,11 @@ internal sealed partial class DeviceChecks
 
         const int p = 1031;
         var mask = Enumerable.Range(0, p).Select(i => i % 5 == 1 ? 0f : 1f).ToArray();
-        var grad = Random(K * p);
+        var grad = Random(R * p);
         using var dmask = Upload(mask);
         using var dg = Upload(grad);
         device.Optimizers.ZeroMasked(dg.View, dmask.View, p);
         var cleared = grad.Select((x, i) => mask[i % p] == 0f ? 0.0 : x).ToArray();
-        Record($"zero masked {K}x{p}", Compare(dg.GetAsArray1D(), cleared), 0);
+        Record($"zero masked {R}x{p}", Compare(dg.GetAsArray1D(), cleared), 0);
     }
 }

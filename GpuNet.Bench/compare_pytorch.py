@@ -88,7 +88,7 @@ def measure_gemm(device, cpu_cap):
     return out, skipped
 
 class Batched(torch.nn.Module):
-    """K networks of one shape side by side (weights K x out x in), as GpuNet trains restarts."""
+    """R restarts of one shape side by side (weights R x out x in), as GpuNet trains them."""
     def __init__(self, sizes, k, classification):
         super().__init__()
         self.ws = torch.nn.ParameterList()
@@ -100,7 +100,7 @@ class Batched(torch.nn.Module):
             self.ws.append(torch.nn.Parameter(w))
             self.bs.append(torch.nn.Parameter(torch.zeros(k, 1, o)))
         self.classification = classification
-    def forward(self, x):  # x: (B, in), shared by the K networks
+    def forward(self, x):  # x: (B, in), shared by the R restarts
         z = x.unsqueeze(0).expand(self.ws[0].shape[0], -1, -1)
         for li, (w, b) in enumerate(zip(self.ws, self.bs)):
             z = torch.baddbmm(b, z, w.transpose(1, 2))

@@ -31,7 +31,7 @@ public static class CommandLine
     public const int Interrupted = 130;
 
     /// <summary>Runs one command; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
         bool verbose = args.Contains("--verbose");
         var rest = args.Where(a => a != "--verbose").ToArray();
@@ -51,11 +51,11 @@ public static class CommandLine
             string command = rest[0];
             var options = rest.Skip(1);
             if (options.Contains("--help") || options.Contains("-h")) return Help(stdout, HelpOf(command));
-            if (MpiWorld.IsLaunched) return MpiCommand.Run(command, options.ToArray(), stdout, stderr, cancel, verbose); // under mpirun
+            if (MpiWorld.IsLaunched) return MpiCommand.Run(command, options.ToArray(), stdout, stderr, cancellationToken, verbose); // under mpirun
             return command switch
             {
                 "devices" => DevicesCommand.Run(options, stdout),
-                "train" => new TrainCommand(options, stdout, stderr).Run(cancel),
+                "train" => new TrainCommand(options, stdout, stderr).Run(cancellationToken),
                 "eval" => EvalCommand.Run(options, stdout),
                 "predict" => PredictCommand.Run(options, stdout, stderr),
                 "gradcheck" => GradCheckCommand.Run(options, stdout, stderr),

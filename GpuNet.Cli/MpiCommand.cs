@@ -12,7 +12,7 @@ namespace GpuNet.Cli;
 /// </summary>
 internal static class MpiCommand
 {
-    public static int Run(string command, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel, bool verbose)
+    public static int Run(string command, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, bool verbose)
     {
         if (command is not ("train" or "devices"))
             throw new UsageException($"gpunet {command} runs in one process; under mpirun only train and devices take part in a job");
@@ -20,7 +20,7 @@ internal static class MpiCommand
         var job = new MpiJob(world, stderr, verbose);
         try
         {
-            return command == "train" ? Train(job, args, stdout, stderr, cancel) : Devices(job, args, stdout);
+            return command == "train" ? Train(job, args, stdout, stderr, cancellationToken) : Devices(job, args, stdout);
         }
         catch (JobFailedException f)
         {
@@ -37,13 +37,13 @@ internal static class MpiCommand
         }
     }
 
-    private static int Train(MpiJob job, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    private static int Train(MpiJob job, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var (rootArgs, differs) = job.CompareArguments(args);
         var unreadable = job.FetchCheckpoint(rootArgs);
         if (job.Agree(differs ?? unreadable, last: false) is var code and not 0) return code; // before any data is read
         var quiet = TextWriter.Null;
-        return new TrainCommand(args, job.IsRoot ? stdout : quiet, job.IsRoot ? stderr : quiet, job).Run(cancel);
+        return new TrainCommand(args, job.IsRoot ? stdout : quiet, job.IsRoot ? stderr : quiet, job).Run(cancellationToken);
     }
 
     /// <summary>Every rank's host, local rank and device, printed by rank 0, then a check of the collectives: every rank

@@ -40,7 +40,7 @@ internal sealed class TrainCommand
           --batch N              rows per step (default 32; 1 = per-example SGD)
           --epochs N             passes over the data (default 30)
           --seed N               seed of initial weights, shuffles and splits (default 0)
-          --restarts K           train K networks from different initial weights side by side, keep the best (default 1)
+          --restarts R           train R networks from different initial weights side by side, keep the best (default 1)
           --global-minimum-below X  with restarts, count those whose final training loss is below X as having
                                  reached the global minimum (default 0.001)
           --early-stop N         stop after N epochs without validation improvement, keep the best epoch
@@ -115,7 +115,7 @@ internal sealed class TrainCommand
     /// loss below which a restart counts as having reached the global minimum.</summary>
     private sealed record NetworkChoice(string? Name, IReadOnlyList<(int Layer, int From, int To)> MissingEdges, double GlobalMinimum);
 
-    public int Run(CancellationToken cancel)
+    public int Run(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         bool json = a.Has("json");
@@ -136,7 +136,7 @@ internal sealed class TrainCommand
         var view = new ProgressView(log, interactive: job == null && !(json ? Console.IsErrorRedirected : Console.IsOutputRedirected));
         if (resumedFrom != null)
             log.WriteLine($"resuming from {resumedFrom}: {resume!.EpochsCompleted} epochs and {resume.RowsDone} rows of the next done");
-        var result = Train(plan, net, trainer, loaded.Train, view, cancel);
+        var result = Train(plan, net, trainer, loaded.Train, view, cancellationToken);
         if (result.Cancelled) return Interrupted(plan, trainer, log);
         if (!Root) return 0; // rank 0 writes the model, evaluates and prints
 
@@ -145,8 +145,8 @@ internal sealed class TrainCommand
         net.Info = WithData(net.Info!, plan.ModelData);
         net.Save(plan.ModelPath);
         EvaluationReport? testReport;
-        try { testReport = EvaluateTest(net, loaded.Test, view, cancel); }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        try { testReport = EvaluateTest(net, loaded.Test, view, cancellationToken); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             log.WriteLine($"interrupted during the evaluation on the test data; the trained model was written to {Path.GetFullPath(plan.ModelPath)}");
             return CommandLine.Interrupted;
@@ -171,7 +171,7 @@ internal sealed class TrainCommand
     }
 
     /// <summary>The best restart's loss and accuracy on the test data, with progress; null without test data.</summary>
-    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancel)
+    private static EvaluationReport? EvaluateTest(Network net, Dataset? test, ProgressView view, CancellationToken cancellationToken)
     {
         if (test == null) return null;
         using var best = net.ExtractRestart(net.BestRestart);
@@ -179,7 +179,7 @@ internal sealed class TrainCommand
         var clock = Stopwatch.StartNew();
         var rows = new Rows(done => view.Report(new TickReport(0, 0, done, test.Count, double.NaN, null,
             done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)) { Phase = TickPhase.FinalEvaluation, Data = "test data" }));
-        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancel); }
+        try { return predictor.Evaluate(test, progress: rows, cancellationToken: cancellationToken); }
         finally { view.Done(); }
     }
 
@@ -266,27 +266,27 @@ internal sealed class TrainCommand
     /// <summary>The training options from the command line (the library's defaults where an option is not given).</summary>
     private TrainOptions ReadTrainOptions()
     {
-        var optimizerKind = a.String("optimizer", "adam").ToLowerInvariant() switch
+        var defaults = new TrainOptions();
+        var optimizerKind = a.String("optimizer", defaults.Optimizer.Kind.ToString()).ToLowerInvariant() switch
         {
             "adam" => OptimizerKind.Adam,
             "sgd" => OptimizerKind.Sgd,
             "momentum" => OptimizerKind.Momentum,
             var o => throw new UsageException($"--optimizer: unknown '{o}', use sgd, momentum or adam"),
         };
-        var defaults = new TrainOptions();
-        var optimizer = new OptimizerOptions
+        var optimizer = defaults.Optimizer with
         {
             Kind = optimizerKind,
             Momentum = a.Float("momentum", defaults.Optimizer.Momentum, 0, 1, maxExclusive: true),
-            Nesterov = a.Has("nesterov"),
-            WeightDecay = a.Float("weight-decay", 0, 0, double.PositiveInfinity),
+            Nesterov = defaults.Optimizer.Nesterov || a.Has("nesterov"),
+            WeightDecay = a.Float("weight-decay", defaults.Optimizer.WeightDecay, 0, double.PositiveInfinity),
         };
         float? lr = a.Has("lr") ? a.Float("lr", 0, 0, double.PositiveInfinity, minExclusive: true) : null;
         int epochs = a.Int("epochs", defaults.Epochs, 1);
-        double validation = a.Double("validation", 0, 0, 1, maxExclusive: true);
-        int patience = a.Int("early-stop", 0, 0);
+        double validation = a.Double("validation", defaults.ValidationFraction, 0, 1, maxExclusive: true);
+        int patience = a.Int("early-stop", defaults.EarlyStopPatience, 0);
         if (patience > 0 && validation == 0) throw new UsageException("--early-stop watches the validation loss: add --validation F (e.g. 0.1)");
-        LearningRateSchedule schedule = a.String("lr-schedule", "constant").ToLowerInvariant() switch
+        LearningRateSchedule schedule = a.String("lr-schedule") is not { } scheduleName ? defaults.Schedule : scheduleName.ToLowerInvariant() switch
         {
             "constant" => LearningRateSchedule.Constant,
             "inverse" => new InverseTimeRate(),
@@ -297,10 +297,10 @@ internal sealed class TrainCommand
         return defaults with
         {
             Epochs = epochs, BatchSize = a.Int("batch", defaults.BatchSize, 1), LearningRate = lr, Schedule = schedule,
-            Optimizer = optimizer, Shuffle = !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", 0, 0),
-            ValidationFraction = validation, Standardize = a.Has("standardize"), EarlyStopPatience = patience,
+            Optimizer = optimizer, Shuffle = defaults.Shuffle && !a.Has("no-shuffle"), ShuffleSeed = (ulong)a.Int("seed", (int)defaults.ShuffleSeed, 0),
+            ValidationFraction = validation, Standardize = defaults.Standardize || a.Has("standardize"), EarlyStopPatience = patience,
             // Under mpirun a tick would be a collective read, and the ranks' consoles differ: progress once an epoch.
-            TicksPerEpoch = job == null ? 20 : 0, Step = ParseStep(a.String("step", "auto")),
+            TicksPerEpoch = job == null ? 20 : 0, Step = ParseStep(a.String("step", defaults.Step.Name())),
         };
     }
 
@@ -378,7 +378,7 @@ internal sealed class TrainCommand
 
     /// <summary>Trains, writing checkpoints as asked; a divergence writes the last good weights and is reported with
     /// their file.</summary>
-    private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancel)
+    private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancellationToken)
     {
         IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
         {
@@ -388,7 +388,7 @@ internal sealed class TrainCommand
         });
         try
         {
-            return trainer.Fit(train, null, perEpoch, view, resume, cancel);
+            return trainer.Fit(train, null, perEpoch, view, resume, cancellationToken);
         }
         catch (TrainingDivergedException e)
         {

@@ -1,5 +1,5 @@
 // Shapes: z and delta are [R, B, O] row-major; parameters is the flat [R, P] parameter buffer,
-// the bias of network k at parameters[k·P + biasOffset + o].
+// the bias of restart r at parameters[r·P + biasOffset + o].
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -57,8 +57,8 @@ public struct Relu : IActivation
 /// several loads in flight; index arithmetic is additions (see <see cref="IndexWalk"/>), never a division per element.</summary>
 public static class Activations
 {
-    /// <summary>In place: z[k,b,o] ← σ(z[k,b,o] + bias_k[o]), turning the GEMM result A_l into Z_l; the bias of network k
-    /// is parameters[k·paramStride + biasOffset + o]. Needs width and rowsPerNet below 2³⁰.</summary>
+    /// <summary>In place: z[r,b,o] ← σ(z[r,b,o] + bias_r[o]), turning the GEMM result A_l into Z_l; the bias of restart r
+    /// is parameters[r·paramStride + biasOffset + o]. Needs width and rowsPerNet below 2³⁰.</summary>
     public static void BiasActivate<TAct>(ArrayView<float> z, ArrayView<float> parameters,
         long biasOffset, long paramStride, int rowsPerNet, int width)
         where TAct : struct, IActivation

@@ -1,5 +1,5 @@
-// Shapes: src is [N, F] (the whole dataset on the device), indices is [N] (an epoch's order),
-// dst is [rows, F] (one batch).
+// Shapes: src is [sets, N, F] (the whole dataset on the device; sets = 1, or R for per-restart targets), indices is
+// [N] (an epoch's order), dst is [sets, rows, F] (one batch).
 using ILGPU;
 
 namespace GpuNet.Kernels;
@@ -7,17 +7,17 @@ namespace GpuNet.Kernels;
 /// <summary>Batch assembly on the device.</summary>
 public static class Gather
 {
-    /// <summary>dst[c, r, f] = src[c, indices[offset + r], f] for c &lt; copies (copies = 1 for a dataset shared by
-    /// all networks), where the c-th copy of src/dst starts at c·srcStride / c·dstStride.
-    /// Launch: grid-stride loop over copies·rows·F elements, any 1-D grid and group; rows and features below 2³⁰.
+    /// <summary>dst[s, r, f] = src[s, indices[offset + r], f] for s &lt; sets (sets = 1 for features and for targets
+    /// shared by all restarts; R for per-restart targets), where set s of src/dst starts at s·srcStride / s·dstStride.
+    /// Launch: grid-stride loop over sets·rows·F elements, any 1-D grid and group; rows and features below 2³⁰.
     /// Four grid-stride positions an iteration, their index loads issued together and then their row loads; the
-    /// coordinates (c, r, f) follow the flat position by additions (<see cref="IndexWalk"/>).</summary>
+    /// coordinates (s, r, f) follow the flat position by additions (<see cref="IndexWalk"/>).</summary>
     public static void Rows(ArrayView<float> src, ArrayView<int> indices, ArrayView<float> dst,
-        int offset, int rows, int features, int copies, long srcStride, long dstStride)
+        int offset, int rows, int features, int sets, long srcStride, long dstStride)
     {
         int start = Grid.GlobalIndex.X;
         int stride = Grid.DimX * Group.DimX;
-        long total = (long)rows * features * copies;
+        long total = (long)rows * features * sets;
         var at = IndexWalk.Start(start, stride, features, rows);
         long i = start;
         for (; i + 3L * stride < total; i += 4L * stride)

@@ -1,5 +1,5 @@
 // Shapes: z (network output) and delta are [R, B, O]; targets are [B, O] for restart r at
-// targets[k·targetStride + …] (targetStride 0 = the same targets for every restart); rowLoss is [R, B].
+// targets[r·targetStride + …] (targetStride 0 = the same targets for every restart); rowLoss is [R, B].
 using ILGPU;
 using ILGPU.Algorithms;
 

@@ -1,5 +1,5 @@
-// Shapes: src is [S, B, W] row-major: S segments (networks), B rows to sum over, W columns.
-// Sums run over B, per (segment, column): out(s, w) = Σ_b src[s, b, w].
+// Shapes: src is [R, B, W] row-major: R restarts, B rows to sum over, W columns.
+// Sums run over B, per (restart, column): out(r, w) = Σ_b src[r, b, w].
 using ILGPU;
 
 namespace GpuNet.Kernels;
@@ -45,7 +45,7 @@ public struct Reduce2x2 : IReduceShape
 /// <summary>
 /// Sums over the batch dimension, accumulated in float64, in an order fixed by the shape alone (never by the grid, the
 /// device's speed or scheduling), so the same inputs give the same bits on every run. Launch: group (X, Y) of the shape;
-/// any 1-D grid: groups stride over the S·W output columns (S·W at most 2³¹ − 1; W and B below 2³⁰).
+/// any 1-D grid: groups stride over the R·W output columns (R·W at most 2³¹ − 1; W and B below 2³⁰).
 /// <para>Order of a tree sum (<see cref="ColumnSum{TShape}"/>, <see cref="ColumnSumAccumulate{TShape}"/>): row lane y
 /// (0 ≤ y &lt; Y) of a column adds rows y, y + Y, y + 2Y, … in that order; the Y lane sums are then combined pairwise in
 /// shared memory, lane y with lane y + h for h = Y/2, Y/4, …, 1. The lanes' loops take four rows an iteration and
@@ -56,18 +56,18 @@ public static class Reductions
     /// <summary>dst[s·dstStride + dstOffset + w] = Σ_b src[s, b, w] (written, not accumulated): the bias
     /// gradient db_l = column sums of δ_l, written straight into the flat gradient buffer.</summary>
     public static void ColumnSum<TShape>(ArrayView<float> src, ArrayView<float> dst,
-        long dstOffset, long dstStride, int segments, int rows, int width)
+        long dstOffset, long dstStride, int restarts, int rows, int width)
         where TShape : struct, IReduceShape =>
-        TreeColumns<TShape, WriteColumn>(src, new WriteColumn { Dst = dst, Offset = dstOffset, Stride = dstStride }, segments, rows, width);
+        TreeColumns<TShape, WriteColumn>(src, new WriteColumn { Dst = dst, Offset = dstOffset, Stride = dstStride }, restarts, rows, width);
 
     /// <summary>acc[s·width + w] += Σ_b src[s, b, w]: accumulates per-network loss sums and hit counts
     /// over an epoch in float64 on the device, so the host reads them once per epoch.</summary>
     public static void ColumnSumAccumulate<TShape>(ArrayView<float> src, ArrayView<double> acc,
-        int segments, int rows, int width)
+        int restarts, int rows, int width)
         where TShape : struct, IReduceShape =>
-        TreeColumns<TShape, AddToColumn>(src, new AddToColumn { Acc = acc }, segments, rows, width);
+        TreeColumns<TShape, AddToColumn>(src, new AddToColumn { Acc = acc }, restarts, rows, width);
 
-    // Where a column's sum goes: column c = s·width + w, at its (segment, width) coordinates.
+    // Where a column's sum goes: column c = s·width + w, at its (restart, width) coordinates.
     private interface IColumnSink
     {
         void Put(int column, IndexWalk at, double sum);
@@ -86,14 +86,14 @@ public static class Reductions
         public readonly void Put(int column, IndexWalk at, double sum) => Acc[column] += sum;
     }
 
-    private static void TreeColumns<TShape, TSink>(ArrayView<float> src, TSink sink, int segments, int rows, int width)
+    private static void TreeColumns<TShape, TSink>(ArrayView<float> src, TSink sink, int restarts, int rows, int width)
         where TShape : struct, IReduceShape
         where TSink : struct, IColumnSink
     {
         var partial = SharedMemory.Allocate<double>(default(TShape).X * default(TShape).Y);
         int sx = default(TShape).X, sy = default(TShape).Y;
         int tx = Group.IdxX, ty = Group.IdxY;
-        int columns = segments * width;
+        int columns = restarts * width;
         int c0Stride = Grid.DimX * sx;
         var at = IndexWalk.Start(Grid.IdxX * sx + tx, c0Stride, width, 1);
         for (int c0 = Grid.IdxX * sx; c0 < columns; c0 += c0Stride, at = at.Next())
@@ -105,18 +105,18 @@ public static class Reductions
         }
     }
 
-    /// <summary>acc[s] += Σ_i src[s·length + i] for s &lt; segments: the sums of contiguous runs (a column sum of width 1:
+    /// <summary>acc[s] += Σ_i src[s·length + i] for s &lt; restarts: the sums of contiguous runs (a column sum of width 1:
     /// per-network loss sums, hit counts, parameter sums), one group a run, its threads side by side along the run
     /// (coalesced). Launch: group (X, Y) of the shape, taken as T = X·Y threads in a row (T a power of 2); any 1-D grid:
     /// groups stride over the runs. Order, fixed by the shape: thread t adds elements t, t + T, t + 2T, … in that order;
     /// the T thread sums are combined pairwise in shared memory, thread t with thread t + h for h = T/2, T/4, …, 1.</summary>
-    public static void SegmentSumAccumulate<TShape>(ArrayView<float> src, ArrayView<double> acc, int segments, int length)
+    public static void SegmentSumAccumulate<TShape>(ArrayView<float> src, ArrayView<double> acc, int restarts, int length)
         where TShape : struct, IReduceShape
     {
         var partial = SharedMemory.Allocate<double>(default(TShape).X * default(TShape).Y);
         int threads = default(TShape).X * default(TShape).Y;
         int t = Group.IdxY * default(TShape).X + Group.IdxX;
-        for (int s = Grid.IdxX; s < segments; s += Grid.DimX)
+        for (int s = Grid.IdxX; s < restarts; s += Grid.DimX)
         {
             partial[t] = StridedSum(src, (long)s * length, t, threads, length);
             Group.Barrier();
@@ -151,11 +151,11 @@ public static class Reductions
     /// rows in float64 in row order, in a grid-stride loop over columns. The CPU accelerator's path (barriers cost
     /// ~10 µs per thread there). Launch: any 1-D grid and group.</summary>
     public static void ColumnSumDirect(ArrayView<float> src, ArrayView<float> dst,
-        long dstOffset, long dstStride, int segments, int rows, int width)
+        long dstOffset, long dstStride, int restarts, int rows, int width)
     {
         int start = Grid.GlobalIndex.X;
         int stride = Grid.DimX * Group.DimX;
-        int columns = segments * width;
+        int columns = restarts * width;
         var at = IndexWalk.Start(start, stride, width, 1);
         for (int c = start; c < columns; c += stride, at = at.Next())
             dst[at.Outer * dstStride + dstOffset + at.Inner] = (float)SerialSum(src, (long)at.Outer * rows * width + at.Inner, width, rows);
@@ -163,11 +163,11 @@ public static class Reductions
 
     /// <summary>Barrier-free variant of <see cref="ColumnSumAccumulate{TShape}"/> (see <see cref="ColumnSumDirect"/>).</summary>
     public static void ColumnSumAccumulateDirect(ArrayView<float> src, ArrayView<double> acc,
-        int segments, int rows, int width)
+        int restarts, int rows, int width)
     {
         int start = Grid.GlobalIndex.X;
         int stride = Grid.DimX * Group.DimX;
-        int columns = segments * width;
+        int columns = restarts * width;
         var at = IndexWalk.Start(start, stride, width, 1);
         for (int c = start; c < columns; c += stride, at = at.Next())
             acc[c] += SerialSum(src, (long)at.Outer * rows * width + at.Inner, width, rows);

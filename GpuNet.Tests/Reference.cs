@@ -46,7 +46,7 @@ public static class Reference
     };
 
     // ---------------------------------------------------------------- optimizers (Kernels/Optimizers.cs)
-    // One step in place over the flat [K, P] parameters w; mask is [P] (null or hasMask false: no mask).
+    // One step in place over the flat [R, P] parameters w; mask is [P] (null or hasMask false: no mask).
     // A masked parameter becomes exactly 0 and its moments are left as they are.
 
     private static bool Masked(float[]? mask, long i, long p) => mask != null && mask[i % p] == 0f;

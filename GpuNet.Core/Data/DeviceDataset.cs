@@ -13,6 +13,7 @@ namespace GpuNet.Data;
 public sealed class DeviceDataset : IDisposable
 {
     private readonly MemoryBuffer1D<float, Stride1D.Dense> features, targets;
+    private bool disposed;
 
     private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetSets, bool classification,
         Func<int, string>? describeFeature = null)
@@ -80,8 +81,17 @@ public sealed class DeviceDataset : IDisposable
     /// <summary>Targets are one-hot classes (or 0/1 for one output): accuracy is counted.</summary>
     public bool IsClassification { get; }
 
-    internal ArrayView<float> Features => features.View;
-    internal ArrayView<float> Targets => targets.View;
+    internal ArrayView<float> Features => Live().features.View;
+    internal ArrayView<float> Targets => Live().targets.View;
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the dataset is disposed.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    private DeviceDataset Live()
+    {
+        ThrowIfDisposed();
+        return this;
+    }
     internal long TargetStride => TargetSets > 1 ? (long)Count * TargetCount : 0;
 
     /// <summary>The same rows on <paramref name="device"/>, for a replica there, with every target set or, when
@@ -104,6 +114,7 @@ public sealed class DeviceDataset : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        disposed = true;
         features.Dispose();
         targets.Dispose();
     }

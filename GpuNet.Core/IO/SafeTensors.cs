@@ -66,78 +66,99 @@ public static class SafeTensors
     {
         ModelFormatException Fail(string what) => new($"cannot write safetensors file '{path}': {what}");
 
-        long textBytes = 0;
-        long CheckText(string s, string what)
-        {
-            try { return StrictUtf8.GetByteCount(s); }
-            catch (EncoderFallbackException) { throw Fail($"{what} is not valid Unicode (it holds an unpaired surrogate)"); }
-        }
-
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < tensors.Count; i++)
-        {
-            var t = tensors[i] ?? throw new ArgumentException($"tensors[{i}] is null", nameof(tensors));
-            if (t.Name is null || t.Shape is null || t.Data is null)
-                throw new ArgumentException($"tensors[{i}] has a null name, shape or data", nameof(tensors));
-            if (t.Name == MetadataKey) throw Fail($"tensors[{i}] is named '{MetadataKey}', which is reserved for the metadata");
-            if (!names.Add(t.Name)) throw Fail($"two tensors are named '{t.Name}'");
-            textBytes += CheckText(t.Name, $"the name of tensors[{i}]");
-            long count = 1;
-            foreach (long d in t.Shape)
-            {
-                if (d < 0) throw Fail($"tensor '{t.Name}' has a negative dimension in shape {TensorEntry.FormatShape(t.Shape)}");
-                count = d == 0 || count <= long.MaxValue / d ? count * d : -1;
-                if (count < 0) break;
-            }
-            if (count != t.Data.Length)
-                throw Fail($"tensor '{t.Name}' has shape {TensorEntry.FormatShape(t.Shape)} " +
-                           $"({(count < 0 ? "more than 2^63" : count.ToString())} values) but {t.Data.Length} data values");
-        }
-        var keys = new List<string>(metadata.Count);
-        foreach (var (key, value) in metadata)
-        {
-            if (key is null || value is null) throw new ArgumentException("metadata holds a null key or value", nameof(metadata));
-            textBytes += CheckText(key, $"metadata key '{key}'") + CheckText(value, $"the metadata value of '{key}'");
-            keys.Add(key);
-        }
-        keys.Sort(StringComparer.Ordinal);
+        long textBytes = CheckTensors(tensors, Fail);
+        var keys = SortedMetadataKeys(metadata, Fail, ref textBytes);
         // Names and values alone already bound the header size from below; checking here keeps the JSON writer
         // from ever seeing a string beyond its own limits.
         if (textBytes > MaxHeaderBytes) throw Fail($"the names and metadata take {textBytes} bytes, over the {MaxHeaderBytes}-byte header limit");
 
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true }))
-        {
-            json.WriteStartObject();
-            if (keys.Count > 0)
-            {
-                json.WriteStartObject(MetadataKey);
-                foreach (var key in keys) json.WriteString(key, metadata[key]);
-                json.WriteEndObject();
-            }
-            long offset = 0;
-            foreach (var t in tensors)
-            {
-                json.WriteStartObject(t.Name);
-                json.WriteString("dtype", "F32");
-                json.WriteStartArray("shape");
-                foreach (long d in t.Shape) json.WriteNumberValue(d);
-                json.WriteEndArray();
-                json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                offset += 4L * t.Data.Length;
-                json.WriteNumberValue(offset);
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            json.WriteEndObject();
-        }
+        WriteHeaderJson(buffer, tensors, metadata, keys);
         int padded = (buffer.WrittenCount + 7) / 8 * 8;
         if (padded > MaxHeaderBytes) throw Fail($"the JSON header would be {padded} bytes, over the {MaxHeaderBytes}-byte limit");
         var header = new byte[padded];
         buffer.WrittenSpan.CopyTo(header);
         header.AsSpan(buffer.WrittenCount).Fill((byte)' ');
         return header;
+    }
+
+    /// <summary>Checks every tensor's name, shape and data length; returns the UTF-8 bytes their names take.</summary>
+    private static long CheckTensors(IReadOnlyList<TensorEntry> tensors, Func<string, ModelFormatException> fail)
+    {
+        long textBytes = 0;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            var t = tensors[i] ?? throw new ArgumentException($"tensors[{i}] is null", nameof(tensors));
+            if (t.Name is null || t.Shape is null || t.Data is null)
+                throw new ArgumentException($"tensors[{i}] has a null name, shape or data", nameof(tensors));
+            if (t.Name == MetadataKey) throw fail($"tensors[{i}] is named '{MetadataKey}', which is reserved for the metadata");
+            if (!names.Add(t.Name)) throw fail($"two tensors are named '{t.Name}'");
+            textBytes += Utf8ByteCount(t.Name, $"the name of tensors[{i}]", fail);
+            long count = 1;
+            foreach (long d in t.Shape)
+            {
+                if (d < 0) throw fail($"tensor '{t.Name}' has a negative dimension in shape {TensorEntry.FormatShape(t.Shape)}");
+                count = d == 0 || count <= long.MaxValue / d ? count * d : -1;
+                if (count < 0) break;
+            }
+            if (count != t.Data.Length)
+                throw fail($"tensor '{t.Name}' has shape {TensorEntry.FormatShape(t.Shape)} " +
+                           $"({(count < 0 ? "more than 2^63" : count.ToString())} values) but {t.Data.Length} data values");
+        }
+        return textBytes;
+    }
+
+    /// <summary>The metadata keys in ordinal order, each key and value checked; adds their UTF-8 bytes to <paramref name="textBytes"/>.</summary>
+    private static List<string> SortedMetadataKeys(IReadOnlyDictionary<string, string> metadata,
+        Func<string, ModelFormatException> fail, ref long textBytes)
+    {
+        var keys = new List<string>(metadata.Count);
+        foreach (var (key, value) in metadata)
+        {
+            if (key is null || value is null) throw new ArgumentException("metadata holds a null key or value", nameof(metadata));
+            textBytes += Utf8ByteCount(key, $"metadata key '{key}'", fail) + Utf8ByteCount(value, $"the metadata value of '{key}'", fail);
+            keys.Add(key);
+        }
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
+    }
+
+    private static long Utf8ByteCount(string s, string what, Func<string, ModelFormatException> fail)
+    {
+        try { return StrictUtf8.GetByteCount(s); }
+        catch (EncoderFallbackException) { throw fail($"{what} is not valid Unicode (it holds an unpaired surrogate)"); }
+    }
+
+    /// <summary>Writes the unpadded JSON header: the metadata first (keys in the given order), then each tensor's
+    /// dtype, shape and data_offsets in the tensors' order, the data laid out back to back.</summary>
+    private static void WriteHeaderJson(ArrayBufferWriter<byte> buffer, IReadOnlyList<TensorEntry> tensors,
+        IReadOnlyDictionary<string, string> metadata, List<string> keys)
+    {
+        using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true });
+        json.WriteStartObject();
+        if (keys.Count > 0)
+        {
+            json.WriteStartObject(MetadataKey);
+            foreach (var key in keys) json.WriteString(key, metadata[key]);
+            json.WriteEndObject();
+        }
+        long offset = 0;
+        foreach (var t in tensors)
+        {
+            json.WriteStartObject(t.Name);
+            json.WriteString("dtype", "F32");
+            json.WriteStartArray("shape");
+            foreach (long d in t.Shape) json.WriteNumberValue(d);
+            json.WriteEndArray();
+            json.WriteStartArray("data_offsets");
+            json.WriteNumberValue(offset);
+            offset += 4L * t.Data.Length;
+            json.WriteNumberValue(offset);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
     }
 
     private static void WriteFloats(Stream stream, float[] data)
@@ -312,67 +333,91 @@ public static class SafeTensors
     {
         ModelFormatException Fail(string what) => fail($"tensor '{name}': {what}");
 
+        var (dtype, shapeJson, offsetsJson) = TensorFields(entry, Fail);
+        if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {JsonValues.Article(dtype.ValueKind)}, expected a string such as \"F32\"");
+        string dtypeName = text(() => dtype.GetString()!, $"the dtype of tensor '{name}'");
+        if (dtypeName != "F32") throw Fail($"dtype is \"{dtypeName}\"; only F32 is supported");
+
+        var shape = ParseShape(shapeJson, Fail);
+        var (begin, end) = ParseOffsets(offsetsJson, dataLength, Fail);
+        CheckShapeSpan(shape, begin, end, Fail);
+        return new Slot(name, shape, begin, end, index);
+    }
+
+    /// <summary>The entry's "dtype", "shape" and "data_offsets", each required once; other keys are ignored.</summary>
+    private static (JsonElement Dtype, JsonElement Shape, JsonElement Offsets) TensorFields(
+        JsonElement entry, Func<string, ModelFormatException> fail)
+    {
         if (entry.ValueKind != JsonValueKind.Object)
-            throw Fail($"its entry is {JsonValues.Article(entry.ValueKind)}, expected an object with dtype, shape and data_offsets");
+            throw fail($"its entry is {JsonValues.Article(entry.ValueKind)}, expected an object with dtype, shape and data_offsets");
         JsonElement? dtypeEl = null, shapeEl = null, offsetsEl = null;
         foreach (var p in entry.EnumerateObject())
         {
             switch (p.NameEquals("dtype") ? 0 : p.NameEquals("shape") ? 1 : p.NameEquals("data_offsets") ? 2 : -1)
             {
-                case 0: if (dtypeEl is not null) throw Fail("\"dtype\" is given twice"); dtypeEl = p.Value; break;
-                case 1: if (shapeEl is not null) throw Fail("\"shape\" is given twice"); shapeEl = p.Value; break;
-                case 2: if (offsetsEl is not null) throw Fail("\"data_offsets\" is given twice"); offsetsEl = p.Value; break;
+                case 0: if (dtypeEl is not null) throw fail("\"dtype\" is given twice"); dtypeEl = p.Value; break;
+                case 1: if (shapeEl is not null) throw fail("\"shape\" is given twice"); shapeEl = p.Value; break;
+                case 2: if (offsetsEl is not null) throw fail("\"data_offsets\" is given twice"); offsetsEl = p.Value; break;
                 // Other keys are ignored, as the reference implementation does.
             }
         }
-        if (dtypeEl is not { } dtype) throw Fail("its entry has no \"dtype\"");
-        if (shapeEl is not { } shapeJson) throw Fail("its entry has no \"shape\"");
-        if (offsetsEl is not { } offsetsJson) throw Fail("its entry has no \"data_offsets\"");
+        if (dtypeEl is not { } dtype) throw fail("its entry has no \"dtype\"");
+        if (shapeEl is not { } shape) throw fail("its entry has no \"shape\"");
+        if (offsetsEl is not { } offsets) throw fail("its entry has no \"data_offsets\"");
+        return (dtype, shape, offsets);
+    }
 
-        if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {JsonValues.Article(dtype.ValueKind)}, expected a string such as \"F32\"");
-        string dtypeName = text(() => dtype.GetString()!, $"the dtype of tensor '{name}'");
-        if (dtypeName != "F32") throw Fail($"dtype is \"{dtypeName}\"; only F32 is supported");
-
-        if (shapeJson.ValueKind != JsonValueKind.Array) throw Fail($"\"shape\" is {JsonValues.Article(shapeJson.ValueKind)}, expected an array of integers");
+    private static long[] ParseShape(JsonElement shapeJson, Func<string, ModelFormatException> fail)
+    {
+        if (shapeJson.ValueKind != JsonValueKind.Array) throw fail($"\"shape\" is {JsonValues.Article(shapeJson.ValueKind)}, expected an array of integers");
         var shape = new long[shapeJson.GetArrayLength()];
         int k = 0;
         foreach (var d in shapeJson.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long v))
-                throw Fail($"dimension {k} of \"shape\" is {JsonValues.Describe(d)}, expected a whole number");
-            if (v < 0) throw Fail($"dimension {k} of \"shape\" is {v}, which is negative");
+                throw fail($"dimension {k} of \"shape\" is {JsonValues.Describe(d)}, expected a whole number");
+            if (v < 0) throw fail($"dimension {k} of \"shape\" is {v}, which is negative");
             shape[k++] = v;
         }
+        return shape;
+    }
 
+    private static (long Begin, long End) ParseOffsets(JsonElement offsetsJson, long dataLength, Func<string, ModelFormatException> fail)
+    {
         if (offsetsJson.ValueKind != JsonValueKind.Array || offsetsJson.GetArrayLength() != 2)
-            throw Fail($"\"data_offsets\" is {JsonValues.Describe(offsetsJson)}, expected an array [begin, end] of two whole numbers");
+            throw fail($"\"data_offsets\" is {JsonValues.Describe(offsetsJson)}, expected an array [begin, end] of two whole numbers");
         long begin = Offset(offsetsJson[0], "begin"), end = Offset(offsetsJson[1], "end");
-        if (begin > end) throw Fail($"data_offsets [{begin}, {end}] end before they begin");
+        if (begin > end) throw fail($"data_offsets [{begin}, {end}] end before they begin");
         if (end > dataLength)
-            throw Fail($"data_offsets [{begin}, {end}] run past the end of the {dataLength}-byte data section");
+            throw fail($"data_offsets [{begin}, {end}] run past the end of the {dataLength}-byte data section");
+        return (begin, end);
 
+        long Offset(JsonElement e, string which)
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v < 0)
+                throw fail($"the {which} of \"data_offsets\" is {JsonValues.Describe(e)}, expected a whole number from 0 to 2^63-1");
+            return v;
+        }
+    }
+
+    /// <summary>Checks that <paramref name="shape"/> holds exactly the F32 values that bytes [begin, end) span, and no
+    /// more than one array can hold.</summary>
+    private static void CheckShapeSpan(long[] shape, long begin, long end, Func<string, ModelFormatException> fail)
+    {
         // Multiply in order with overflow checks, as the reference implementation does.
         long count = 1;
         foreach (long d in shape)
         {
             if (d != 0 && count > long.MaxValue / d)
-                throw Fail($"shape {TensorEntry.FormatShape(shape)} has more than 2^63 elements");
+                throw fail($"shape {TensorEntry.FormatShape(shape)} has more than 2^63 elements");
             count *= d;
         }
         Int128 bytes = (Int128)count * 4;
         if (bytes != end - begin)
-            throw Fail($"shape {TensorEntry.FormatShape(shape)} holds {count} F32 values = {bytes} bytes, " +
+            throw fail($"shape {TensorEntry.FormatShape(shape)} holds {count} F32 values = {bytes} bytes, " +
                        $"but data_offsets [{begin}, {end}] span {end - begin} bytes");
         if (count > Array.MaxLength)
-            throw Fail($"shape {TensorEntry.FormatShape(shape)} has {count} elements, more than one array can hold ({Array.MaxLength})");
-        return new Slot(name, shape, begin, end, index);
-
-        long Offset(JsonElement e, string which)
-        {
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v < 0)
-                throw Fail($"the {which} of \"data_offsets\" is {JsonValues.Describe(e)}, expected a whole number from 0 to 2^63-1");
-            return v;
-        }
+            throw fail($"shape {TensorEntry.FormatShape(shape)} has {count} elements, more than one array can hold ({Array.MaxLength})");
     }
 
     private static void ReadExactly(Stream stream, Span<byte> buffer, Func<string, Exception?, ModelFormatException> fail)

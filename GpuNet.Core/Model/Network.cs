@@ -178,9 +178,9 @@ public sealed class Network : IDisposable
     /// parameters and this network's <see cref="Info"/>.</summary>
     public Network ExtractRestart(int restart)
     {
-        CheckRestart(restart);
+        var values = GetParameters(restart); // checks the restart, and that this network is not disposed, before allocating
         var n = new Network(Device, Spec, 1, Seed, restart) { Info = Info };
-        n.SetParameters(GetParameters(restart));
+        n.SetParameters(values);
         return n;
     }
 

@@ -42,15 +42,15 @@ public sealed class Placement
     /// <summary>True on the process that decides and writes (rank 0; always without MPI).</summary>
     public bool IsRoot => (Processes?.Rank ?? 0) == 0;
 
-    /// <summary>The token the trainer watches for a run cancelled by <paramref name="cancellation"/>: itself with one
+    /// <summary>The token the trainer watches for a run cancelled by <paramref name="cancellationToken"/>: itself with one
     /// process; with several, one cancelled on every process after the same step, once any process asked (each step's
     /// all-reduce carries the request).</summary>
-    public CancellationToken Agree(CancellationToken cancellation)
+    public CancellationToken Agree(CancellationToken cancellationToken)
     {
-        if (ProcessCount == 1) return cancellation; // nobody to agree with (and, with one replica, no all-reduce to carry it)
+        if (ProcessCount == 1) return cancellationToken; // nobody to agree with (and, with one replica, no all-reduce to carry it)
         agreed?.Dispose();
         agreed = new CancellationTokenSource();
-        local = cancellation;
+        local = cancellationToken;
         return agreed.Token;
     }
 

@@ -102,6 +102,9 @@ public sealed class Trainer : IDisposable
         IProgress<TickReport>? ticks = null, TrainingState? resume = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(train);
+        train.ThrowIfDisposed();
+        validation?.ThrowIfDisposed();
         var stop = placement?.Agree(cancellationToken) ?? cancellationToken; // under MPI, every process stops after the same step
         return net.Device.Guard(() => FitCore(new Run(train, validation, progress, ticks, stop), resume));
     }

@@ -58,4 +58,27 @@ public class HelpAndVersionTests
         Assert.Contains($"opset {OnnxExport.Opset})", ExportCommand.Help);
         Assert.Contains("opset 17", ExportCommand.Help);
     }
+
+    /// <summary>The defaults <c>gpunet train --help</c> states are the library's: <c>new TrainOptions()</c>, which the
+    /// command starts from.</summary>
+    [Fact]
+    public void TheTrainHelpStatesTheLibrarysDefaults()
+    {
+        var d = new TrainOptions();
+        string Line(string option) =>
+            TrainCommand.Help.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith(option + " ", StringComparison.Ordinal));
+        string Text(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"{d.Optimizer.Kind.ToString().ToLowerInvariant()} (default)", Line("--optimizer"));
+        Assert.Contains($"(default {Text(OptimizerOptions.Adam().DefaultLearningRate)} for adam, {Text(OptimizerOptions.Sgd().DefaultLearningRate)} otherwise)", Line("--lr"));
+        Assert.Contains($"(default {Text(d.Optimizer.Momentum)})", Line("--momentum"));
+        Assert.Contains($"(default {Text(d.Optimizer.WeightDecay)})", Line("--weight-decay"));
+        Assert.Contains($"{d.Schedule.Name} (default)", Line("--lr-schedule"));
+        Assert.Contains($"(default {d.BatchSize};", Line("--batch"));
+        Assert.Contains($"(default {d.Epochs})", Line("--epochs"));
+        Assert.Contains($"(default {d.ShuffleSeed})", Line("--seed"));
+        Assert.Contains($"(default {d.ValidationFraction})", Line("--validation"));
+        Assert.Contains($"{d.Step.Name()} (default", Line("--step"));
+        Assert.True(d.Shuffle, "the help offers --no-shuffle, so shuffling is the default");
+        Assert.False(d.Standardize, "the help offers --standardize, so scaling is off by default");
+    }
 }

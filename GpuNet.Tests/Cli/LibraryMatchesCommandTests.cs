@@ -95,4 +95,34 @@ public class LibraryMatchesCommandTests
         Assert.Throws<ObjectDisposedException>(() => other.Fit(BuiltIn.Xor()));
         net.Dispose(); // twice is harmless
     }
+
+    [Fact]
+    public void AnythingUsedAfterDisposeSaysSo()
+    {
+        using var dir = new TempDir();
+        var spec = NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity);
+        var net = new Network(TestDevices.Cpu, spec, restarts: 2) { Info = new ModelInfo { Task = TaskKind.Regression, Loss = LossFunction.MeanSquaredError } };
+        net.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => net.Save(dir.File("m.safetensors")));
+        Assert.False(File.Exists(dir.File("m.safetensors")));
+        Assert.Throws<ObjectDisposedException>(() => net.ExtractRestart(1));
+        Assert.Throws<ObjectDisposedException>(() => net.Predict(new float[2, 2]));
+
+        using (var live = new Network(TestDevices.Cpu, spec))
+        {
+            live.Info = new ModelInfo { Task = TaskKind.Regression, Loss = LossFunction.MeanSquaredError };
+            live.Save(dir.File("m.safetensors"));
+        }
+        var predictor = Predictor.Load(TestDevices.Cpu, dir.File("m.safetensors"));
+        predictor.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => predictor.Predict(new float[2], 1));
+        Assert.Throws<ObjectDisposedException>(() => predictor.Evaluate(BuiltIn.Xor()));
+
+        var data = DeviceDataset.Upload(TestDevices.Cpu, BuiltIn.Xor());
+        data.Dispose();
+        using var other = new Network(TestDevices.Cpu, NetworkSpec.Dense([2, 3, 1], Activation.Tanh, Activation.Identity));
+        using var trainer = new Trainer(other);
+        Assert.Throws<ObjectDisposedException>(() => trainer.Fit(data));
+        data.Dispose(); // twice is harmless
+    }
 }

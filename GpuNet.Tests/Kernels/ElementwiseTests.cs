@@ -387,7 +387,7 @@ public class ElementwiseTests
     {
         var d = TestDevices.Get(device);
         var rng = new Random(12 + 2 * (int)kind + (hasMask ? 1 : 0));
-        // (K networks, P parameters): 1s, primes, and more parameters than the CPU launch has threads (8), so
+        // (R restarts, P parameters): 1s, primes, and more parameters than the CPU launch has threads (8), so
         // the grid-stride loop runs more than once.
         foreach (var (k, p) in new[] { (1, 1), (1, 7), (3, 17), (5, 13) })
         {

@@ -132,25 +132,50 @@ public class FusedStepTests
         var spec = Networks.RunningExampleTests.Spec();
         var x = Enumerable.Range(0, 12).Select(i => i / 11f).ToArray();
         var targets = Enumerable.Range(0, 3).Select(k => x.Select(v => (float)Math.Sin(3 * v + k) * 0.4f + 0.5f).ToArray()).ToArray();
-        float[][] Run(StepKind step)
+        float[][] Run(StepKind step, int epochs, int batch)
         {
             using var net = new Network(TestDevices.Cpu, spec, restarts: 3, seed: 8);
             using var data = DeviceDataset.UploadPerRestartTargets(TestDevices.Cpu, x, 1, targets, 1);
             using var trainer = new Trainer(net, new TrainOptions
             {
-                Epochs = 25, BatchSize = 3, LearningRate = 0.1f, Optimizer = Optimizers[optimizer], Loss = LossFunction.MeanSquaredError, Step = step,
+                Epochs = epochs, BatchSize = batch, LearningRate = 0.1f, Optimizer = Optimizers[optimizer], Loss = LossFunction.MeanSquaredError, Step = step,
             });
             trainer.Fit(data);
             return Enumerable.Range(0, 3).Select(net.GetParameters).ToArray();
         }
-        var layered = Run(StepKind.Layered);
-        var fused = Run(StepKind.Fused);
         long missing = spec.WeightOffset(2) + 1 * 2 + 0; // layer 2, to neuron 1 from neuron 0
-        for (int r = 0; r < 3; r++)
+        foreach (var (epochs, batch) in new[] { (1, 12), (25, 3) }) // 1 step; 100 steps
         {
-            Assert.Equal(layered[r], fused[r]);
-            Assert.Equal(0f, fused[r][missing]);
+            var layered = Run(StepKind.Layered, epochs, batch);
+            var fused = Run(StepKind.Fused, epochs, batch);
+            for (int r = 0; r < 3; r++)
+            {
+                Assert.Equal(layered[r], fused[r]);
+                Assert.Equal(0f, fused[r][missing]);
+                Assert.Equal(0f, layered[r][missing]);
+            }
         }
+    }
+
+    /// <summary>The same seed, device and GEMM variant give the same model bit for bit, run after run: the fused step's
+    /// sums (the loss kernel's block partials, the bias gradients, split-k slices) are combined in an order fixed by the
+    /// shapes, never by which thread finishes first.</summary>
+    [Theory]
+    [InlineData("blocked")]
+    [InlineData("large")]
+    [InlineData("split")]
+    public void TheSameFusedRunTwiceGivesTheSameBits(string variant)
+    {
+        var device = variant switch { "large" => LargeTile.Value, "split" => SplitTile.Value, _ => TestDevices.Cpu };
+        var data = Dataset.Classification(TestData.Uniform(new Random(9), 25 * 100, -2, 2), 100,
+            Enumerable.Range(0, 25).Select(i => i % 3).ToArray(), 3);
+        var spec = NetworkSpec.Dense([100, 17, 5, 3], Activation.Tanh, Activation.Identity);
+        var options = new TrainOptions { Epochs = 4, BatchSize = 7, ShuffleSeed = 6, LearningRate = 0.01f };
+        var first = Train(spec, 2, data, options, StepKind.Fused, device);
+        var second = Train(spec, 2, data, options, StepKind.Fused, device);
+        for (int r = 0; r < 2; r++) Assert.Equal(first[r], second[r]);
+        using (var untrained = new Network(device, spec, 2, seed: 3)) Assert.NotEqual(untrained.GetParameters(0), first[0]); // it trained
+        if (variant == "split") Assert.Contains(device.Loaded, k => k.Name.StartsWith("GemmSplitK.ReduceFused<Tanh>")); // K = 100 is split
     }
 
     [Fact]

@@ -13,8 +13,8 @@ public class TrainingTests(ITestOutputHelper output)
     private static readonly float[] XorX = [0, 0, 0, 1, 1, 0, 1, 1];
     private static readonly float[] XorY = [0, 1, 1, 0];
 
-    /// <summary>K restarts side by side give the same networks as the same K trained one at a time from the
-    /// same seeds (copy k of seed s is initialised identically either way, and copies never interact).</summary>
+    /// <summary>R restarts side by side give the same networks as the same R trained one at a time from the
+    /// same seeds (restart k of seed s is initialised identically either way, and restarts never interact).</summary>
     [Theory]
     [MemberData(nameof(TestDevices.Names), MemberType = typeof(TestDevices))]
     public void SideBySideEqualsOneAtATime(string device)

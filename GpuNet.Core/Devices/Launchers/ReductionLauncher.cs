@@ -36,50 +36,50 @@ public sealed class ReductionLauncher : Launcher
     /// <summary>The variant <see cref="ReductionVariant.Auto"/> resolves to on this device.</summary>
     public ReductionVariant DefaultVariant { get; }
 
-    /// <summary>dst[s·dstStride + dstOffset + w] = Σ_b src[s, b, w] for s &lt; segments (written, float64 sums).</summary>
+    /// <summary>dst[s·dstStride + dstOffset + w] = Σ_b src[s, b, w] for s &lt; restarts (written, float64 sums).</summary>
     public void ColumnSum(ArrayView<float> src, ArrayView<float> dst, long dstOffset, long dstStride,
-        int segments, int rows, int width, ReductionVariant variant = ReductionVariant.Auto)
+        int restarts, int rows, int width, ReductionVariant variant = ReductionVariant.Auto)
     {
-        if ((long)segments * width == 0) return;
-        if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
-        if ((segments - 1) * dstStride + dstOffset + width > dst.Length) throw new ArgumentException("column sum: destination too small");
-        CheckColumns(segments, rows, width);
+        if ((long)restarts * width == 0) return;
+        if (src.Length < (long)restarts * rows * width) throw new ArgumentException($"column sum of {restarts}×{rows}×{width}: source holds {src.Length}");
+        if ((restarts - 1) * dstStride + dstOffset + width > dst.Length) throw new ArgumentException("column sum: destination too small");
+        CheckColumns(restarts, rows, width);
         var k = Resolve(variant) == ReductionVariant.Direct ? KernelRegistry.ColumnSumDirect
             : ByShape(KernelRegistry.ColumnSumSmall, KernelRegistry.ColumnSumLarge, KernelRegistry.ColumnSumWide);
-        Kernel(k)(Config(k, (long)segments * width), src, dst, dstOffset, dstStride, segments, rows, width);
+        Kernel(k)(Config(k, (long)restarts * width), src, dst, dstOffset, dstStride, restarts, rows, width);
     }
 
     /// <summary>sums[s·width + w] += Σ_b src[s, b, w] (float64).</summary>
-    public void ColumnSumAccumulate(ArrayView<float> src, ArrayView<double> sums, int segments, int rows, int width,
+    public void ColumnSumAccumulate(ArrayView<float> src, ArrayView<double> sums, int restarts, int rows, int width,
         ReductionVariant variant = ReductionVariant.Auto)
     {
-        if ((long)segments * width == 0) return;
-        if (src.Length < (long)segments * rows * width) throw new ArgumentException($"column sum of {segments}×{rows}×{width}: source holds {src.Length}");
-        if (sums.Length < (long)segments * width) throw new ArgumentException("column sum: accumulator too small");
-        CheckColumns(segments, rows, width);
+        if ((long)restarts * width == 0) return;
+        if (src.Length < (long)restarts * rows * width) throw new ArgumentException($"column sum of {restarts}×{rows}×{width}: source holds {src.Length}");
+        if (sums.Length < (long)restarts * width) throw new ArgumentException("column sum: accumulator too small");
+        CheckColumns(restarts, rows, width);
         if (Resolve(variant) == ReductionVariant.Direct)
         {
             var direct = KernelRegistry.ColumnSumAccumulateDirect;
-            Kernel(direct)(Config(direct, (long)segments * width), src, sums, segments, rows, width);
+            Kernel(direct)(Config(direct, (long)restarts * width), src, sums, restarts, rows, width);
         }
         else if (width == 1)
         {
             // Contiguous runs: one group a run, its threads side by side along it, rather than one thread of X a column.
             var run = ByShape(KernelRegistry.SegmentSumSmall, KernelRegistry.SegmentSumLarge, KernelRegistry.SegmentSumWide);
-            Kernel(run)(Config(run, (long)segments * shape.X), src, sums, segments, rows);
+            Kernel(run)(Config(run, (long)restarts * shape.X), src, sums, restarts, rows);
         }
         else
         {
             var k = ByShape(KernelRegistry.ColumnSumAccumulateSmall, KernelRegistry.ColumnSumAccumulateLarge, KernelRegistry.ColumnSumAccumulateWide);
-            Kernel(k)(Config(k, (long)segments * width), src, sums, segments, rows, width);
+            Kernel(k)(Config(k, (long)restarts * width), src, sums, restarts, rows, width);
         }
     }
 
-    private static void CheckColumns(int segments, int rows, int width)
+    private static void CheckColumns(int restarts, int rows, int width)
     {
         CheckIndexSize("column sum", "the width", width);
         CheckIndexSize("column sum", "the rows", rows);
-        if ((long)segments * width > int.MaxValue) throw new ArgumentException($"column sum over {segments}×{width} columns; at most {int.MaxValue}");
+        if ((long)restarts * width > int.MaxValue) throw new ArgumentException($"column sum over {restarts}×{width} columns; at most {int.MaxValue}");
     }
 
     private T ByShape<T>(T small, T medium, T wide) => threads == 4 ? small : threads == 256 ? medium : wide;

@@ -22,25 +22,3 @@ internal interface IDeviceStep : ITrainingStep
     /// of B rows), and the backward pass into <see cref="GradientBuffer"/>.</summary>
     void Gradients(int start, int rows, long step, float gradScale);
 }
-
-/// <summary>The step loop the one-device steps share.</summary>
-internal static class DeviceSteps
-{
-    /// <summary>Runs <paramref name="steps"/> consecutive batches of <paramref name="step"/> from
-    /// <paramref name="firstRow"/> of <paramref name="dataRows"/> (the last one short where the data ends): each the
-    /// gradient half with δ_L scaled by 1/rows, then the optimizer's update of <paramref name="parameters"/> at its step
-    /// size.</summary>
-    public static void Run(IDeviceStep step, DeviceParameters parameters, int dataRows, int firstRow, int steps, ReadOnlySpan<float> rates,
-        long firstStep)
-    {
-        if (rates.Length < steps) throw new ArgumentException($"{rates.Length} step sizes for {steps} steps");
-        for (int s = 0; s < steps; s++)
-        {
-            int start = firstRow + s * step.BatchSize;
-            if (start >= dataRows) throw new ArgumentOutOfRangeException(nameof(steps), steps, $"step {s} would start past the {dataRows} rows");
-            int rows = Math.Min(step.BatchSize, dataRows - start);
-            step.Gradients(start, rows, firstStep + s, 1f / rows);
-            step.Optimizer.Step(parameters, step.GradientBuffer, rates[s]);
-        }
-    }
-}
