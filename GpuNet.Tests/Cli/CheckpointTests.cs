@@ -121,6 +121,21 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         Assert.Equal(seconds.Order(), seconds); // the run's clock goes on across the resume
     }
 
+    /// <summary>An interrupted run without --checkpoint, resumed to its end, leaves its end in the folder of the
+    /// interruption: <c>--resume DIR --epochs N</c> then continues from there, not from the interruption again.</summary>
+    [Fact]
+    public void AResumedRunThatFinishesCanBeContinuedWithMoreEpochs()
+    {
+        using var cli = new CliRunner();
+        var (_, target) = Interrupt(4, Run(cli.Dir.Path, "more.safetensors"));
+        string resumed = cli.Ok("train", "--resume", target);
+        Assert.Equal((4, (Epochs - 4) * straight.StepsPerEpoch), Resumed(resumed));
+        string more = cli.Ok("train", "--resume", target, "--epochs", $"{Epochs + 2}");
+        Assert.Contains($": {Epochs} epochs and 0 rows of the next done", more);
+        Assert.Equal((Epochs, 2 * straight.StepsPerEpoch), Resumed(more));
+        Assert.Equal((Epochs + 2) * straight.StepsPerEpoch, Steps(more, Epochs + 2));
+    }
+
     /// <summary>The options of <see cref="Run"/> with a constant step size: such a run's first N epochs do not depend on
     /// how many epochs it was asked for, so a run of <see cref="Endless"/> epochs (which cannot end before a test stops
     /// it, however fast or loaded the machine) resumed with <c>--epochs N</c> ends as a straight N-epoch run.</summary>
