@@ -1,22 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace GpuNet.Tests.Cli;
 
 /// <summary>The built gpunet executable (the test's copy) in a real process, for what only a process has: signals and
-/// exit codes. Its stdout and stderr are read line by line on two threads of their own, not on the thread pool, which
-/// the suite's parallel tests can starve for seconds: a line the process printed is seen as soon as it is written,
-/// however loaded the machine.</summary>
+/// exit codes. Its stdout and stderr are read as <see cref="ProcessOutput"/> reads them, so a line it printed is seen at
+/// once, however loaded the machine.</summary>
 internal sealed partial class GpunetProcess : IDisposable
 {
     /// <summary>How long a test waits for a line, or for the process to exit, before it fails.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     private readonly Process process;
-    private readonly StringBuilder output = new(), errors = new();
-    private readonly Thread[] readers;
+    private readonly ProcessOutput streams;
 
     public GpunetProcess(params string[] args)
     {
@@ -25,24 +22,13 @@ internal sealed partial class GpunetProcess : IDisposable
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         process = Process.Start(psi)!;
-        readers = [Reader(process.StandardOutput, output), Reader(process.StandardError, errors)];
-    }
-
-    private static Thread Reader(StreamReader from, StringBuilder into)
-    {
-        var thread = new Thread(() =>
-        {
-            while (from.ReadLine() is { } line)
-                lock (into) into.AppendLine(line);
-        }) { IsBackground = true };
-        thread.Start();
-        return thread;
+        streams = new ProcessOutput(process);
     }
 
     public int Id => process.Id;
 
-    public string Output { get { lock (output) return output.ToString(); } }
-    public string Errors { get { lock (errors) return errors.ToString(); } }
+    public string Output => streams.Output;
+    public string Errors => streams.Errors;
 
     /// <summary>Waits until stdout holds <paramref name="text"/>; false if the process ended first or
     /// <see cref="Patience"/> passed.</summary>
@@ -59,7 +45,7 @@ internal sealed partial class GpunetProcess : IDisposable
             if (stream().Contains(text, StringComparison.Ordinal)) return true;
             Thread.Sleep(10);
         }
-        foreach (var r in readers) r.Join(TimeSpan.FromSeconds(10)); // what it printed before it ended
+        streams.Drain(); // what it printed before it ended
         return stream().Contains(text, StringComparison.Ordinal);
     }
 
@@ -91,7 +77,7 @@ internal sealed partial class GpunetProcess : IDisposable
     public int Exit()
     {
         if (!process.WaitForExit(Patience)) throw new TimeoutException($"gpunet did not exit; it printed: {Output}{Errors}");
-        foreach (var r in readers) r.Join(TimeSpan.FromSeconds(10)); // the output readers are done too
+        streams.Drain(); // the output readers are done too
         return process.ExitCode;
     }
 
