@@ -64,18 +64,23 @@ internal sealed class Interrupts : IDisposable
     internal void Receive(int number)
     {
         TimeSpan now = clock();
-        lock (gate)
+        bool first;
+        lock (gate) // only the bookkeeping: cancelling runs the token's callbacks, which must not hold up a second signal
         {
-            if (firstSignal == 0)
+            first = firstSignal == 0;
+            if (first)
             {
                 Volatile.Write(ref firstSignal, number);
                 firstAt = now;
-                string what = number == 15 ? "terminated (SIGTERM)" : "interrupted";
-                stderr.WriteLine($"\n{what}: stopping after the current step (a second Ctrl-C or SIGTERM quits at once)");
-                cancel.Cancel();
-                return;
             }
-            if (number == firstSignal && now - firstAt < Echo) return;
+            else if (number == firstSignal && now - firstAt < Echo) return;
+        }
+        if (first)
+        {
+            string what = number == 15 ? "terminated (SIGTERM)" : "interrupted";
+            stderr.WriteLine($"\n{what}: stopping after the current step (a second Ctrl-C or SIGTERM quits at once)");
+            cancel.Cancel();
+            return;
         }
         stderr.WriteLine("quitting at once");
         quit(128 + number);
