@@ -164,8 +164,8 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         string ckpt = cli.File("ckpt");
         using (var p = new GpunetProcess(Constant(cli.Dir.Path, "killed.safetensors", Endless, "--checkpoint", ckpt, "--checkpoint-every", "1")))
         {
-            // Epoch 2's checkpoint is written before epoch 3's line is printed (checkpoints are renamed into place
-            // whole), so the kill lands in epoch 4 or later, or in a later checkpoint's write.
+            // Epoch 2's checkpoint is renamed into place, whole, before epoch 3's line is printed; the kill lands in
+            // epoch 3's checkpoint write or later.
             Assert.True(p.WaitFor("epoch 3/"), "the run ended before it could be killed: " + p.Output + p.Errors);
             p.Kill(); // SIGKILL: no chance to clean up
         }
