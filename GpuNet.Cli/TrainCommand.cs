@@ -380,11 +380,15 @@ internal sealed class TrainCommand
     /// their file.</summary>
     private TrainResult Train(Plan plan, Network net, Trainer trainer, Dataset train, ProgressView view, CancellationToken cancellationToken)
     {
-        IProgress<EpochReport> perEpoch = plan.CheckpointEvery == 0 ? view : new EpochHook(view, r =>
+        // A resumed run without --checkpoint checkpoints its last epoch into the folder of its interruption, so that
+        // `--resume DIR --epochs N` later continues from the end, not from the interruption already resumed.
+        string? folder = plan.CheckpointDir ?? (resume != null ? plan.InterruptDir : null);
+        int every = plan.CheckpointEvery == 0 ? int.MaxValue : plan.CheckpointEvery;
+        IProgress<EpochReport> perEpoch = folder == null ? view : new EpochHook(view, r =>
         {
-            if (r.Epoch % plan.CheckpointEvery != 0 && r.Epoch != r.Epochs) return;
+            if (r.Epoch % every != 0 && r.Epoch != r.Epochs) return;
             var state = trainer.CaptureState(); // on every rank (it may read the job's sums); written once, by rank 0
-            if (Root) Checkpoint.Save(plan.CheckpointDir!, runId, state, plan.CheckpointMeta);
+            if (Root) Checkpoint.Save(folder, runId, state, plan.CheckpointMeta);
         });
         try
         {

@@ -196,7 +196,8 @@ internal sealed class CheckpointReader
         int epoch = (int)JsonValues.Integer(Field("epoch"), $"{what}: epoch", index + 1, index + 1, Fail);
         int of = (int)JsonValues.Integer(Field("epochs"), $"{what}: epochs", epoch, int.MaxValue, Fail);
         double lr = JsonValues.Number(Field("lr"), $"{what}: lr", allowNonFinite: false, Fail);
-        if (!(lr > 0) || !float.IsFinite((float)lr) || (float)lr == 0) throw Fail($"{what}: lr is {lr.ToString(CultureInfo.InvariantCulture)}, expected a positive step size");
+        // 0 is a step size a schedule reaches: cosine annealing ends there, on a run's last epoch.
+        if (!(lr >= 0) || !float.IsFinite((float)lr)) throw Fail($"{what}: lr is {lr.ToString(CultureInfo.InvariantCulture)}, expected a step size of 0 or more");
         double[]? Optional(string key, bool fraction)
         {
             var e = Field(key);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GpuNet.Cli;
@@ -45,21 +44,6 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         "--restarts", "2", "--validation", "0.2", "--lr-schedule", "cosine", "--seed", $"{seed}", "--device", "cpu",
         "--model", Path.Combine(dir, model), "--metrics", Path.Combine(dir, model + ".csv"), .. extra,
     ];
-
-    /// <summary>Starts the built gpunet executable (the test's copy) with <paramref name="args"/>, passing each stdout line on.</summary>
-    private static Process StartGpunet(string[] args, Action<string?> onLine)
-    {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gpunet.dll"));
-        foreach (var arg in args) psi.ArgumentList.Add(arg);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, e) => onLine(e.Data);
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
 
     /// <summary>The steps a run's summary says it took: the whole run's, a resumed run's included.</summary>
     private static long Steps(string summary, int epochs = Epochs)
@@ -137,66 +121,85 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         Assert.Equal(seconds.Order(), seconds); // the run's clock goes on across the resume
     }
 
+    /// <summary>An interrupted run without --checkpoint, resumed to its end, leaves its end in the folder of the
+    /// interruption: <c>--resume DIR --epochs N</c> then continues from there, not from the interruption again.</summary>
+    [Fact]
+    public void AResumedRunThatFinishesCanBeContinuedWithMoreEpochs()
+    {
+        using var cli = new CliRunner();
+        var (_, target) = Interrupt(4, Run(cli.Dir.Path, "more.safetensors"));
+        string resumed = cli.Ok("train", "--resume", target);
+        Assert.Equal((4, (Epochs - 4) * straight.StepsPerEpoch), Resumed(resumed));
+        string more = cli.Ok("train", "--resume", target, "--epochs", $"{Epochs + 2}");
+        Assert.Contains($": {Epochs} epochs and 0 rows of the next done", more);
+        Assert.Equal((Epochs, 2 * straight.StepsPerEpoch), Resumed(more));
+        Assert.Equal((Epochs + 2) * straight.StepsPerEpoch, Steps(more, Epochs + 2));
+    }
+
+    /// <summary>The options of <see cref="Run"/> with a constant step size: such a run's first N epochs do not depend on
+    /// how many epochs it was asked for, so a run of <see cref="Endless"/> epochs (which cannot end before a test stops
+    /// it, however fast or loaded the machine) resumed with <c>--epochs N</c> ends as a straight N-epoch run.</summary>
+    private static string[] Constant(string dir, string model, int epochs, params string[] extra) =>
+        [.. Run(dir, model, extra).Select(a => a == "cosine" ? "constant" : a == $"{Epochs}" ? $"{epochs}" : a)];
+
+    private const int Endless = 100_000;
+
+    /// <summary>Resumes an endless run stopped after <paramref name="done"/> epochs with <c>--epochs</c> two more, and
+    /// checks that it trained only the steps left and ended as a straight run of that many epochs, bit for bit.</summary>
+    private static void ResumeAsStraight(CliRunner cli, string checkpoint, string model, int done, long stepsDone)
+    {
+        int epochs = done + 2;
+        string resumed = cli.Ok("train", "--resume", checkpoint, "--epochs", $"{epochs}");
+        long stepsPerEpoch = Steps(cli.Ok(Constant(cli.Dir.Path, "straight.safetensors", epochs)), epochs) / epochs;
+        Assert.Equal(epochs * stepsPerEpoch, Steps(resumed, epochs)); // the summary counts the whole run
+        Assert.Equal((done, epochs * stepsPerEpoch - stepsDone), Resumed(resumed));
+        Assert.Equal(File.ReadAllBytes(cli.File("straight.safetensors")), File.ReadAllBytes(cli.File(model)));
+        Assert.Equal(LossColumns(cli.File("straight.safetensors.csv")), LossColumns(cli.File(model + ".csv")));
+    }
+
     [Fact]
     public void KilledProcessResumesToTheSameModel()
     {
         using var cli = new CliRunner();
         string ckpt = cli.File("ckpt");
-        // Killed as soon as the checkpoint of epoch 2 is there (they are renamed into place whole), so in epoch 3 or a
-        // later checkpoint write, long before the 25 epochs are done.
-        bool Second() => Directory.Exists(ckpt) && Directory.EnumerateFiles(ckpt, "checkpoint-*-e000002-r000000000.safetensors").Any();
-        using (var p = StartGpunet(Run(cli.Dir.Path, "killed.safetensors", "--checkpoint", ckpt, "--checkpoint-every", "1"), _ => { }))
+        using (var p = new GpunetProcess(Constant(cli.Dir.Path, "killed.safetensors", Endless, "--checkpoint", ckpt, "--checkpoint-every", "1")))
         {
-            var clock = Stopwatch.StartNew();
-            while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(120) && !Second())
-                Thread.Sleep(20);
-            bool killed = !p.HasExited;
-            if (killed) p.Kill(entireProcessTree: true); // SIGKILL: no chance to clean up
-            p.WaitForExit();
-            Assert.True(killed, $"the run exited (code {p.ExitCode}) before it could be killed");
+            // Epoch 2's checkpoint is renamed into place, whole, before epoch 3's line is printed; the kill lands in
+            // epoch 3's checkpoint write or later.
+            Assert.True(p.WaitFor("epoch 3/"), "the run ended before it could be killed: " + p.Output + p.Errors);
+            p.Kill(); // SIGKILL: no chance to clean up
         }
         Assert.False(File.Exists(cli.File("killed.safetensors")), "the killed run wrote its model");
-        // The resume continues from a checkpoint written before the kill; a run started over would end alike, but it
-        // would train every epoch.
-        string resumed = cli.Ok("train", "--resume", ckpt);
-        var from = Regex.Match(resumed, @"resuming from .*: (\d+) epochs and 0 rows");
-        Assert.True(from.Success, $"no 'resuming from' line in: {resumed}");
-        int done = int.Parse(from.Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.InRange(done, 2, Epochs - 1);
-        Assert.Equal((done, (Epochs - done) * straight.StepsPerEpoch), Resumed(resumed));
-        AssertSameAsStraight(cli, "killed.safetensors");
+        // The resume continues from the newest checkpoint written before the kill (a run started over would end alike,
+        // but it would train every epoch); no temporary file of a write the kill cut short is taken for one.
+        string newest = Directory.GetFiles(ckpt, "checkpoint-*.safetensors").Max(StringComparer.Ordinal)!;
+        var name = Regex.Match(Path.GetFileName(newest), @"^checkpoint-[0-9a-f]{16}-e(\d{6})-r000000000\.safetensors$");
+        Assert.True(name.Success, $"not a checkpoint written at an epoch's end: {newest}");
+        int done = int.Parse(name.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(done, 2, Endless - 1);
+        ResumeAsStraight(cli, ckpt, "killed.safetensors", done, done * straight.StepsPerEpoch);
     }
 
+    /// <summary>SIGINT, as Ctrl-C sends it, to the real process, wherever in an epoch it lands: a checkpoint, the resume
+    /// line, exit 130, and the resumed run trains only the steps left and ends as a straight run.</summary>
     [Fact]
     public void CtrlCInTheRealProcessWritesACheckpointAndSaysHowToResume()
     {
         using var cli = new CliRunner();
-        var stdout = new System.Text.StringBuilder();
-        using var p = StartGpunet(Run(cli.Dir.Path, "sigint.safetensors"), line => { lock (stdout) stdout.AppendLine(line); });
-        var clock = Stopwatch.StartNew();
-        while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            lock (stdout) if (stdout.ToString().Contains("epoch 2/")) break;
-            Thread.Sleep(10);
-        }
-        Assert.False(p.HasExited, "the run ended before it could be interrupted");
-        Process.Start("kill", ["-INT", p.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
-        Assert.True(p.WaitForExit(60_000));
-        p.WaitForExit();
-        string text;
-        lock (stdout) text = stdout.ToString();
-        Assert.Equal(130, p.ExitCode);
+        using var p = new GpunetProcess(Constant(cli.Dir.Path, "sigint.safetensors", Endless));
+        Assert.True(p.WaitFor("epoch 2/"), "the run ended before it could be interrupted: " + p.Output + p.Errors);
+        p.Signal("INT");
+        Assert.Equal(130, p.Exit());
+        string text = p.Output;
         string dir = cli.File("sigint.checkpoint");
         Assert.Contains($"resume with: gpunet train --resume {dir}", text);
         Assert.False(File.Exists(cli.File("sigint.safetensors")));
-        // Wherever the signal landed, the resumed run trains only the steps left.
         var at = Regex.Match(text, @"interrupted after (\d+) epochs and (\d+) rows of the next");
         Assert.True(at.Success, $"no 'interrupted after' line in: {text}");
         int epochs = int.Parse(at.Groups[1].Value, CultureInfo.InvariantCulture);
         int rows = int.Parse(at.Groups[2].Value, CultureInfo.InvariantCulture);
-        long stepsDone = epochs * straight.StepsPerEpoch + (rows + Batch - 1) / Batch;
-        Assert.Equal(Epochs * straight.StepsPerEpoch - stepsDone, Resumed(cli.Ok("train", "--resume", dir)).Steps);
-        AssertSameAsStraight(cli, "sigint.safetensors");
+        Assert.InRange(epochs, 2, Endless - 1);
+        ResumeAsStraight(cli, dir, "sigint.safetensors", epochs, epochs * straight.StepsPerEpoch + (rows + Batch - 1) / Batch);
     }
 
     [Fact]

@@ -12,36 +12,74 @@ public class SignalTests
         ["train", "--data", "sine", "--hidden", "16", "--epochs", $"{epochs}", "--batch", "4", "--seed", "3", "--device", "cpu",
          "--model", Path.Combine(dir, model)];
 
+    /// <summary>Far more epochs than a test waits for: the run cannot end before it is signalled, however fast or
+    /// loaded the machine, and a run that ignores the signal fails the test by not exiting.</summary>
+    private const int Endless = 100_000;
+
+    /// <summary>SIGTERM twice back to back, as <c>timeout</c> sends it (to its child, then to the child's process group):
+    /// one request, so the run stops after the current step with a checkpoint and exit 143.</summary>
     [Fact]
     public void SigtermWritesACheckpointPrintsTheResumeLineAndExits143()
     {
         using var cli = new CliRunner();
-        using var p = new GpunetProcess(Sine(cli.Dir.Path, "m.safetensors", 500));
+        using var p = new GpunetProcess(Sine(cli.Dir.Path, "m.safetensors", Endless));
         Assert.True(p.WaitFor("epoch 2/"), "the run ended before it could be stopped: " + p.Output + p.Errors);
-        p.Signal("TERM");
+        p.Signal(GpunetProcess.SigTerm, times: 2);
         Assert.Equal(143, p.Exit());
         Assert.Contains("terminated (SIGTERM): stopping after the current step", p.Errors);
+        Assert.DoesNotContain("quitting at once", p.Errors);
         string dir = cli.File("m.checkpoint");
         Assert.Contains($"resume with: gpunet train --resume {dir}", p.Output);
         Assert.NotEmpty(Directory.GetFiles(dir, "checkpoint-*.safetensors"));
         Assert.False(File.Exists(cli.File("m.safetensors")));
     }
 
+    /// <summary>SIGTERM, then Ctrl-C microseconds later: a second request (a different signal is never an echo of the
+    /// first), so the run quits at once, wherever the first one found it (before the first step, inside it, or in the
+    /// checkpoint written after it: a step of this network takes seconds), and leaves no file at all.</summary>
     [Fact]
     public void ASecondSignalQuitsAtOnceAndLeavesNoPartialFile()
     {
         using var cli = new CliRunner();
-        // One step of a wide network on all 1347 rows takes seconds: the second signal lands inside it.
         using var p = new GpunetProcess("train", "--hidden", "3000", "--batch", "2000", "--epochs", "50", "--device", "cpu",
             "--model", cli.File("m.safetensors"));
         Assert.True(p.WaitFor("step: "), "the run ended before it could be stopped: " + p.Output + p.Errors);
-        Thread.Sleep(500);
-        p.Signal("TERM");
-        p.Signal("INT");
-        Assert.Equal(130, p.Exit()); // 128 + SIGINT, the signal that quit it
+        p.Signal(GpunetProcess.SigTerm);
+        p.Signal(GpunetProcess.SigInt);
+        Assert.True(p.Exit() == 130, p.Output + p.Errors); // 128 + SIGINT, the signal that quit it
         Assert.Contains("quitting at once", p.Errors);
         Assert.DoesNotContain("resume with", p.Output);
         Assert.Empty(Directory.GetFiles(cli.Dir.Path, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void ADifferentSignalRightAfterTheFirstQuitsAtOnce()
+    {
+        var stderr = new StringWriter();
+        int? quit = null;
+        var now = TimeSpan.Zero;
+        using var interrupts = new Interrupts(stderr, code => quit = code, () => now, register: false);
+        interrupts.Receive(15);
+        Assert.True(interrupts.Token.IsCancellationRequested);
+        now += TimeSpan.FromMilliseconds(1);
+        interrupts.Receive(15); // timeout's second copy
+        Assert.Null(quit);
+        interrupts.Receive(2); // Ctrl-C: another request, however soon
+        Assert.Equal(130, quit);
+        Assert.Equal(143, interrupts.ExitCode);
+    }
+
+    [Fact]
+    public void TheSameSignalAgainLaterQuitsAtOnce()
+    {
+        int? quit = null;
+        var now = TimeSpan.FromSeconds(3);
+        using var interrupts = new Interrupts(new StringWriter(), code => quit = code, () => now, register: false);
+        interrupts.Receive(2);
+        now += Interrupts.Echo;
+        interrupts.Receive(2);
+        Assert.Equal(130, quit);
+        Assert.Equal(130, interrupts.ExitCode);
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public class CheckpointReaderTests(ITestOutputHelper output)
         { "a loss as text", "history", Rows(r => r.Replace("[0.5,0.9]", "[\"0.5\",0.9]")), "item 0 of history row 0: train_loss is a string (\"0.5\")" },
         { "a loss list of 3", "history", Rows(r => r.Replace("[0.5,0.9]", "[0.5,0.9,1]")), "history row 0: train_loss has 3 items, expected 2" },
         { "an accuracy above 1", "history", Rows(r => r.Replace("[0.25,0.5]", "[1.25,0.5]")), "history row 0: train_accuracy[0] is 1.25, expected a fraction from 0 to 1" },
-        { "a zero step size", "history", Rows(r => r.Replace("\"lr\":0.009999999776482582", "\"lr\":0")), "history row 0: lr is 0, expected a positive step size" },
+        { "a negative step size", "history", Rows(r => r.Replace("\"lr\":0.009999999776482582", "\"lr\":-0.01")), "history row 0: lr is -0.01, expected a step size of 0 or more" },
         { "a row without validation", "history", Rows(r => r.Replace("\"validation_loss\":[0.75,\"NaN\"]", "\"validation_loss\":null")), "history row 1 has other fields than row 0" },
         { "history not JSON", "history", "[{", "history is not valid JSON" },
         { "an epoch counter near int.MaxValue", "epochs_completed", "2147483646", "history has 3 rows but epochs_completed is 2147483646" },

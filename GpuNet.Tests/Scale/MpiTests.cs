@@ -70,25 +70,29 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
     }
 
     /// <summary>SIGTERM to rank 1 alone: its vote travels with the next step's all-reduce, so both ranks stop after that
-    /// step; rank 0 writes one checkpoint and the resume line; <c>mpirun … train --resume</c> ends with the straight run's
-    /// bits.</summary>
+    /// step; rank 0 writes one checkpoint and the resume line; <c>mpirun … train --resume … --epochs 20</c> ends with
+    /// the straight 20-epoch run's bits. The signalled run asks for far more epochs than it can train before the signal
+    /// (its constant step size makes its first 20 epochs those of the straight run), so it cannot end first.</summary>
     [Fact]
     public void ASignalledRankStopsTheJobAfterTheSameStepAndTheRunResumesUnderMpirun()
     {
         using var dir = new TempDir();
-        using (var job = Mpirun.Start(2, dir.Path, Train("term.safetensors")))
+        using (var job = Mpirun.Start(2, dir.Path, Train("term.safetensors", epochs: 100_000)))
         {
-            Assert.True(job.WaitFor("epoch 1/", 60), $"the run ended before it could be signalled:\n{job.Output}");
+            Assert.True(job.WaitFor("epoch 1/", 120), $"the run ended before it could be signalled:\n{job.Output}");
             int rank1 = job.Ranks()[^1];
             Process.Start("kill", ["-TERM", rank1.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
-            var (code, output, _) = job.Wait(60);
+            var (code, output, _) = job.Wait(120);
             Assert.True(code is 130 or 143, $"exit code {code}:\n{output}");
             Assert.Equal(1, Count(output, "resume with: gpunet train --resume"));
+            var at = System.Text.RegularExpressions.Regex.Match(output, @"interrupted after (\d+) epochs");
+            Assert.True(at.Success && int.Parse(at.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < Epochs,
+                $"not stopped within the first {Epochs} epochs:\n{output}");
         }
         Assert.False(File.Exists(dir.File("term.safetensors")), "an interrupted run must not write the model");
         var written = Directory.GetFiles(dir.File("term.checkpoint"));
         Assert.Single(written);
-        var (resumed, text, err) = Mpirun.Run(120, 2, dir.Path, "train", "--resume", dir.File("term.checkpoint"));
+        var (resumed, text, err) = Mpirun.Run(120, 2, dir.Path, "train", "--resume", dir.File("term.checkpoint"), "--epochs", $"{Epochs}");
         Assert.True(resumed == 0, text + err);
         Assert.Contains("resuming from", text);
         Assert.Equal(straight.Model, File.ReadAllBytes(dir.File("term.safetensors")));

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 
 namespace GpuNet.Tests.Scale;
 
@@ -15,7 +14,7 @@ namespace GpuNet.Tests.Scale;
 internal sealed class Mpirun : IDisposable
 {
     private readonly Process process;
-    private readonly StringBuilder output = new(), errors = new();
+    private readonly ProcessOutput streams;
 
     /// <summary>mpirun with <paramref name="apps"/>: each an (np, working folder, gpunet arguments), joined by ':' into
     /// one job (Open MPI's MPMD form), so that ranks may be given different folders or options.</summary>
@@ -38,10 +37,7 @@ internal sealed class Mpirun : IDisposable
             foreach (var a in args) psi.ArgumentList.Add(a);
         }
         process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        streams = new ProcessOutput(process); // read on threads of their own: a loaded machine cannot delay a line
     }
 
     /// <summary>Starts <paramref name="np"/> ranks of <c>gpunet <paramref name="args"/></c> in <paramref name="dir"/>.</summary>
@@ -58,10 +54,7 @@ internal sealed class Mpirun : IDisposable
     }
 
     /// <summary>What the job has printed on stdout so far.</summary>
-    public string Output
-    {
-        get { lock (output) return output.ToString(); }
-    }
+    public string Output => streams.Output;
 
     /// <summary>Waits for the end; kills the job and fails when it takes longer than <paramref name="seconds"/>.</summary>
     public (int Code, string Out, string Err) Wait(int seconds)
@@ -71,8 +64,8 @@ internal sealed class Mpirun : IDisposable
             process.Kill(entireProcessTree: true);
             Xunit.Assert.Fail($"mpirun did not end within {seconds} s (a hang); stdout so far:\n{Output}");
         }
-        process.WaitForExit(); // the output readers are done
-        lock (errors) return (process.ExitCode, Output, errors.ToString());
+        streams.Drain();
+        return (process.ExitCode, Output, streams.Errors);
     }
 
     /// <summary>Waits until stdout holds <paramref name="text"/>; false when the job ended first or time ran out.</summary>
