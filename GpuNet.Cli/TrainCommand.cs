@@ -365,7 +365,8 @@ internal sealed class TrainCommand
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
-        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
+        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'"
+            : $"the options and the data (--data {plan.Data}: {Count(train.FeatureCount, "feature")}, {train.TargetCount} {(task == TaskKind.Classification ? "classes" : "targets")})");
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
             .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
