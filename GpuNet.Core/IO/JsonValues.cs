@@ -22,8 +22,17 @@ internal static class JsonValues
         }
         catch (JsonException e)
         {
-            throw fail($"{key} is not valid JSON: {e.Message}");
+            throw fail($"{key} is not valid JSON at character {(e.BytePositionInLine ?? 0) + 1}: {Plain(e.Message)}");
         }
+    }
+
+    /// <summary>The parser's own words without its position suffix (" LineNumber: 0 | BytePositionInLine: 8.") or
+    /// path (" Path: $[1]"), which the caller states in its own terms.</summary>
+    private static string Plain(string message)
+    {
+        int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut < 0) cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return (cut < 0 ? message : message[..cut]).TrimEnd();
     }
 
     /// <summary>The items of an array of exactly <paramref name="count"/> items (any count when null).</summary>
