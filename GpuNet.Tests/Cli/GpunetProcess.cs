@@ -42,6 +42,13 @@ internal sealed class GpunetProcess : IDisposable
     public void Signal(string name) =>
         Process.Start("kill", [$"-{name}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
+    /// <summary>Sends a signal twice, back to back, as timeout(1) does (to the process, then to its group).</summary>
+    public void SignalTwice(string name)
+    {
+        string pid = process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Process.Start("sh", ["-c", $"kill -{name} {pid}; kill -{name} {pid}"])!.WaitForExit();
+    }
+
     /// <summary>The exit code, once the process has ended (within a minute).</summary>
     public int Exit()
     {

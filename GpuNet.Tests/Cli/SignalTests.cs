@@ -27,6 +27,20 @@ public class SignalTests
         Assert.False(File.Exists(cli.File("m.safetensors")));
     }
 
+    /// <summary>timeout(1) sends SIGTERM to the process and then to its process group: the run gets it twice at once,
+    /// which is one request to stop, not a second one to quit.</summary>
+    [Fact]
+    public void TheSameSignalTwiceAtOnceIsOneRequest()
+    {
+        using var cli = new CliRunner();
+        using var p = new GpunetProcess(Sine(cli.Dir.Path, "m.safetensors", 500));
+        Assert.True(p.WaitFor("epoch 2/"), "the run ended before it could be stopped: " + p.Output + p.Errors);
+        p.SignalTwice("TERM");
+        Assert.Equal(143, p.Exit());
+        Assert.DoesNotContain("quitting at once", p.Errors);
+        Assert.Contains($"resume with: gpunet train --resume {cli.File("m.checkpoint")}", p.Output);
+    }
+
     [Fact]
     public void ASecondSignalQuitsAtOnceAndLeavesNoPartialFile()
     {
