@@ -331,7 +331,7 @@ public static class SafeTensors
 
         if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {JsonValues.Article(dtype.ValueKind)}, expected a string such as \"F32\"");
         string dtypeName = text(() => dtype.GetString()!, $"the dtype of tensor '{name}'");
-        if (dtypeName != "F32") throw Fail($"dtype is \"{dtypeName}\"; only F32 is supported");
+        if (dtypeName != "F32") throw Fail($"dtype is \"{JsonValues.Shown(dtypeName)}\"; only F32 is supported");
 
         if (shapeJson.ValueKind != JsonValueKind.Array) throw Fail($"\"shape\" is {JsonValues.Article(shapeJson.ValueKind)}, expected an array of integers");
         var shape = new long[shapeJson.GetArrayLength()];
