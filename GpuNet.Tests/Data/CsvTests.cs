@@ -159,6 +159,7 @@ public class CsvTests
         using var dir = new TempDir();
         Assert.Contains("line 2, column 2: the quoted cell opened here is never closed", LoadFails(dir, "1,a\n2,\"b\n").Message);
         Assert.Contains("line 1, column 1: unexpected 'x' after the closing quote", LoadFails(dir, "\"1\"x,a\n").Message);
+        Assert.Contains("line 1, column 1: unexpected '\\u0007' after the closing quote", LoadFails(dir, "\"1\"\u0007,a\n").Message);
     }
 
     [Theory]
