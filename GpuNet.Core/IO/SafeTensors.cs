@@ -196,7 +196,7 @@ public static class SafeTensors
     internal static SafeTensorsFile Read(Stream stream, string name)
     {
         ModelFormatException Fail(string what, Exception? inner = null) =>
-            inner is null ? new($"safetensors file '{name}': {what}") : new($"safetensors file '{name}': {what}", inner);
+            inner is null ? new($"safetensors file '{name}': {JsonValues.Escaped(what)}") : new($"safetensors file '{name}': {JsonValues.Escaped(what)}", inner);
 
         long fileLength = stream.Length - stream.Position;
         if (fileLength < 8)
@@ -265,7 +265,7 @@ public static class SafeTensors
         }
         catch (JsonException e)
         {
-            throw fail($"the {header.Length}-byte JSON header is malformed: {e.Message}", e);
+            throw fail($"the {header.Length}-byte JSON header is malformed {JsonValues.ParseError(e)}", e);
         }
 
         using (doc)
