@@ -434,7 +434,9 @@ internal sealed class TrainCommand
         if (!Root) return CommandLine.Interrupted;
         string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-        log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
+        // Under mpirun the resume is a job of as many processes, launched the same way.
+        string launcher = job != null ? $"mpirun -np {job.World.Size} " : "";
+        log.WriteLine($"resume with: {launcher}gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
         return CommandLine.Interrupted;
     }
 

@@ -83,7 +83,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
             Process.Start("kill", ["-TERM", rank1.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             var (code, output, _) = job.Wait(60);
             Assert.True(code is 130 or 143, $"exit code {code}:\n{output}");
-            Assert.Equal(1, Count(output, "resume with: gpunet train --resume"));
+            Assert.Equal(1, Count(output, $"resume with: mpirun -np 2 gpunet train --resume {dir.File("term.checkpoint")}"));
         }
         Assert.False(File.Exists(dir.File("term.safetensors")), "an interrupted run must not write the model");
         var written = Directory.GetFiles(dir.File("term.checkpoint"));
