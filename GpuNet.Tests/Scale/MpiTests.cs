@@ -56,6 +56,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         Assert.Equal(straight.Model, File.ReadAllBytes(straight.Dir.File("second.safetensors")));
         Assert.Contains("step: replicated (one replica on each of 2 processes × 1 device, gradients all-reduced; each runs the fused step on its slice)", straight.FirstOut);
         Assert.Equal(1, Count(straight.FirstOut, "model written to"));
+        Assert.DoesNotContain('\u001b', straight.FirstOut); // no terminal sequence from a rank's pseudo-terminal in mpirun's output
         Assert.Equal(1, Count(straight.FirstOut, $"epoch 1/{Epochs} "));
 
         using var cli = new CliRunner();
