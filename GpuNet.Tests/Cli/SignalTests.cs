@@ -45,11 +45,12 @@ public class SignalTests
     public void ASecondSignalQuitsAtOnceAndLeavesNoPartialFile()
     {
         using var cli = new CliRunner();
-        // One step of a wide network on all 1347 rows takes seconds: the second signal lands inside it.
+        // One step of a wide network on all 1347 rows (an epoch) takes seconds: once the first has ended, both signals
+        // land inside the second, however loaded the machine (before the first step, the first signal alone would
+        // stop the run at once).
         using var p = new GpunetProcess("train", "--hidden", "3000", "--batch", "2000", "--epochs", "50", "--device", "cpu",
             "--model", cli.File("m.safetensors"));
-        Assert.True(p.WaitFor("step: "), "the run ended before it could be stopped: " + p.Output + p.Errors);
-        Thread.Sleep(500);
+        Assert.True(p.WaitFor("epoch 1/"), "the run ended before it could be stopped: " + p.Output + p.Errors);
         p.Signal("TERM");
         p.Signal("INT");
         Assert.Equal(130, p.Exit()); // 128 + SIGINT, the signal that quit it
