@@ -180,7 +180,7 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
             Thread.Sleep(10);
         }
         Assert.False(p.HasExited, "the run ended before it could be interrupted");
-        Process.Start("kill", ["-INT", p.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+        GpunetProcess.Send(p.Id, "INT");
         Assert.True(p.WaitForExit(60_000));
         p.WaitForExit();
         string text;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace GpuNet.Tests.Cli;
@@ -38,16 +39,26 @@ internal sealed class GpunetProcess : IDisposable
         return Output.Contains(text, StringComparison.Ordinal);
     }
 
-    /// <summary>Sends a signal ("TERM", "INT") as kill(1) does.</summary>
-    public void Signal(string name) =>
-        Process.Start("kill", [$"-{name}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+    /// <summary>Sends a signal ("TERM", "INT").</summary>
+    public void Signal(string name) => Send(process.Id, name);
 
     /// <summary>Sends a signal twice, back to back, as timeout(1) does (to the process, then to its group).</summary>
     public void SignalTwice(string name)
     {
-        string pid = process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Process.Start("sh", ["-c", $"kill -{name} {pid}; kill -{name} {pid}"])!.WaitForExit();
+        Send(process.Id, name);
+        Send(process.Id, name);
     }
+
+    /// <summary>Sends signal "TERM" or "INT" to process <paramref name="pid"/> with kill(2) itself: starting kill(1)
+    /// takes long enough on a loaded machine for a short run to end before its signal arrives.</summary>
+    public static void Send(int pid, string name)
+    {
+        int signal = name switch { "TERM" => 15, "INT" => 2, _ => throw new ArgumentException($"no signal {name}", nameof(name)) };
+        if (Kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, SIG{name}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>The exit code, once the process has ended (within a minute).</summary>
     public int Exit()

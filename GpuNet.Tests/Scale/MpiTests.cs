@@ -81,7 +81,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         {
             Assert.True(job.WaitFor("epoch 1/", 60), $"the run ended before it could be signalled:\n{job.Output}");
             int rank1 = job.Ranks()[^1];
-            Process.Start("kill", ["-TERM", rank1.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            GpunetProcess.Send(rank1, "TERM");
             var (code, output, _) = job.Wait(60);
             Assert.True(code is 130 or 143, $"exit code {code}:\n{output}");
             Assert.Equal(1, Count(output, $"resume with: mpirun -np 2 gpunet train --resume {dir.File("term.checkpoint")}"));
