@@ -42,13 +42,6 @@ internal sealed class GpunetProcess : IDisposable
     /// <summary>Sends a signal ("TERM", "INT").</summary>
     public void Signal(string name) => Send(process.Id, name);
 
-    /// <summary>Sends a signal twice, back to back, as timeout(1) does (to the process, then to its group).</summary>
-    public void SignalTwice(string name)
-    {
-        Send(process.Id, name);
-        Send(process.Id, name);
-    }
-
     /// <summary>Sends signal "TERM" or "INT" to process <paramref name="pid"/> with kill(2) itself: starting kill(1)
     /// takes long enough on a loaded machine for a short run to end before its signal arrives.</summary>
     public static void Send(int pid, string name)
