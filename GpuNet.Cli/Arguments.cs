@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using GpuNet.Devices;
+using GpuNet.IO;
 
 namespace GpuNet.Cli;
 
@@ -156,11 +157,15 @@ internal static class OptionChecks
         if (File.Exists(path)) throw new UsageException($"{option} {path}: that is a file; give a folder (it is created if missing)");
     }
 
-    /// <summary>A file the command reads.</summary>
+    /// <summary>A model file the command reads: there, and a regular file (a FIFO without a writer would block its
+    /// reader, so it is refused before any data is read, as the reader itself would refuse it).</summary>
     public static void Readable(string option, string path)
     {
         if (Directory.Exists(path)) throw new UsageException($"{option} {path}: that is a folder; give a file");
         if (!File.Exists(path)) throw new UsageException($"{option}: file '{path}' does not exist");
+        var kind = FileKinds.Of(path);
+        if (kind != FileKind.Regular)
+            throw new GpuNetException($"model file '{path}' is {kind.Describe()}, not a regular file; GpuNet reads a model file from a file on disk (save it to one first)");
     }
 
     /// <summary>No two of <paramref name="files"/> are the same file, where one of them is written: an output must not

@@ -127,6 +127,8 @@ internal sealed class TrainCommand
         if (plan.Options.BatchSize < replicas)
             throw new UsageException($"--batch {plan.Options.BatchSize}: every one of the {replicas} replicas takes a slice of each batch; use --batch {replicas} or more");
         var loaded = plan.Data.Load(plan.DataDir);
+        RequireInRange(loaded.Train, plan.Data.Path, plan.Options.Standardize);
+        if (loaded.Test != null) RequireInRange(loaded.Test, plan.Data.TestPath ?? plan.Data.Path, plan.Options.Standardize);
         log.WriteLine($"data: {loaded.Description}");
         using var net = BuildNetwork(plan, devices, loaded.Train, log);
         var placement = devices.Count > 1 || job != null ? new Placement(devices, job?.World) : null;
@@ -326,6 +328,22 @@ internal sealed class TrainCommand
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
     }
 
+    /// <summary>Refuses data that overflows float32 arithmetic (<see cref="FloatRange"/>) naming the file it came from,
+    /// with its rows as the file holds them: the trainer checks too, but on the rows of its validation split. Features
+    /// to be standardised are left to the trainer, which checks them standardised.</summary>
+    private static void RequireInRange(Dataset data, string? file, bool standardized)
+    {
+        try
+        {
+            if (!standardized) FloatRange.Require(data.Features, data.FeatureCount, "feature", data.DescribeFeature);
+            FloatRange.Require(data.Targets, data.TargetCount, "target", c => $"target {c + 1}");
+        }
+        catch (DataFormatException e) when (file != null)
+        {
+            throw new DataFormatException($"{file}: {e.Message}") { Settings = e.Settings };
+        }
+    }
+
     /// <summary>The network: the --init model's, or a dense one for the data whose last layer, output and loss Core's
     /// output policy chooses; the memory plan is checked before its weights are made. Its info says what it will be
     /// trained for (the trainer fills in the rest).</summary>
@@ -365,7 +383,8 @@ internal sealed class TrainCommand
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
-        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'" : "the options and the data");
+        resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'"
+            : $"the options and the data (--data {plan.Data}: {Count(train.FeatureCount, "feature")}, {train.TargetCount} {(task == TaskKind.Classification ? "classes" : "targets")})");
         MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
             .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
@@ -419,7 +438,9 @@ internal sealed class TrainCommand
         if (!Root) return CommandLine.Interrupted;
         string saved = Checkpoint.Save(plan.InterruptDir, runId, state, plan.CheckpointMeta);
         log.WriteLine($"interrupted after {state.EpochsCompleted} epochs and {state.RowsDone} rows of the next; checkpoint written to {saved}");
-        log.WriteLine($"resume with: gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
+        // Under mpirun the resume is a job of as many processes, launched the same way.
+        string launcher = job != null ? $"mpirun -np {job.World.Size} " : "";
+        log.WriteLine($"resume with: {launcher}gpunet train --resume {CheckpointFolder.ResumeTarget(plan.InterruptDir, runId, saved)}");
         return CommandLine.Interrupted;
     }
 

@@ -48,7 +48,7 @@ public sealed record FuzzTarget(string Name, Action<string> Read)
     /// <summary>
     /// Feeds <paramref name="input"/> to the reader as the file <paramref name="path"/> and checks what happened:
     /// a result, or a <see cref="GpuNetException"/> whose message is one line of GpuNet's words (no .NET type name,
-    /// no stack trace); and the bytes allocated meanwhile stay within <see cref="AllocationBudget"/>. Anything else
+    /// no stack trace, no control character); and the bytes allocated meanwhile stay within <see cref="AllocationBudget"/>. Anything else
     /// throws <see cref="FuzzFinding"/> (or lets the unexpected exception through), which AFL++ records as a crash.
     /// </summary>
     public void Run(byte[] input, string path)
@@ -95,6 +95,8 @@ public sealed record FuzzTarget(string Name, Action<string> Read)
             string m = e.Message;
             if (string.IsNullOrWhiteSpace(m) || m.Contains("System.", StringComparison.Ordinal) || m.Contains("   at ", StringComparison.Ordinal))
                 throw new FuzzFinding($"an error message leaks .NET internals or is empty: {m}", e);
+            if (m.Any(char.IsControl)) // a line break or escape from the file, raw: the error is no longer one line
+                throw new FuzzFinding($"an error message holds a control character: {m}", e);
         }
     }
 }

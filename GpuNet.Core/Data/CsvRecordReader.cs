@@ -147,7 +147,7 @@ internal sealed class CsvRecordReader
         int after = Peek();
         if (after != _separator && after is not ('\r' or '\n' or -1))
             throw new DataFormatException(
-                $"{_source}: line {_line}, column {_cellCount}: unexpected '{(char)after}' after the closing quote of a quoted cell " +
+                $"{_source}: line {_line}, column {_cellCount}: unexpected '{GpuNet.IO.JsonValues.Shown(((char)after).ToString())}' after the closing quote of a quoted cell " +
                 "(inside a quoted cell, write a double quote as \"\")");
     }
 

@@ -111,8 +111,10 @@ internal static class CsvText
         return best;
     }
 
-    /// <summary>A cell as a message shows it: in double quotes, cut after 60 characters.</summary>
-    public static string Quote(ReadOnlySpan<char> s) => "\"" + (s.Length > 60 ? string.Concat(s[..60], "…") : s.ToString()) + "\"";
+    /// <summary>A cell as a message shows it: in double quotes, cut after 60 characters, control characters as \u escapes
+    /// (<see cref="GpuNet.IO.JsonValues.Shown"/>), so that a quoted cell holding a line break keeps the message on one
+    /// line and a terminal escape in a file cannot restyle the terminal.</summary>
+    public static string Quote(ReadOnlySpan<char> s) => "\"" + GpuNet.IO.JsonValues.Shown(s[..Math.Min(s.Length, 61)].ToString()) + "\"";
 
     /// <summary>Up to 20 names, quoted, then how many there are in all.</summary>
     public static string ListNames(IReadOnlyList<string> names) =>

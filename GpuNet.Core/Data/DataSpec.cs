@@ -301,7 +301,7 @@ public sealed record DataSpec
         for (int c = 0; c < columns; c++)
             if (first.Cells[c] != train.Header[c])
                 throw new DataFormatException(
-                    $"{TestPath}: header column {c + 1} is \"{first.Cells[c]}\" but column {c + 1} of the training file {Path} is \"{train.Header[c]}\" " +
+                    $"{TestPath}: header column {c + 1} is {CsvText.Quote(first.Cells[c])} but column {c + 1} of the training file {Path} is {CsvText.Quote(train.Header[c])} " +
                     "(the test file needs the same columns in the same order)");
     }
 

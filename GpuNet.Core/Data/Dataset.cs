@@ -65,7 +65,7 @@ public sealed class Dataset
 
     /// <summary>"feature 3 ("price")" or "feature 3": a 1-based feature column with its name when it has one.</summary>
     public string DescribeFeature(int feature) =>
-        FeatureNames != null ? $"feature {feature + 1} (\"{FeatureNames[feature]}\")" : $"feature {feature + 1}";
+        FeatureNames != null ? $"feature {feature + 1} ({CsvText.Quote(FeatureNames[feature])})" : $"feature {feature + 1}";
 
     /// <summary>A regression dataset from row-major arrays.</summary>
     public static Dataset Regression(float[] features, int featureCount, float[] targets, int targetCount) =>

@@ -50,19 +50,27 @@ public static class FloatRange
     /// <param name="describe">Names a column, e.g. <see cref="Dataset.DescribeFeature"/>.</param>
     /// <exception cref="DataFormatException">Some column does; the message names up to five, with a value and its row,
     /// and says to standardise (<see cref="Standardizer"/>) or rescale.</exception>
-    public static void Require(float[] values, int width, string what, Func<int, string> describe)
+    public static void Require(float[] values, int width, string what, Func<int, string> describe) =>
+        Require(values, width, what, describe, training: true);
+
+    /// <summary><see cref="Require(float[], int, string, Func{int, string})"/>, worded for evaluating a trained model
+    /// (<paramref name="training"/> false): no step size or standardiser to suggest, the data must be scaled as the
+    /// model's training data was.</summary>
+    internal static void Require(float[] values, int width, string what, Func<int, string> describe, bool training)
     {
         var bad = OverflowingColumns(values, width);
         if (bad.Count == 0) return;
         string columns = string.Join(", ", bad.Take(5).Select(b =>
             $"{describe(b.Column)} holds {b.Value.ToString("G4", CultureInfo.InvariantCulture)} (row {b.Row + 1})"));
         if (bad.Count > 5) columns += $" and {bad.Count - 5} more {what} columns";
-        string fix = what == "feature" ? "standardise the features (Standardizer) or rescale those columns" : "rescale the targets";
+        string fix = !training ? $"the model's loss would overflow; give the {what}s in the scale the model was trained on"
+            : what == "feature" ? "training would fail at its first step whatever the step size; standardise the features (Standardizer) or rescale those columns"
+            : "training would fail at its first step whatever the step size; rescale the targets";
         throw new DataFormatException(
             $"the data overflows float32 arithmetic: {columns}. A value of magnitude 2^64 (1.8e19) or more overflows float32 " +
-            $"(±3.4e38) when squared, as the loss and the optimizer do, so training would fail at its first step whatever the step size; {fix}")
+            $"(±3.4e38) when squared, as the loss and the optimizer do, so {fix}")
         {
-            Settings = what == "feature" ? ["Standardizer"] : [],
+            Settings = training && what == "feature" ? ["Standardizer"] : [],
         };
     }
 }

@@ -22,8 +22,21 @@ internal static class JsonValues
         }
         catch (JsonException e)
         {
-            throw fail($"{key} is not valid JSON: {e.Message}");
+            throw fail($"{key} is not valid JSON {ParseError(e)}");
         }
+    }
+
+    /// <summary>Where and why JSON did not parse, in one line: "at character 9: The maximum configured depth …", the
+    /// parser's words with their control characters escaped and without its own position suffix.</summary>
+    public static string ParseError(JsonException e) => $"at character {(e.BytePositionInLine ?? 0) + 1}: {Escaped(Plain(e.Message))}";
+
+    /// <summary>The parser's own words without its position suffix (" LineNumber: 0 | BytePositionInLine: 8.") or
+    /// path (" Path: $[1]"), which the caller states in its own terms.</summary>
+    private static string Plain(string message)
+    {
+        int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut < 0) cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return (cut < 0 ? message : message[..cut]).TrimEnd();
     }
 
     /// <summary>The items of an array of exactly <paramref name="count"/> items (any count when null).</summary>
@@ -155,9 +168,10 @@ internal static class JsonValues
 
     /// <summary>A text from a file as it may appear in a one-line message: at most 60 characters, control characters
     /// escaped.</summary>
-    public static string Shown(string text)
-    {
-        var s = text.Length <= 60 ? text : text[..60] + "…";
-        return string.Concat(s.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
-    }
+    public static string Shown(string text) => Escaped(text.Length <= 60 ? text : text[..60] + "…");
+
+    /// <summary><paramref name="text"/> with its control characters (line breaks, escapes, DEL) written as \u escapes,
+    /// so that a message quoting a file stays one line and cannot restyle a terminal.</summary>
+    public static string Escaped(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
 }

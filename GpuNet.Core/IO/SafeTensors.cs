@@ -217,7 +217,7 @@ public static class SafeTensors
     internal static SafeTensorsFile Read(Stream stream, string name)
     {
         ModelFormatException Fail(string what, Exception? inner = null) =>
-            inner is null ? new($"safetensors file '{name}': {what}") : new($"safetensors file '{name}': {what}", inner);
+            inner is null ? new($"safetensors file '{name}': {JsonValues.Escaped(what)}") : new($"safetensors file '{name}': {JsonValues.Escaped(what)}", inner);
 
         long fileLength = stream.Length - stream.Position;
         if (fileLength < 8)
@@ -286,7 +286,7 @@ public static class SafeTensors
         }
         catch (JsonException e)
         {
-            throw fail($"the {header.Length}-byte JSON header is malformed: {e.Message}", e);
+            throw fail($"the {header.Length}-byte JSON header is malformed {JsonValues.ParseError(e)}", e);
         }
 
         using (doc)
@@ -336,7 +336,7 @@ public static class SafeTensors
         var (dtype, shapeJson, offsetsJson) = TensorFields(entry, Fail);
         if (dtype.ValueKind != JsonValueKind.String) throw Fail($"\"dtype\" is {JsonValues.Article(dtype.ValueKind)}, expected a string such as \"F32\"");
         string dtypeName = text(() => dtype.GetString()!, $"the dtype of tensor '{name}'");
-        if (dtypeName != "F32") throw Fail($"dtype is \"{dtypeName}\"; only F32 is supported");
+        if (dtypeName != "F32") throw Fail($"dtype is \"{JsonValues.Shown(dtypeName)}\"; only F32 is supported");
 
         var shape = ParseShape(shapeJson, Fail);
         var (begin, end) = ParseOffsets(offsetsJson, dataLength, Fail);

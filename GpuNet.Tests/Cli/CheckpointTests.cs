@@ -346,7 +346,7 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
             t[0] = t[0] with { Data = p };
         });
         // a checkpoint whose tensors are of another network (here, one more input)
-        Refused("holds 21 parameters (1 restart of 21); the network built from the options and the data has 17 (1 restart of 17, 2-3-2 (relu, identity))",
+        Refused("holds 21 parameters (1 restart of 21); the network built from the options and the data (--data csv:" + data + ": 2 features, 2 classes) has 17 (1 restart of 17, 2-3-2 (relu, identity))",
             (_, t) =>
             {
                 for (int i = 0; i < t.Count; i++) t[i] = t[i] with { Shape = [1, 21], Data = new float[21] };
@@ -356,7 +356,8 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         File.WriteAllText(data, "0,0,0,0\n0,1,0,1\n1,0,0,1\n1,1,0,0\n");
         var (rc, _, e) = cli.Run("train", "--resume", ck);
         Assert.Equal(1, rc);
-        Assert.Contains($"checkpoint '{newest}' holds 17 parameters (1 restart of 17); the network built from the options and the data has 20 (1 restart of 20, 3-3-2", e);
+        // the message names the checkpoint and the data that changed
+        Assert.Contains($"checkpoint '{newest}' holds 17 parameters (1 restart of 17); the network built from the options and the data (--data csv:{data}: 3 features, 2 classes) has 20 (1 restart of 20, 3-3-2", e);
         // or a row more
         File.WriteAllText(data, "0,0,0\n0,1,1\n1,0,1\n1,1,0\n1,1,0\n");
         (rc, _, e) = cli.Run("train", "--resume", ck);

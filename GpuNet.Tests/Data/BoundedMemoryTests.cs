@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using GpuNet.Data;
+using GpuNet.Tests.IO;
 using Xunit;
 
 namespace GpuNet.Tests.Data;
@@ -97,6 +98,38 @@ public class BoundedMemoryTests
         long held = 4L * (d.Features.Length + d.Targets.Length + d.Labels!.Length);
         Assert.Equal(rows, d.Count);
         Assert.True(allocated < 2 * held + (1 << 20), $"reading {rows} rows allocated {allocated} bytes for {held} bytes of data");
+    }
+
+    /// <summary>Model files and checkpoints of a few kilobytes whose headers claim 2,147,483,646 parameters: every
+    /// command that reads them refuses them in one line under the heap limit, before anything of that size exists.</summary>
+    [Fact]
+    public void ModelAndCheckpointClaimsAreRefusedBeforeTheyAreAllocated()
+    {
+        using var dir = new TempDir();
+        const string weights = """{"dtype":"F32","shape":[1,2147483645],"data_offsets":[0,8589934580]}""";
+        const string bias = """{"dtype":"F32","shape":[1],"data_offsets":[8589934580,8589934584]}""";
+        string model = dir.File("claims.safetensors");
+        File.WriteAllBytes(model, SafeTensorsBytes.Build(
+            "{\"__metadata__\":{\"format\":\"gpunet-mlp/1\",\"input_size\":\"2147483645\",\"layer_sizes\":\"1\",\"activations\":\"identity\"," +
+            $"\"output\":\"identity\",\"loss\":\"mse\",\"task\":\"regress\"}},\"layers.0.weight\":{weights},\"layers.0.bias\":{bias}}}", new byte[3000]));
+        string folder = Directory.CreateDirectory(dir.File("ck")).FullName;
+        string checkpoint = Path.Combine(folder, "checkpoint-0123456789abcdef-e000001-r000000000.safetensors");
+        File.WriteAllBytes(checkpoint, SafeTensorsBytes.Build(
+            """{"parameters":{"dtype":"F32","shape":[1,2147483646],"data_offsets":[0,8589934584]}}""", new byte[3000]));
+        string claim = "data_offsets [0, 8589934580] run past the end of the 3000-byte data section";
+        foreach (var (args, expected) in new (string[], string)[]
+                 {
+                     (["eval", "--model", model, "--data", "sine", "--device", "cpu"], $"safetensors file '{model}': tensor 'layers.0.weight': {claim}"),
+                     (["train", "--init", model, "--data", "sine", "--epochs", "1", "--device", "cpu", "--model", dir.File("m.safetensors")],
+                         $"safetensors file '{model}': tensor 'layers.0.weight': {claim}"),
+                     (["train", "--resume", checkpoint], $"safetensors file '{checkpoint}': tensor 'parameters': {claim.Replace("8589934580]", "8589934584]", StringComparison.Ordinal)}"),
+                 })
+        {
+            var (code, _, err) = GpunetProcess.Run(HeapLimit, Deadline, args);
+            Assert.True(code == 1, $"{args[0]} {args[1]}: exit {code}: {err}");
+            Assert.Equal($"gpunet: error: {expected}", err.Trim());
+        }
+        Assert.False(File.Exists(dir.File("m.safetensors")));
     }
 
     /// <summary>A normal file still trains under the same heap limit: the bounds cost nothing to real data.</summary>

@@ -89,6 +89,20 @@ public class CsvTests
         Assert.Contains("ambiguous", ambiguous.Message);
     }
 
+    /// <summary>A quoted cell may hold line breaks and other control characters; an error quoting it stays one line
+    /// and shows them as escapes.</summary>
+    [Fact]
+    public void ErrorsShowControlCharactersOfACellAsEscapes()
+    {
+        using var dir = new TempDir();
+        var e = LoadFails(dir, "a,b,y\n1,\"x\ny\",0\n2,3,1\n");
+        Assert.EndsWith("line 2, column 2 (\"b\"): \"x\\u000ay\" is not a number", e.Message);
+        var target = LoadFails(dir, "a,y\n1,\"\u001b[31mred\r\"\n2,1\n", new CsvOptions { Task = CsvTask.Regress });
+        Assert.EndsWith("target \"\\u001b[31mred\\u000d\" is not a number", target.Message);
+        var named = Csv.Load(dir.WriteText("named.csv", "a,\"p\nq\",y\n1,2,0\n2,1,1\n")).Dataset;
+        Assert.Equal("feature 2 (\"p\\u000aq\")", named.DescribeFeature(1)); // as the overflow check names a column
+    }
+
     [Fact]
     public void QuotesCrlfBomAndBlankLines()
     {
@@ -145,6 +159,7 @@ public class CsvTests
         using var dir = new TempDir();
         Assert.Contains("line 2, column 2: the quoted cell opened here is never closed", LoadFails(dir, "1,a\n2,\"b\n").Message);
         Assert.Contains("line 1, column 1: unexpected 'x' after the closing quote", LoadFails(dir, "\"1\"x,a\n").Message);
+        Assert.Contains("line 1, column 1: unexpected '\\u0007' after the closing quote", LoadFails(dir, "\"1\"\u0007,a\n").Message);
     }
 
     [Theory]

@@ -29,6 +29,8 @@ public class FuzzHarnessTests
         Assert.Contains("more than its budget", Assert.Throws<FuzzFinding>(() => greedy.Run(new byte[10], dir.File("a"))).Message);
         var leaky = new FuzzTarget("leaky", p => Expect(() => throw new GpuNetException("The JSON value could not be converted to System.String.")));
         Assert.Contains("leaks .NET internals", Assert.Throws<FuzzFinding>(() => leaky.Run([1], dir.File("b"))).Message);
+        var twoLines = new FuzzTarget("two lines", p => Expect(() => throw new DataFormatException($"{p}: line 2: \"x\ny\" is not a number")));
+        Assert.Contains("holds a control character", Assert.Throws<FuzzFinding>(() => twoLines.Run([1], dir.File("e"))).Message);
         var crashing = new FuzzTarget("crashing", _ => throw new IndexOutOfRangeException());
         Assert.Throws<IndexOutOfRangeException>(() => crashing.Run([1], dir.File("c")));
         var fine = new FuzzTarget("fine", p => Expect(() => throw new DataFormatException($"{p}: line 1: bad")));

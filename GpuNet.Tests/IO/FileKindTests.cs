@@ -47,6 +47,31 @@ public class FileKindTests
         Assert.Equal($"model file '{dir.File("none.safetensors")}' does not exist", missing.Message);
     }
 
+    /// <summary>The command refuses a model file that is a FIFO before it reads any data (train's --init, gradcheck's and
+    /// export's --model), in one line and at once.</summary>
+    [Fact]
+    public void CommandsRefuseAFifoModelBeforeReadingData()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var cli = new GpuNet.Tests.Cli.CliRunner();
+        string data = cli.Dir.WriteText("xor.csv", "0,0,0\n0,1,1\n1,0,1\n1,1,0\n");
+        string fifo = SpecialFiles.Fifo(cli.File("init.safetensors"));
+        foreach (var args in new[]
+                 {
+                     new[] { "train", "--init", fifo, "--data", $"csv:{data}", "--epochs", "1", "--device", "cpu", "--model", cli.File("m.safetensors") },
+                     ["gradcheck", "--model", fifo, "--data", $"csv:{data}", "--device", "cpu"],
+                     ["export", "--model", fifo, "--onnx", cli.File("m.onnx")],
+                 })
+        {
+            var (code, output, err) = SpecialFiles.WithoutHanging(() => cli.Run(args));
+            Assert.Equal(1, code);
+            Assert.Equal($"gpunet: error: model file '{fifo}' is a pipe (FIFO), not a regular file; GpuNet reads a model file from a file on disk (save it to one first)",
+                err.Trim());
+            Assert.DoesNotContain("data:", output);
+        }
+        Assert.False(File.Exists(cli.File("m.safetensors")) || File.Exists(cli.File("m.onnx")));
+    }
+
     [Fact]
     public void ResumeRefusesAFifoByName()
     {

@@ -15,6 +15,8 @@ public class SafeTensorsErrorTests
         var e = Assert.Throws<ModelFormatException>(() => SafeTensors.Read(path));
         Assert.Contains(path, e.Message);
         foreach (var s in expected) Assert.Contains(s, e.Message);
+        Assert.DoesNotContain(e.Message, char.IsControl);
+        Assert.DoesNotContain("LineNumber", e.Message);
     }
 
     private const string A4 = """ "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]} """;
@@ -58,6 +60,9 @@ public class SafeTensorsErrorTests
     // entries
     [InlineData("""{"a": 5}""", 0, "tensor 'a': its entry is a number, expected an object")]
     [InlineData("""{"a": {"shape": [1], "data_offsets": [0, 4]}}""", 4, "tensor 'a': its entry has no \"dtype\"")]
+    // control characters from the file are shown escaped, so the message stays one line
+    [InlineData("{\"a\u007fb\": {\"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "tensor 'a\\u007fb': its entry has no \"dtype\"")]
+    [InlineData("{\"a\": nul\u007f}", 0, "JSON header is malformed at character 10: ", "'nul\\u007f}' is an invalid JSON literal")]
     [InlineData("""{"a": {"dtype": "F32", "data_offsets": [0, 4]}}""", 4, "tensor 'a': its entry has no \"shape\"")]
     [InlineData("""{"a": {"dtype": "F32", "shape": [1]}}""", 4, "tensor 'a': its entry has no \"data_offsets\"")]
     [InlineData("""{"a": {"dtype": "F32", "dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}""", 4, "\"dtype\" is given twice")]

@@ -56,6 +56,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
         Assert.Equal(straight.Model, File.ReadAllBytes(straight.Dir.File("second.safetensors")));
         Assert.Contains("step: replicated (one replica on each of 2 processes × 1 device, gradients all-reduced; each runs the fused step on its slice)", straight.FirstOut);
         Assert.Equal(1, Count(straight.FirstOut, "model written to"));
+        Assert.DoesNotContain('\u001b', straight.FirstOut); // no terminal sequence from a rank's pseudo-terminal in mpirun's output
         Assert.Equal(1, Count(straight.FirstOut, $"epoch 1/{Epochs} "));
 
         using var cli = new CliRunner();
@@ -84,7 +85,7 @@ public class MpiTests(MpiTests.StraightRuns straight) : IClassFixture<MpiTests.S
             Process.Start("kill", ["-TERM", rank1.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             var (code, output, _) = job.Wait(120);
             Assert.True(code is 130 or 143, $"exit code {code}:\n{output}");
-            Assert.Equal(1, Count(output, "resume with: gpunet train --resume"));
+            Assert.Equal(1, Count(output, $"resume with: mpirun -np 2 gpunet train --resume {dir.File("term.checkpoint")}"));
             var at = System.Text.RegularExpressions.Regex.Match(output, @"interrupted after (\d+) epochs");
             Assert.True(at.Success && int.Parse(at.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < Epochs,
                 $"not stopped within the first {Epochs} epochs:\n{output}");
