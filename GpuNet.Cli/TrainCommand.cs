@@ -413,6 +413,11 @@ internal sealed class TrainCommand
         {
             return trainer.Fit(train, null, perEpoch, view, resume, cancellationToken);
         }
+        catch (GpuNetException e) when (resume != null && e.Settings.Contains(TrainingState.DataSetting))
+        {
+            // The checkpoint's position or task does not fit the data: say which data it was compared with.
+            throw new GpuNetException($"{e.Message} (the data now: --data {plan.Data}, {Count(train.Count, "row")} before any validation split)", e);
+        }
         catch (TrainingDivergedException e)
         {
             view.Done();

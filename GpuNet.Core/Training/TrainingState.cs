@@ -92,13 +92,17 @@ public sealed class TrainingState
         long stepsPerEpoch = (trainRows + (long)batch - 1) / batch;
         if (RowsDone < 0 || RowsDone >= trainRows || RowsDone % batch != 0 || Steps != EpochsCompleted * stepsPerEpoch + RowsDone / batch)
             throw Fail($"was taken after {Steps} steps, {EpochsCompleted} epochs and {RowsDone} rows; with {trainRows} training rows in batches of " +
-                       $"{batch} ({stepsPerEpoch} steps an epoch) that is not a step of this run: the training data or the batch size differs from the run's");
+                       $"{batch} ({stepsPerEpoch} steps an epoch) that is not a step of this run: the training data or the batch size differs from the run's", DataSetting);
         if (History.Count > 0 && (History[0].TrainAccuracy != null) != classification)
-            throw Fail($"was written by a {(classification ? "regression" : "classification")} run; this data is for {(classification ? "classification" : "regression")}");
+            throw Fail($"was written by a {(classification ? "regression" : "classification")} run; this data is for {(classification ? "classification" : "regression")}", DataSetting);
         if (History.Count > 0 && (History[0].ValidationLoss != null) != validation)
             throw Fail(validation ? "was written by a run without validation data; this one has some (validation)"
                                   : "was written by a run with validation data (validation); this one has none", "validation");
     }
+
+    /// <summary>The <see cref="GpuNetException.Settings"/> entry of a failure of <see cref="CheckPosition"/> that the
+    /// training data explains: a caller that knows where the data came from adds it to the message.</summary>
+    public const string DataSetting = "data";
 
     private GpuNetException Fail(string what, params string[] settings) => new($"{Named} {what}") { Settings = settings };
 

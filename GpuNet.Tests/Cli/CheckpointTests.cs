@@ -363,7 +363,8 @@ public class CheckpointTests(CheckpointTests.StraightRun straight) : IClassFixtu
         (rc, _, e) = cli.Run("train", "--resume", ck);
         Assert.Equal(1, rc);
         Assert.Contains($"checkpoint '{newest}' was taken after 4 steps, 2 epochs and 0 rows; with 5 training rows in batches of 2 (3 steps an epoch) " +
-                        "that is not a step of this run: the training data or the batch size differs from the run's", e);
+                        "that is not a step of this run: the training data or the batch size differs from the run's " +
+                        $"(the data now: --data csv:{data}, 5 rows before any validation split)", e);
     }
 
     /// <summary>A model, metrics or checkpoint folder that cannot be written is found before the data is even read,
