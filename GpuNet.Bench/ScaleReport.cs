@@ -85,9 +85,7 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
         float[] one, many;
         using (var r = new StepRunner(devices[0], c, kind: StepKind.Fused)) one = After(r);
         using (var r = new StepRunner(devices[0], c, kind: StepKind.Replicated, placement: placement)) many = After(r);
-        double num = 0, den = 0;
-        for (int i = 0; i < one.Length; i++) { double d = many[i] - (double)one[i]; num += d * d; den += (double)one[i] * one[i]; }
-        double err = Math.Sqrt(num / Math.Max(den, 1e-30));
+        double err = RestartComparison.RelativeError(many, one);
         if (!(err <= 1e-4)) failures.Add($"{c.Name}: the replicas' weights after {CheckSteps} steps differ from one device's by {err:E2}");
 
         double? oneMs = null;
