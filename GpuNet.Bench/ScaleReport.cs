@@ -41,8 +41,12 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
         if (!MpiWorld.IsLaunched)
         {
             // auto: every device of auto's kind when there are two or more, else two CPU accelerators.
-            var list = Gpu.List();
-            if (spec == "auto") spec = list.Count(d => d.Kind == list[Gpu.AutoIndex()].Kind) >= 2 ? "all" : "cpu:2";
+            if (spec == "auto")
+            {
+                var list = Gpu.List();
+                var auto = list[Gpu.AutoIndex()].Kind;
+                spec = list.Count(d => d.Kind == auto) >= 2 ? "all" : "cpu:2";
+            }
             using var devices = Gpu.OpenSet(spec);
             return new ScaleReport(new Placement(devices), log).Measure(jsonPath, $"{devices.Count} devices in one process");
         }
