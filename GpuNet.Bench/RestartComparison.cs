@@ -142,7 +142,8 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
             log.WriteLine($"{p.Step,-12} {p.MsPerStep,9:F3} {p.MsPerRun,16:F1} {p.CpuMsPerRun,10:F1} {p.RestartStepsPerSecond,16:E2} {p.LaunchesPerRun,9:F0} {(double.IsNaN(p.SpeedupOverFused) ? "—" : $"{p.SpeedupOverFused:F1}×"),9} {p.CheckRelError,8:E1}");
     }
 
-    private static double RelativeError(float[] got, float[] reference)
+    /// <summary>‖got − reference‖₂ / ‖reference‖₂ in float64 (a NaN difference counts as an infinite error).</summary>
+    internal static double RelativeError(float[] got, float[] reference)
     {
         double num = 0, den = 0;
         for (int i = 0; i < got.Length; i++)

@@ -41,8 +41,12 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
         if (!MpiWorld.IsLaunched)
         {
             // auto: every device of auto's kind when there are two or more, else two CPU accelerators.
-            var list = Gpu.List();
-            if (spec == "auto") spec = list.Count(d => d.Kind == list[Gpu.AutoIndex()].Kind) >= 2 ? "all" : "cpu:2";
+            if (spec == "auto")
+            {
+                var list = Gpu.List();
+                var auto = list[Gpu.AutoIndex()].Kind;
+                spec = list.Count(d => d.Kind == auto) >= 2 ? "all" : "cpu:2";
+            }
             using var devices = Gpu.OpenSet(spec);
             return new ScaleReport(new Placement(devices), log).Measure(jsonPath, $"{devices.Count} devices in one process");
         }
@@ -85,9 +89,7 @@ internal sealed class ScaleReport(Placement placement, TextWriter log)
         float[] one, many;
         using (var r = new StepRunner(devices[0], c, kind: StepKind.Fused)) one = After(r);
         using (var r = new StepRunner(devices[0], c, kind: StepKind.Replicated, placement: placement)) many = After(r);
-        double num = 0, den = 0;
-        for (int i = 0; i < one.Length; i++) { double d = many[i] - (double)one[i]; num += d * d; den += (double)one[i] * one[i]; }
-        double err = Math.Sqrt(num / Math.Max(den, 1e-30));
+        double err = RestartComparison.RelativeError(many, one);
         if (!(err <= 1e-4)) failures.Add($"{c.Name}: the replicas' weights after {CheckSteps} steps differ from one device's by {err:E2}");
 
         double? oneMs = null;

@@ -97,7 +97,11 @@ public static class Gpu
         if (parsed.IsKindOnly) return new DeviceSet([Open(spec)]);
         IReadOnlyList<int> indices = parsed.Indices ?? [];
         if (parsed.CpuCount > 0) indices = Enumerable.Repeat(list.First(d => d.Kind == DeviceKind.Cpu).Index, parsed.CpuCount).ToArray();
-        if (parsed.All) indices = list.Where(d => d.Kind == list[AutoIndex()].Kind).Select(d => d.Index).ToArray();
+        if (parsed.All)
+        {
+            var auto = list[AutoIndex()].Kind;
+            indices = list.Where(d => d.Kind == auto).Select(d => d.Index).ToArray();
+        }
         foreach (int i in indices)
             if (i >= list.Count) throw new DeviceNotFoundException($"device index {i} does not exist. {Available(list)}");
         foreach (int i in indices.Skip(1))

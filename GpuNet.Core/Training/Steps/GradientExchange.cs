@@ -24,6 +24,7 @@ internal sealed class GradientExchange
     private readonly Placement placement;
     private readonly float[] sum;
     private readonly float[][] parts;
+    private readonly int[] given; // this step's contributing devices, in order (the first `count` entries)
     private readonly int length;
     private long ticks;
 
@@ -36,6 +37,7 @@ internal sealed class GradientExchange
         // during it would leave the copy writing to where the array was).
         sum = GC.AllocateArray<float>(this.length + 1, pinned: true); // the last slot carries the stop votes
         parts = placement.Devices.Skip(1).Select(_ => GC.AllocateArray<float>(this.length, pinned: true)).ToArray();
+        given = new int[placement.Devices.Count];
     }
 
     /// <summary>Steps exchanged so far.</summary>
@@ -61,20 +63,21 @@ internal sealed class GradientExchange
         var devices = placement.Devices;
         foreach (var d in devices) d.Synchronize(); // the step's compute is done; what follows is the exchange
         long start = Stopwatch.GetTimestamp();
-        var given = Enumerable.Range(0, devices.Count).Where(d => contributes[d]).ToArray();
-        // The first contributing device's gradients land in the sum itself; each other device has a buffer of its own.
-        float[] Host(int d) => d == given[0] ? sum : parts[d < given[0] ? d : d - 1];
-        Parallel.ForEach(given, d =>
+        int count = 0;
+        for (int d = 0; d < devices.Count; d++)
+            if (contributes[d]) given[count++] = d;
+        Parallel.For(0, count, i =>
         {
+            int d = given[i];
             devices[d].Counters.Synced();
             gradients[d].SubView(0, length).CopyToCPU(ref Host(d)[0], length);
         });
-        if (given.Length == 0) Array.Clear(sum, 0, length);
+        if (count == 0) Array.Clear(sum, 0, length);
         else Parallel.For(0, (length + Chunk - 1) / Chunk, c =>
         {
             int at = c * Chunk, n = Math.Min(Chunk, length - at);
             var total = sum.AsSpan(at, n);
-            foreach (int d in given.Skip(1)) Add(total, Host(d).AsSpan(at, n));
+            for (int i = 1; i < count; i++) Add(total, Host(given[i]).AsSpan(at, n));
         });
         if (placement.Processes is { } processes)
         {
@@ -86,6 +89,10 @@ internal sealed class GradientExchange
         ticks += Stopwatch.GetTimestamp() - start;
         Steps++;
     }
+
+    /// <summary>The host buffer device <paramref name="d"/>'s gradients land in: the sum itself for this step's first
+    /// contributing device, a buffer of its own for each other device.</summary>
+    private float[] Host(int d) => d == given[0] ? sum : parts[d < given[0] ? d : d - 1];
 
     /// <summary>total[i] += next[i], vectorised (each element is one addition, so the result is the scalar loop's).</summary>
     private static void Add(Span<float> total, ReadOnlySpan<float> next)
