@@ -18,21 +18,11 @@ namespace GpuNet.Tests.Kernels;
 /// </summary>
 public class FusedGemmTests
 {
-    private static readonly Lazy<Device> LargeTile = new(() =>
-    {
-        var d = Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GemmVariant.Large16;
-        return d;
-    });
+    private static readonly Lazy<Device> LargeTile = new(() => TestDevices.PinnedCpu(GemmVariant.Large16));
 
     /// <summary>The same tile with k split where the plan splits it (the forward GEMM only; K ≥ 64 gives 2 slices or
     /// more on this one-multiprocessor device).</summary>
-    private static readonly Lazy<Device> SplitTile = new(() =>
-    {
-        var d = Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GemmVariant.SplitK16;
-        return d;
-    });
+    private static readonly Lazy<Device> SplitTile = new(() => TestDevices.PinnedCpu(GemmVariant.SplitK16));
 
     /// <summary>(rows of the batch, inputs, outputs): 1, primes, one off the tile, a tile exactly, and inputs deep enough
     /// to split.</summary>
