@@ -99,7 +99,6 @@ public sealed class FusedGemmLauncher : Launcher
     {
         var lead = Work(dW) >= Work(dX) ? dW : dX;
         var v = Device.Gemm.Resolve(lead);
-        if (!GemmSelection.IsLarge(v)) return null;
         return LargePlan(dW, v) is { } w && LargePlan(dX, v) is { } x ? (w, x) : null;
     }
 
