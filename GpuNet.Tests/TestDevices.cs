@@ -54,6 +54,16 @@ public static class TestDevices
     /// reductions run on it.</summary>
     public static Device WideGpuShaped => WideGpuShapedCpu.Value;
 
+    /// <summary>A new small CPU accelerator (2 threads a warp × 2 warps, one multiprocessor) whose GEMMs all run
+    /// <paramref name="variant"/>: a GPU kernel family run on the CPU. Each caller keeps its own, so that the launch
+    /// counts and kernels it reads are its tests' alone.</summary>
+    public static Device PinnedCpu(GemmVariant variant)
+    {
+        var d = Gpu.OpenCpu(2, 2, 1);
+        d.Gemm.Pin = variant;
+        return d;
+    }
+
     private static IReadOnlyList<(string, Device)> Open()
     {
         var list = new List<Device> { Gpu.OpenCpu(2, 2, 2) };

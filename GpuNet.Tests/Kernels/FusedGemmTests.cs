@@ -18,21 +18,11 @@ namespace GpuNet.Tests.Kernels;
 /// </summary>
 public class FusedGemmTests
 {
-    private static readonly Lazy<Device> LargeTile = new(() =>
-    {
-        var d = Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GemmVariant.Large16;
-        return d;
-    });
+    private static readonly Lazy<Device> LargeTile = new(() => TestDevices.PinnedCpu(GemmVariant.Large16));
 
     /// <summary>The same tile with k split where the plan splits it (the forward GEMM only; K ≥ 64 gives 2 slices or
     /// more on this one-multiprocessor device).</summary>
-    private static readonly Lazy<Device> SplitTile = new(() =>
-    {
-        var d = Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GemmVariant.SplitK16;
-        return d;
-    });
+    private static readonly Lazy<Device> SplitTile = new(() => TestDevices.PinnedCpu(GemmVariant.SplitK16));
 
     /// <summary>(rows of the batch, inputs, outputs): 1, primes, one off the tile, a tile exactly, and inputs deep enough
     /// to split.</summary>
@@ -51,9 +41,12 @@ public class FusedGemmTests
         public int DataRows => B + 6;
         public int FirstRow => 3;
         public int Ldx => I + Pad(I);
+        private int[]? order;
+        /// <summary>The epoch's order of the data's rows (shuffled by <see cref="Seed"/>, once).</summary>
         public int[] Order()
         {
-            var order = Enumerable.Range(0, DataRows).ToArray();
+            if (order != null) return order;
+            order = Enumerable.Range(0, DataRows).ToArray();
             new Random(Seed).Shuffle(order);
             return order;
         }
@@ -62,6 +55,14 @@ public class FusedGemmTests
     }
 
     private static Device[] Devices => [LargeTile.Value, TestDevices.Cpu];
+
+    /// <summary>Runs <paramref name="check"/> (which checks against the reference and returns the outputs) on the large
+    /// tile and on the register-blocked kernels, and asserts that both give the same bits.</summary>
+    private static void AssertKernelsAgree(Func<Device, float[]> check)
+    {
+        var results = Devices.Select(check).ToArray();
+        Assert.Equal(results[1], results[0]);
+    }
 
     [Theory]
     [MemberData(nameof(Layouts))]
@@ -72,8 +73,7 @@ public class FusedGemmTests
             foreach (var act in Enum.GetValues<Activation>())
             {
                 var lay = new Layout(b, i, o, Count: 3, aligned, ordered, seed++);
-                var results = Devices.Select(d => Forward(d, lay, act)).ToArray();
-                Assert.Equal(results[1], results[0]);
+                AssertKernelsAgree(d => Forward(d, lay, act));
                 Forward(SplitTile.Value, lay, act);
             }
     }
@@ -123,8 +123,7 @@ public class FusedGemmTests
             foreach (var act in Enum.GetValues<Activation>())
             {
                 var lay = new Layout(b, i, o, Count: oneRestart ? 1 : 3, aligned, Ordered: false, seed++);
-                var results = Devices.Select(d => BackwardPair(d, lay, act)).ToArray();
-                Assert.Equal(results[1], results[0]);
+                AssertKernelsAgree(d => BackwardPair(d, lay, act));
             }
     }
 
@@ -157,18 +156,10 @@ public class FusedGemmTests
         d.FusedGemm.BackwardPair(act, dW, fW, dX, new GemmFusion { Aux = zb.View });
         var grads = TestData.Download(gb, gradLength);
         var dx = TestData.Download(xb, dxLength);
-        var expectedGrads = new double[gradLength];
-        Array.Fill(expectedGrads, double.NaN);
+        var expectedGrads = ExpectedGradients(lay, delta, strideD, ldd, (z, r, k) => zPrev[z * strideZ + r * ldz + k]);
         var expectedDx = new double[dxLength];
         for (int z = 0; z < lay.Count; z++)
         {
-            for (int n = 0; n < lay.O; n++)
-            {
-                for (int k = 0; k < lay.I; k++)
-                    expectedGrads[z * lay.P + lay.WeightOffset + n * lay.I + k] =
-                        Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n] * zPrev[z * strideZ + r * ldz + k]);
-                expectedGrads[z * lay.P + lay.BiasOffset + n] = Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n]);
-            }
             for (int r = 0; r < lay.B; r++)
                 for (int k = 0; k < lay.I; k++)
                 {
@@ -190,8 +181,7 @@ public class FusedGemmTests
         foreach (var (b, i, o) in Shapes)
         {
             var lay = new Layout(b, i, o, Count: 3, aligned, ordered, seed++);
-            var results = Devices.Select(d => WeightGradient(d, lay)).ToArray();
-            Assert.Equal(results[1], results[0]);
+            AssertKernelsAgree(d => WeightGradient(d, lay));
         }
     }
 
@@ -221,16 +211,7 @@ public class FusedGemmTests
         };
         d.FusedGemm.WeightGradient(g, f, lay.Ordered);
         var grads = TestData.Download(gb, gradLength);
-        var expected = new double[gradLength];
-        Array.Fill(expected, double.NaN);
-        for (int z = 0; z < lay.Count; z++)
-            for (int n = 0; n < lay.O; n++)
-            {
-                for (int k = 0; k < lay.I; k++)
-                    expected[z * lay.P + lay.WeightOffset + n * lay.I + k] =
-                        Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n] * x[lay.Row(r) * lay.Ldx + k]);
-                expected[z * lay.P + lay.BiasOffset + n] = Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n]);
-            }
+        var expected = ExpectedGradients(lay, delta, strideD, ldd, (z, r, k) => x[lay.Row(r) * lay.Ldx + k]);
         AssertMatches(grads, expected, Tolerances.Gemm(lay.B), $"first-layer dW and db {lay} on {d.Info.Name}");
         return grads;
     }
@@ -261,6 +242,24 @@ public class FusedGemmTests
         var plan = d.Gemm.Plan(g);
         Assert.Equal(GemmVariant.Large16, plan.Variant);
         Assert.True(plan.VectorA && plan.VectorB && plan.VectorC, plan.ToString());
+    }
+
+    /// <summary>The float64 reference of the restarts' flat gradients [Count, P]: dW[z][n][k] = Σ_r δ[z][r][n]·input(z, r, k)
+    /// and db[z][n] = Σ_r δ[z][r][n], with δ[z] at z·<paramref name="strideD"/>, rows <paramref name="ldd"/> apart; NaN
+    /// (never written) everywhere else.</summary>
+    private static double[] ExpectedGradients(Layout lay, float[] delta, long strideD, int ldd, Func<int, int, int, double> input)
+    {
+        var expected = new double[lay.Count * lay.P];
+        Array.Fill(expected, double.NaN);
+        for (int z = 0; z < lay.Count; z++)
+            for (int n = 0; n < lay.O; n++)
+            {
+                for (int k = 0; k < lay.I; k++)
+                    expected[z * lay.P + lay.WeightOffset + n * lay.I + k] =
+                        Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n] * input(z, r, k));
+                expected[z * lay.P + lay.BiasOffset + n] = Enumerable.Range(0, lay.B).Sum(r => (double)delta[z * strideD + r * ldd + n]);
+            }
+        return expected;
     }
 
     private static double DerivativeFromOutput(Activation act, double z) => act switch

@@ -30,38 +30,8 @@ public class SassGuardTests(ITestOutputHelper output)
         ("GemmLarge.Run<GemmTile64x64,AcrossK,AcrossK>", GemmTarget.All),
         ("GemmLarge.Run<GemmTile64x64,AcrossK,AlongK>", GemmTarget.All),
         // The fused step's GEMMs on the same tiles: the same main loop, the layer's element-wise work in the epilogue.
-        ("GemmLarge.FusedForward<GemmTile128,Identity,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Logistic,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Tanh,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Relu,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Identity,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Logistic,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Tanh,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile128,Relu,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile128,Identity>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile128,Logistic>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile128,Tanh>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile128,Relu>", GemmTarget.All),
-        ("GemmLarge.FusedForwardSlices<GemmTile128,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForwardSlices<GemmTile128,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedWeightGradient<GemmTile128,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedWeightGradient<GemmTile128,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Identity,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Logistic,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Tanh,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Relu,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Identity,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Logistic,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Tanh,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedForward<GemmTile64x64,Relu,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Identity>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Logistic>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Tanh>", GemmTarget.All),
-        ("GemmLarge.FusedBackwardPair<GemmTile64x64,Relu>", GemmTarget.All),
-        ("GemmLarge.FusedForwardSlices<GemmTile64x64,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedForwardSlices<GemmTile64x64,OrderedRows>", GemmTarget.All),
-        ("GemmLarge.FusedWeightGradient<GemmTile64x64,DirectRows>", GemmTarget.All),
-        ("GemmLarge.FusedWeightGradient<GemmTile64x64,OrderedRows>", GemmTarget.All),
+        .. FusedGemms("GemmTile128").Select(k => (k, GemmTarget.All)),
+        .. FusedGemms("GemmTile64x64").Select(k => (k, GemmTarget.All)),
         // The 64×64 shared-memory tile kernel that came before, a tuning candidate still: scalar shared loads and a
         // 16-FFMA inner loop (37 % FFMA).
         ("Gemm.Tiled<GemmTile64>", GemmTarget.NoSpills | GemmTarget.Shared48K | GemmTarget.TwoBlocksPerSm),
@@ -74,12 +44,22 @@ public class SassGuardTests(ITestOutputHelper output)
         "Gemm.Naive", "Gemm.Blocked", "Gemm.Tiled<GemmTile8>",
         "GemmLarge.Run<GemmTile16,AlongK,AcrossK>", "GemmLarge.Run<GemmTile16,AlongK,AlongK>",
         "GemmLarge.Run<GemmTile16,AcrossK,AcrossK>", "GemmLarge.Run<GemmTile16,AcrossK,AlongK>",
-        "GemmLarge.FusedForward<GemmTile16,Identity,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Logistic,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Tanh,DirectRows>", "GemmLarge.FusedForward<GemmTile16,Relu,DirectRows>",
-        "GemmLarge.FusedForward<GemmTile16,Identity,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Logistic,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Tanh,OrderedRows>", "GemmLarge.FusedForward<GemmTile16,Relu,OrderedRows>",
-        "GemmLarge.FusedBackwardPair<GemmTile16,Identity>", "GemmLarge.FusedBackwardPair<GemmTile16,Logistic>", "GemmLarge.FusedBackwardPair<GemmTile16,Tanh>", "GemmLarge.FusedBackwardPair<GemmTile16,Relu>",
-        "GemmLarge.FusedWeightGradient<GemmTile16,DirectRows>", "GemmLarge.FusedWeightGradient<GemmTile16,OrderedRows>",
-        "GemmLarge.FusedForwardSlices<GemmTile16,DirectRows>", "GemmLarge.FusedForwardSlices<GemmTile16,OrderedRows>",
+        .. FusedGemms("GemmTile16"),
     ];
+
+    /// <summary>The fused step's large-tile GEMMs on <paramref name="tile"/> (their names): the forward product for each
+    /// activation and row map, the backward pair for each activation, the forward's k slices and the first layer's
+    /// weight gradient for each row map.</summary>
+    private static IEnumerable<string> FusedGemms(string tile)
+    {
+        string[] activations = ["Identity", "Logistic", "Tanh", "Relu"], rows = ["DirectRows", "OrderedRows"];
+        return [
+            .. from map in rows from act in activations select $"GemmLarge.FusedForward<{tile},{act},{map}>",
+            .. from act in activations select $"GemmLarge.FusedBackwardPair<{tile},{act}>",
+            .. from map in rows select $"GemmLarge.FusedForwardSlices<{tile},{map}>",
+            .. from map in rows select $"GemmLarge.FusedWeightGradient<{tile},{map}>",
+        ];
+    }
 
     /// <summary>GEMM kernels (their names): the Gemm and GemmLarge families. The split-K sum is a reduction.</summary>
     private static bool IsGemm(string name) =>

@@ -38,20 +38,10 @@ public class FusedStepTests
 
     /// <summary>A CPU accelerator whose GEMMs run on the large-tile kernel's 16×16 test tile: its fused step takes the
     /// large-tile fused kernels a GPU takes (with the GPU's tiles).</summary>
-    private static readonly Lazy<GpuNet.Devices.Device> LargeTile = new(() =>
-    {
-        var d = GpuNet.Devices.Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GpuNet.Devices.GemmVariant.Large16;
-        return d;
-    });
+    private static readonly Lazy<GpuNet.Devices.Device> LargeTile = new(() => TestDevices.PinnedCpu(GpuNet.Devices.GemmVariant.Large16));
 
     /// <summary>The same tile with every GEMM deep enough split in k.</summary>
-    private static readonly Lazy<GpuNet.Devices.Device> SplitTile = new(() =>
-    {
-        var d = GpuNet.Devices.Gpu.OpenCpu(2, 2, 1);
-        d.Gemm.Pin = GpuNet.Devices.GemmVariant.SplitK16;
-        return d;
-    });
+    private static readonly Lazy<GpuNet.Devices.Device> SplitTile = new(() => TestDevices.PinnedCpu(GpuNet.Devices.GemmVariant.SplitK16));
 
     private static float[][] Train(NetworkSpec spec, int restarts, Dataset data, TrainOptions options, StepKind step, GpuNet.Devices.Device? device = null)
     {

@@ -99,7 +99,6 @@ public sealed class FusedGemmLauncher : Launcher
     {
         var lead = Work(dW) >= Work(dX) ? dW : dX;
         var v = Device.Gemm.Resolve(lead);
-        if (!GemmSelection.IsLarge(v)) return null;
         return LargePlan(dW, v) is { } w && LargePlan(dX, v) is { } x ? (w, x) : null;
     }
 
@@ -107,18 +106,10 @@ public sealed class FusedGemmLauncher : Launcher
 
     private static int TileIndex(in GemmPlan plan) => GemmLargeLauncher.TileIndex(plan.Variant);
 
-    private static GemmLargeArgs Args(in GemmPlan plan) => new()
-    {
-        Slices = 1, KChunk = plan.KChunk, VectorA = plan.VectorA ? 1 : 0, VectorB = plan.VectorB ? 1 : 0, VectorC = plan.VectorC ? 1 : 0,
-    };
+    /// <summary>The kernel's view of a whole-product plan (one slice, all of k).</summary>
+    private static GemmLargeArgs Args(in GemmPlan plan) => GemmLargeLauncher.Args(plan, 1, plan.KChunk, plan.VectorC);
 
-    /// <summary>Tiles of C over every product (the kernels count them in 32 bits).</summary>
-    private static long Tiles(in GemmArgs g, in GemmPlan plan)
-    {
-        var (bm, bn, _, _) = GemmSelection.Tile(plan.Variant);
-        long tiles = (long)g.Count * ((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
-        return tiles < int.MaxValue / 2 ? tiles : throw new ArgumentException($"fused GEMM of {tiles} tiles: the kernels count tiles in 32 bits");
-    }
+    private static long Tiles(in GemmArgs g, in GemmPlan plan) => GemmLargeLauncher.FusedTileCount(g, plan.Variant);
 
     private KernelConfig LargeGrid(string name, in GemmPlan plan, long tiles) =>
         Count($"{name} ({GemmTuner.Name(plan.Variant)})", GemmLargeLauncher.FusedConfig(tiles, GemmSelection.Tile(plan.Variant).Threads));

@@ -77,8 +77,8 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
         in GemmArgs g, in GemmFusion f, in GemmPlan plan)
     {
         var reduce = KernelRegistry.GemmSplitKReduceFused[act];
-        var (bm, bn, threads, _) = GemmSelection.Tile(plan.Variant);
-        long tiles = (long)g.Count * plan.Slices * ((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
+        int threads = GemmSelection.Tile(plan.Variant).Threads;
+        long tiles = FusedTileCount(g, plan.Variant, plan.Slices);
         lock (gate)
         {
             var work = Workspace(GemmSelection.WorkspaceFloats(g, plan.Slices));
@@ -90,10 +90,23 @@ internal sealed class GemmLargeLauncher : Launcher, IDisposable
         }
     }
 
+    /// <summary>Tiles of C a fused large-tile kernel walks on <paramref name="variant"/>'s tile: Count · S · ⌈M/BM⌉ · ⌈N/BN⌉
+    /// over every product and each of its <paramref name="slices"/> k slices. The kernels count them in 32 bits, and
+    /// the backward pair adds two such counts, so each stays below 2³⁰.</summary>
+    /// <exception cref="ArgumentException">The count is 2³⁰ or more.</exception>
+    internal static long FusedTileCount(in GemmArgs g, GemmVariant variant, int slices = 1)
+    {
+        var (bm, bn, _, _) = GemmSelection.Tile(variant);
+        long tiles = (long)g.Count * slices * ((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
+        return tiles < int.MaxValue / 2 ? tiles : throw new ArgumentException($"fused GEMM of {tiles} tiles: the kernels count tiles in 32 bits");
+    }
+
     /// <summary>A fused large-tile launch: one group per tile up to 2¹⁶ groups (the kernels walk the rest).</summary>
     internal static KernelConfig FusedConfig(long tiles, int threads) => new((int)Math.Clamp(tiles, 1, 1 << 16), threads);
 
-    private static GemmLargeArgs Args(in GemmPlan plan, int slices, int chunk, bool vectorC) => new()
+    /// <summary>The kernel's view of <paramref name="plan"/>: its load widths, <paramref name="slices"/> k slices of
+    /// <paramref name="chunk"/>, and C's store width.</summary>
+    internal static GemmLargeArgs Args(in GemmPlan plan, int slices, int chunk, bool vectorC) => new()
     {
         Slices = slices, KChunk = chunk, VectorA = plan.VectorA ? 1 : 0, VectorB = plan.VectorB ? 1 : 0, VectorC = vectorC ? 1 : 0,
     };
