@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using GpuNet;
 using GpuNet.Bench;
+using GpuNet.Bench.Suites;
 using GpuNet.Devices;
 using ILGPU.Runtime.Cuda;
 
@@ -40,11 +41,8 @@ if (args.Length >= 1 && args[0] is "--smoke" or "--check")
     // --smoke | --check [--device SPEC] [--json FILE]
     var (spec, json, bad) = DeviceArgs(args);
     if (bad != null) { Console.Error.WriteLine($"unknown {args[0]} option {bad}; use --device SPEC and --json FILE"); return 2; }
-    Device device;
-    try { device = Gpu.Open(spec); }
-    catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
-    { Console.Error.WriteLine($"{args[0][2..]}: cannot open device '{spec}': {e.Message}"); return 1; }
-    using var _ = device;
+    using var device = BenchDevices.OpenFor(args[0][2..], spec);
+    if (device == null) return 1;
     Console.WriteLine($"device: {device.Info}");
     var checks = new DeviceChecks(device, Console.Out);
     return args[0] == "--smoke" ? checks.RunSmoke(json) : checks.RunAll(json);
