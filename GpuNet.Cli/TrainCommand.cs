@@ -127,8 +127,10 @@ internal sealed class TrainCommand
         if (plan.Options.BatchSize < replicas)
             throw new UsageException($"--batch {plan.Options.BatchSize}: every one of the {replicas} replicas takes a slice of each batch; use --batch {replicas} or more");
         var loaded = plan.Data.Load(plan.DataDir);
-        RequireInRange(loaded.Train, plan.Data.Path, plan.Options.Standardize);
-        if (loaded.Test != null) RequireInRange(loaded.Test, plan.Data.TestPath ?? plan.Data.Path, plan.Options.Standardize);
+        // Named by the file the rows came from, as it holds them (the trainer checks too, but on the rows of its
+        // validation split); features to be standardised are left to the trainer, which checks them standardised.
+        FloatRange.Require(loaded.Train, plan.Data.Path, features: !plan.Options.Standardize);
+        if (loaded.Test != null) FloatRange.Require(loaded.Test, plan.Data.TestPath ?? plan.Data.Path, features: !plan.Options.Standardize);
         log.WriteLine($"data: {loaded.Description}");
         using var net = BuildNetwork(plan, devices, loaded.Train, log);
         var placement = devices.Count > 1 || job != null ? new Placement(devices, job?.World) : null;
@@ -326,22 +328,6 @@ internal sealed class TrainCommand
             ("--data test=", data.TestPath, false), ("--init", init != null && OptionChecks.Same(init, modelPath) ? null : init, false));
         if (plotPath != null) Plot.CheckPath("--plot", plotPath);
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
-    }
-
-    /// <summary>Refuses data that overflows float32 arithmetic (<see cref="FloatRange"/>) naming the file it came from,
-    /// with its rows as the file holds them: the trainer checks too, but on the rows of its validation split. Features
-    /// to be standardised are left to the trainer, which checks them standardised.</summary>
-    private static void RequireInRange(Dataset data, string? file, bool standardized)
-    {
-        try
-        {
-            if (!standardized) FloatRange.Require(data.Features, data.FeatureCount, "feature", data.DescribeFeature);
-            FloatRange.Require(data.Targets, data.TargetCount, "target", c => $"target {c + 1}");
-        }
-        catch (DataFormatException e) when (file != null)
-        {
-            throw new DataFormatException($"{file}: {e.Message}") { Settings = e.Settings };
-        }
     }
 
     /// <summary>The network: the --init model's, or a dense one for the data whose last layer, output and loss Core's
