@@ -79,6 +79,7 @@ internal sealed class TrainCommand
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
     private readonly MpiJob? job; // under mpirun: this process's rank; rank 0 alone writes files
     private bool Root => job?.IsRoot ?? true;
+    private int Processes => job?.World.Size ?? 1; // the job's processes: 1 outside mpirun
     private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr, MpiJob? job = null)
@@ -121,9 +122,10 @@ internal sealed class TrainCommand
         bool json = a.Has("json");
         var log = json ? stderr : stdout;
         var plan = ReadOptions();
-        using var devices = job?.OpenDevices(OptionChecks.Devices(a)) ?? Gpu.OpenSet(OptionChecks.Devices(a));
+        string deviceSpec = OptionChecks.Devices(a);
+        using var devices = job?.OpenDevices(deviceSpec) ?? Gpu.OpenSet(deviceSpec);
         var device = devices.Primary;
-        int replicas = devices.Count * (job?.World.Size ?? 1);
+        int replicas = devices.Count * Processes;
         if (plan.Options.BatchSize < replicas)
             throw new UsageException($"--batch {plan.Options.BatchSize}: every one of the {replicas} replicas takes a slice of each batch; use --batch {replicas} or more");
         var loaded = plan.Data.Load(plan.DataDir);
@@ -365,13 +367,13 @@ internal sealed class TrainCommand
         try
         {
             var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count),
-                devices.Count, job?.World.Size ?? 1, plan.Options.Optimizer.Kind);
+                devices.Count, Processes, plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
         resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'"
             : $"the options and the data (--data {plan.Data}: {Count(train.FeatureCount, "feature")}, {train.TargetCount} {(task == TaskKind.Classification ? "classes" : "targets")})");
-        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
+        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: Processes)
             .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {
