@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using GpuNet;
 using GpuNet.Bench;
+using GpuNet.Bench.Suites;
 using GpuNet.Devices;
 using ILGPU.Runtime.Cuda;
 
@@ -40,11 +41,8 @@ if (args.Length >= 1 && args[0] is "--smoke" or "--check")
     // --smoke | --check [--device SPEC] [--json FILE]
     var (spec, json, bad) = DeviceArgs(args);
     if (bad != null) { Console.Error.WriteLine($"unknown {args[0]} option {bad}; use --device SPEC and --json FILE"); return 2; }
-    Device device;
-    try { device = Gpu.Open(spec); }
-    catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
-    { Console.Error.WriteLine($"{args[0][2..]}: cannot open device '{spec}': {e.Message}"); return 1; }
-    using var _ = device;
+    using var device = BenchDevices.OpenFor(args[0][2..], spec);
+    if (device == null) return 1;
     Console.WriteLine($"device: {device.Info}");
     var checks = new DeviceChecks(device, Console.Out);
     return args[0] == "--smoke" ? checks.RunSmoke(json) : checks.RunAll(json);
@@ -62,14 +60,7 @@ if (args.Length >= 1 && args[0] == "--autotune")
 {
     // --autotune [--device SPEC] [--json FILE] [--cache FILE]: tunes the report's GEMM cases into the tuning cache.
     var rest = args.ToList();
-    string? cachePath = null;
-    int at = rest.IndexOf("--cache");
-    if (at > 0)
-    {
-        if (at + 1 >= rest.Count) { Console.Error.WriteLine("--cache takes the tuning cache file to write"); return 2; }
-        cachePath = rest[at + 1];
-        rest.RemoveRange(at, 2);
-    }
+    if (!TakeValue(rest, "--cache", out string? cachePath)) { Console.Error.WriteLine("--cache takes the tuning cache file to write"); return 2; }
     var (spec, json, bad) = DeviceArgs(rest.ToArray());
     if (bad != null) { Console.Error.WriteLine($"unknown autotune option {bad}; use --device SPEC, --json FILE and --cache FILE"); return 2; }
     using var device = Gpu.Open(spec);
@@ -81,13 +72,8 @@ if (args.Length >= 1 && args[0] == "--report")
     // --report [--device SPEC] [--json FILE] [--runs N]
     var rest = args.ToList();
     int runs = 20;
-    int at = rest.IndexOf("--runs");
-    if (at > 0)
-    {
-        if (at + 1 >= rest.Count || !int.TryParse(rest[at + 1], out runs) || runs < 1)
-        { Console.Error.WriteLine("--runs takes a positive number of timed runs per case"); return 2; }
-        rest.RemoveRange(at, 2);
-    }
+    if (!TakeValue(rest, "--runs", out string? runsText) || (runsText != null && (!int.TryParse(runsText, out runs) || runs < 1)))
+    { Console.Error.WriteLine("--runs takes a positive number of timed runs per case"); return 2; }
     var (spec, json, bad) = DeviceArgs(rest.ToArray());
     if (bad != null) { Console.Error.WriteLine($"unknown report option {bad}; use --device SPEC, --json FILE and --runs N"); return 2; }
     using var device = Gpu.Open(spec);
@@ -96,6 +82,19 @@ if (args.Length >= 1 && args[0] == "--report")
 
 BenchmarkSwitcher.FromAssembly(typeof(Cases).Assembly).Run(args);
 return 0;
+
+// Takes "OPTION VALUE" out of a mode's arguments (after the mode itself): the value, or null when the option is not
+// there; false when it is there without a value.
+static bool TakeValue(List<string> rest, string option, out string? value)
+{
+    value = null;
+    int at = rest.IndexOf(option);
+    if (at <= 0) return true;
+    if (at + 1 >= rest.Count) return false;
+    value = rest[at + 1];
+    rest.RemoveRange(at, 2);
+    return true;
+}
 
 static (string Spec, string? Json, string? Bad) DeviceArgs(string[] args)
 {

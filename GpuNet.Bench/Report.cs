@@ -79,7 +79,8 @@ internal sealed partial class Report
         {
             if (cpu && c.Flop > CpuStepFlopCap) { skipped.Add(new($"step {c.Name}", "too large for the CPU accelerator")); continue; }
             // Both ways of running the step, on the same device, one after the other.
-            foreach (var kind in new[] { StepKind.Fused, StepKind.Layered }) steps.Add(MeasureStep(c, kind));
+            var reference = StepOnce(c, GemmVariant.Naive, StepKind.Layered); // one reference for both
+            foreach (var kind in new[] { StepKind.Fused, StepKind.Layered }) steps.Add(MeasureStep(c, kind, reference));
             Save();
             if (failures.Count > 0) break;
         }
@@ -214,23 +215,28 @@ internal sealed partial class Report
         return list;
     }
 
-    private StepJson MeasureStep(Cases.StepCase c, StepKind kind)
+    /// <summary>The parameters after one step of <paramref name="how"/> from the case's start, the GEMM pinned to
+    /// <paramref name="variant"/> for that step only.</summary>
+    private float[] StepOnce(Cases.StepCase c, GemmVariant variant, StepKind how)
     {
-        // Check: one step of this kind with this device's GEMM against one layer-by-layer step with the naive reference
-        // GEMM, same start.
         var k = device.Gemm;
-        var counters = device.Counters;
-        var fast = k.Pin;
-        float[] After(GemmVariant v, StepKind how)
+        var pinned = k.Pin;
+        k.Pin = variant;
+        try
         {
-            k.Pin = v;
             using var r = new StepRunner(device, c, kind: how);
             r.Step();
             return r.Network.Parameters.ReadAll();
         }
-        var reference = After(GemmVariant.Naive, StepKind.Layered);
-        var got = After(fast, kind);
-        k.Pin = fast;
+        finally { k.Pin = pinned; }
+    }
+
+    /// <param name="reference">The parameters after one layer-by-layer step with the naive reference GEMM, same start.</param>
+    private StepJson MeasureStep(Cases.StepCase c, StepKind kind, float[] reference)
+    {
+        // Check: one step of this kind with this device's GEMM against the reference.
+        var counters = device.Counters;
+        var got = StepOnce(c, device.Gemm.Pin, kind);
         double err = Check(got, i => reference[i], got.Length);
         if (err > 1e-4) failures.Add($"step {c.Name} ({kind.Name()}): parameters after one step differ from the naive-GEMM layered step by {err:E2}");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using GpuNet.Bench.Suites;
 using GpuNet.Devices;
 using GpuNet.Training;
 using ILGPU.Runtime.Cuda;
@@ -48,11 +49,8 @@ internal sealed class RestartComparison(Device device, TextWriter log, int resta
                 return 2;
             }
         }
-        Device device;
-        try { device = Gpu.Open(spec); }
-        catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
-        { Console.Error.WriteLine($"restarts: cannot open device '{spec}': {e.Message}"); return 1; }
-        using var _ = device;
+        using var device = BenchDevices.OpenFor("restarts", spec);
+        if (device == null) return 1;
         return new RestartComparison(device, Console.Out, restarts, steps, kinds).Run(json);
     }
 

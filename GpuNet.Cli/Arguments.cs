@@ -163,9 +163,7 @@ internal static class OptionChecks
     {
         if (Directory.Exists(path)) throw new UsageException($"{option} {path}: that is a folder; give a file");
         if (!File.Exists(path)) throw new UsageException($"{option}: file '{path}' does not exist");
-        var kind = FileKinds.Of(path);
-        if (kind != FileKind.Regular)
-            throw new GpuNetException($"model file '{path}' is {kind.Describe()}, not a regular file; GpuNet reads a model file from a file on disk (save it to one first)");
+        FileKinds.RequireRegular(path, "model file");
     }
 
     /// <summary>No two of <paramref name="files"/> are the same file, where one of them is written: an output must not

@@ -79,6 +79,7 @@ internal sealed class TrainCommand
     private readonly string? dataAsGiven; // a resumed run's --data as the user first typed it (its model records that)
     private readonly MpiJob? job; // under mpirun: this process's rank; rank 0 alone writes files
     private bool Root => job?.IsRoot ?? true;
+    private int Processes => job?.World.Size ?? 1; // the job's processes: 1 outside mpirun
     private readonly string runId; // kept across resumes: a run prunes and resumes only its own checkpoints
 
     public TrainCommand(IEnumerable<string> args, TextWriter stdout, TextWriter stderr, MpiJob? job = null)
@@ -121,14 +122,17 @@ internal sealed class TrainCommand
         bool json = a.Has("json");
         var log = json ? stderr : stdout;
         var plan = ReadOptions();
-        using var devices = job?.OpenDevices(OptionChecks.Devices(a)) ?? Gpu.OpenSet(OptionChecks.Devices(a));
+        string deviceSpec = OptionChecks.Devices(a);
+        using var devices = job?.OpenDevices(deviceSpec) ?? Gpu.OpenSet(deviceSpec);
         var device = devices.Primary;
-        int replicas = devices.Count * (job?.World.Size ?? 1);
+        int replicas = devices.Count * Processes;
         if (plan.Options.BatchSize < replicas)
             throw new UsageException($"--batch {plan.Options.BatchSize}: every one of the {replicas} replicas takes a slice of each batch; use --batch {replicas} or more");
         var loaded = plan.Data.Load(plan.DataDir);
-        RequireInRange(loaded.Train, plan.Data.Path, plan.Options.Standardize);
-        if (loaded.Test != null) RequireInRange(loaded.Test, plan.Data.TestPath ?? plan.Data.Path, plan.Options.Standardize);
+        // Named by the file the rows came from, as it holds them (the trainer checks too, but on the rows of its
+        // validation split); features to be standardised are left to the trainer, which checks them standardised.
+        FloatRange.Require(loaded.Train, plan.Data.Path, features: !plan.Options.Standardize);
+        if (loaded.Test != null) FloatRange.Require(loaded.Test, plan.Data.TestPath ?? plan.Data.Path, features: !plan.Options.Standardize);
         log.WriteLine($"data: {loaded.Description}");
         using var net = BuildNetwork(plan, devices, loaded.Train, log);
         var placement = devices.Count > 1 || job != null ? new Placement(devices, job?.World) : null;
@@ -328,22 +332,6 @@ internal sealed class TrainCommand
         return (modelPath, metricsPath, plotPath, checkpointDir, checkpointEvery);
     }
 
-    /// <summary>Refuses data that overflows float32 arithmetic (<see cref="FloatRange"/>) naming the file it came from,
-    /// with its rows as the file holds them: the trainer checks too, but on the rows of its validation split. Features
-    /// to be standardised are left to the trainer, which checks them standardised.</summary>
-    private static void RequireInRange(Dataset data, string? file, bool standardized)
-    {
-        try
-        {
-            if (!standardized) FloatRange.Require(data.Features, data.FeatureCount, "feature", data.DescribeFeature);
-            FloatRange.Require(data.Targets, data.TargetCount, "target", c => $"target {c + 1}");
-        }
-        catch (DataFormatException e) when (file != null)
-        {
-            throw new DataFormatException($"{file}: {e.Message}") { Settings = e.Settings };
-        }
-    }
-
     /// <summary>The network: the --init model's, or a dense one for the data whose last layer, output and loss Core's
     /// output policy chooses; the memory plan is checked before its weights are made. Its info says what it will be
     /// trained for (the trainer fills in the rest).</summary>
@@ -379,13 +367,13 @@ internal sealed class TrainCommand
         try
         {
             var (kind, why) = TrainingSteps.Choose(plan.Options.Step, spec, plan.Restarts, plan.Options.BatchFor(train.Count),
-                devices.Count, job?.World.Size ?? 1, plan.Options.Optimizer.Kind);
+                devices.Count, Processes, plan.Options.Optimizer.Kind);
             log.WriteLine($"step: {kind.Name()} ({why})");
         }
         catch (ArgumentException e) { throw new UsageException($"--step {plan.Options.Step.Name()}: {e.Message}"); }
         resume?.CheckFits(spec, plan.Restarts, plan.Options, plan.Init != null ? $"model '{plan.Init}'"
             : $"the options and the data (--data {plan.Data}: {Count(train.FeatureCount, "feature")}, {train.TargetCount} {(task == TaskKind.Classification ? "classes" : "targets")})");
-        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: job?.World.Size ?? 1)
+        MemoryPlan.For(spec, plan.Restarts, plan.Options, train.Count, devices: devices.Count, processes: Processes)
             .Check(device, spec, plan.Restarts); // before the weights are made
         var net = new Network(device, spec, plan.Restarts, plan.Options.ShuffleSeed)
         {

@@ -15,6 +15,18 @@ public static class BenchDevices
 {
     public static IEnumerable<string> All() => Gpu.List().Select(d => $"{d.Index}:{d.Kind.ToString().ToLowerInvariant()}");
     public static Device Open(string name) => Gpu.Open(name.Split(':')[0]);
+
+    /// <summary>The device <paramref name="spec"/> names, for the tool's mode <paramref name="mode"/>; null when it
+    /// cannot be opened, the reason written to stderr after the mode's name.</summary>
+    public static Device? OpenFor(string mode, string spec)
+    {
+        try { return Gpu.Open(spec); }
+        catch (Exception e) when (e is DeviceNotFoundException or GpuNetException or ILGPU.Runtime.AcceleratorException)
+        {
+            Console.Error.WriteLine($"{mode}: cannot open device '{spec}': {e.Message}");
+            return null;
+        }
+    }
 }
 
 public sealed class StepConfig : ManualConfig

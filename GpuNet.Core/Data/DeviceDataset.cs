@@ -15,15 +15,20 @@ public sealed class DeviceDataset : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> features, targets;
     private bool disposed;
 
+    // check: whether to check the values (finite, in float32 range); false only for rows read back from a dataset that
+    // was checked as it was made.
     private DeviceDataset(Device device, float[] x, int featureCount, float[] y, int targetCount, int targetSets, bool classification,
-        Func<int, string>? describeFeature = null)
+        Func<int, string>? describeFeature = null, bool check = true)
     {
         Count = x.Length / featureCount;
         if (Count == 0) throw new DataFormatException("the dataset is empty: no rows to train or evaluate on");
-        RequireFinite(x, featureCount, "feature");
-        RequireFinite(y, targetCount, "target");
-        FloatRange.Require(x, featureCount, "feature", describeFeature ?? (c => $"feature {c + 1}"));
-        FloatRange.Require(y, targetCount, "target", c => $"target {c + 1}");
+        if (check)
+        {
+            RequireFinite(x, featureCount, "feature");
+            RequireFinite(y, targetCount, "target");
+            FloatRange.Require(x, featureCount, "feature", describeFeature ?? (c => $"feature {c + 1}"));
+            FloatRange.Require(y, targetCount, "target", c => $"target {c + 1}");
+        }
         FeatureCount = featureCount;
         TargetCount = targetCount;
         TargetSets = targetSets;
@@ -108,7 +113,7 @@ public sealed class DeviceDataset : IDisposable
             y = y.AsSpan((int)(firstSet * block), (int)(sets * block)).ToArray();
         }
         else sets = TargetSets;
-        return new DeviceDataset(device, x, FeatureCount, y, TargetCount, sets, IsClassification);
+        return new DeviceDataset(device, x, FeatureCount, y, TargetCount, sets, IsClassification, check: false); // checked when this one was made
     }
 
     /// <inheritdoc/>

@@ -53,6 +53,30 @@ public static class FloatRange
     public static void Require(float[] values, int width, string what, Func<int, string> describe) =>
         Require(values, width, what, describe, training: true);
 
+    /// <summary>Refuses a dataset whose features (unless <paramref name="features"/> is false, e.g. for features still
+    /// to be standardised) or targets overflow float32 arithmetic, as
+    /// <see cref="Require(float[], int, string, Func{int, string})"/> does column by column; the message starts with
+    /// <paramref name="source"/> (the file the rows came from) when one is given.</summary>
+    /// <exception cref="DataFormatException">Some column overflows.</exception>
+    public static void Require(Dataset data, string? source = null, bool features = true) =>
+        Require(data, source, features, training: true);
+
+    /// <summary><see cref="Require(Dataset, string?, bool)"/>, worded for training or (<paramref name="training"/>
+    /// false) for evaluating a trained model.</summary>
+    internal static void Require(Dataset data, string? source, bool features, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        try
+        {
+            if (features) Require(data.Features, data.FeatureCount, "feature", data.DescribeFeature, training);
+            Require(data.Targets, data.TargetCount, "target", c => $"target {c + 1}", training);
+        }
+        catch (DataFormatException e) when (source != null)
+        {
+            throw new DataFormatException($"{source}: {e.Message}") { Settings = e.Settings };
+        }
+    }
+
     /// <summary><see cref="Require(float[], int, string, Func{int, string})"/>, worded for evaluating a trained model
     /// (<paramref name="training"/> false): no step size or standardiser to suggest, the data must be scaled as the
     /// model's training data was.</summary>

@@ -67,6 +67,19 @@ public static class FileKinds
         _ => kind.ToString(),
     };
 
+    /// <summary>Refuses, without opening it, a <paramref name="path"/> that is there and is not a regular file (a folder,
+    /// a pipe, a device or a socket), as <see cref="OpenRegular"/> does; <paramref name="what"/> names it in the
+    /// error. Nothing at the path passes: the caller finds that out as it opens the file.</summary>
+    /// <exception cref="GpuNetException">It is not a regular file.</exception>
+    public static void RequireRegular(string path, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var kind = Of(path);
+        if (kind is not (FileKind.Regular or FileKind.Missing))
+            throw new GpuNetException($"{what} '{path}' is {kind.Describe()}, not a regular file; " +
+                (kind == FileKind.Directory ? $"give the {what} itself" : $"GpuNet reads a {what} from a file on disk (save it to one first)"));
+    }
+
     /// <summary>
     /// Opens <paramref name="path"/> for reading when it is a regular file, so that the caller may check what the file
     /// claims against its length; <paramref name="what"/> ("model file", "checkpoint") names it in errors.
@@ -77,11 +90,7 @@ public static class FileKinds
     /// <exception cref="IOException">It cannot be opened; the message names the path.</exception>
     public static FileStream OpenRegular(string path, string what)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var kind = Of(path);
-        if (kind is not (FileKind.Regular or FileKind.Missing))
-            throw new GpuNetException($"{what} '{path}' is {kind.Describe()}, not a regular file; " +
-                (kind == FileKind.Directory ? $"give the {what} itself" : $"GpuNet reads a {what} from a file on disk (save it to one first)"));
+        RequireRegular(path, what);
         try
         {
             // Only a path the status call could not see gets here besides regular files: opening it cannot block.

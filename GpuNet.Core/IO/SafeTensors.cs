@@ -216,8 +216,11 @@ public static class SafeTensors
     /// <summary>Reads a safetensors file from a seekable stream positioned at its start; <paramref name="name"/> is used in messages.</summary>
     internal static SafeTensorsFile Read(Stream stream, string name)
     {
-        ModelFormatException Fail(string what, Exception? inner = null) =>
-            inner is null ? new($"safetensors file '{name}': {JsonValues.Escaped(what)}") : new($"safetensors file '{name}': {JsonValues.Escaped(what)}", inner);
+        ModelFormatException Fail(string what, Exception? inner = null)
+        {
+            string message = $"safetensors file '{name}': {JsonValues.Escaped(what)}";
+            return inner is null ? new(message) : new(message, inner);
+        }
 
         long fileLength = stream.Length - stream.Position;
         if (fileLength < 8)

@@ -124,7 +124,7 @@ public sealed class Predictor : IDisposable
         CancellationToken cancellationToken = default)
     {
         var scaled = Prepare(data, dataName);
-        RequireInRange(scaled, dataName);
+        FloatRange.Require(scaled, dataName, features: true, training: false); // as the model scales it
         using var device = DeviceDataset.Upload(Network.Device, scaled);
         using var evaluator = new Evaluator(Network, Evaluator.ChunkRows(scaled.Count, 0));
         int best = Network.BestRestart;
@@ -145,20 +145,6 @@ public sealed class Predictor : IDisposable
         var predicted = PredictedClasses(Network.Predict(scaled.Features, scaled.Count, best, Info.Output), scaled.Count);
         for (int r = 0; r < scaled.Count; r++) confusion[scaled.Labels[r], predicted[r]]++;
         return new EvaluationReport(scaled.Count, own.Loss[best], own.Accuracy?[best], null, null, confusion, names);
-    }
-
-    /// <summary>Refuses data (as the model scales it) that overflows float32 arithmetic, naming it and the columns.</summary>
-    private static void RequireInRange(Dataset scaled, string? dataName)
-    {
-        try
-        {
-            FloatRange.Require(scaled.Features, scaled.FeatureCount, "feature", scaled.DescribeFeature, training: false);
-            FloatRange.Require(scaled.Targets, scaled.TargetCount, "target", c => $"target {c + 1}", training: false);
-        }
-        catch (DataFormatException e) when (dataName != null)
-        {
-            throw new DataFormatException($"{dataName}: {e.Message}");
-        }
     }
 
     /// <summary>The data as the network takes it: checked against the model, its classes matched to the model's by
